@@ -1,0 +1,52 @@
+"""Errors raised by synprobe.
+
+One base class, :class:`SynprobeError`; each subclass also derives from the built-in exception a
+caller would expect (``ValueError``, ``FileNotFoundError``), so ``except ValueError`` still works.
+Messages are one line and say what to change: the file, the field path and the allowed values.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FontCoverageError",
+    "FontError",
+    "FormatError",
+    "IncompleteFileError",
+    "InvalidRecipe",
+    "SynprobeError",
+]
+
+
+class SynprobeError(Exception):
+    """Base class of every error synprobe raises on purpose."""
+
+
+class InvalidRecipe(SynprobeError, ValueError):
+    """A recipe (TOML file, dict or dataclass) is malformed.
+
+    Args:
+        source: where the recipe came from (a file path, or ``<recipe>`` for Python objects).
+        path: dotted field path inside the recipe (``foreground.kind``); empty for the whole recipe.
+        message: what is wrong and what is allowed.
+    """
+
+    def __init__(self, source: str, path: str, message: str):
+        self.source, self.path, self.message = source, path, message
+        where = f"{source}: {path}: " if path else f"{source}: "
+        super().__init__(where + message)
+
+
+class FontError(SynprobeError, FileNotFoundError):
+    """A font file is missing, unreadable or fails its checksum."""
+
+
+class FontCoverageError(SynprobeError, ValueError):
+    """A (font, char) pair outside the verified coverage table was asked for."""
+
+
+class FormatError(SynprobeError, ValueError):
+    """A file is not a dataset synprobe can read (wrong layout, missing fields)."""
+
+
+class IncompleteFileError(FormatError):
+    """A dataset file was not finished (no completion marker); resume or regenerate it."""
