@@ -1,0 +1,312 @@
+"""Attribute sampling: (recipe, seed, indices) -> attribute table.
+
+The table is the truth about every image: the renderer is a pure function of one row plus the
+font files. Columns are numpy arrays with one row per sample; per-symbol columns have one column
+per symbol slot (n, max_symbols) and per-occluder columns (n, max_occluders). Slots beyond a
+sample's ``n_symbols`` / ``n_occluders`` hold -1 (codes), NaN (reals) or False.
+
+    >>> import numpy as np
+    >>> from synprobe.recipe import load_recipe
+    >>> from synprobe.sampling import Vocab, sample_table
+    >>> r = load_recipe("default")
+    >>> t = sample_table(r, Vocab.build(r), seed=0, index=np.arange(8))
+    >>> t["scale"].shape
+    (8, 1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from synprobe.dists import Choice, Const, Dist, Func
+from synprobe.errors import InvalidRecipe
+from synprobe.recipe import OCCLUDER_KINDS, PATTERN_KINDS, Recipe
+from synprobe.rng import Draws
+from synprobe.scripts import ALPHABETS, SCRIPTS
+
+__all__ = ["COLUMNS", "Column", "Vocab", "sample_table"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One attribute column. level: image | symbol | occluder; categories: name of the vocabulary
+    its int codes index (``char``, ``font``, ``script``, ``pattern``, ``occluder``) or None."""
+
+    name: str
+    level: str
+    dtype: str
+    categories: str | None = None
+    doc: str = ""
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("n_symbols", "image", "int16", doc="symbols drawn"),
+    Column("inverse_color", "image", "bool", doc="colours inverted (1 - x) after compositing"),
+    Column("pixel_noise", "image", "float32", doc="std of the Gaussian pixel noise, in [0, 1] units"),
+    Column("background_kind", "image", "int8", "pattern", "background pattern kind"),
+    Column("background_seed", "image", "uint32", doc="background pattern seed"),
+    Column("background_angle", "image", "float32", doc="camouflage stroke angle (rad)"),
+    Column("n_occluders", "image", "int16", doc="occluders drawn"),
+    Column("script", "symbol", "int8", "script", "script of the symbol"),
+    Column("char", "symbol", "int32", "char", "character"),
+    Column("font", "symbol", "int32", "font", "font id (a file, see fonts/manifest.json)"),
+    Column("bold", "symbol", "bool", doc="bold face"),
+    Column("slant", "symbol", "float32", doc="horizontal shear factor (0 = upright)"),
+    Column("rotation", "symbol", "float32", doc="radians, counter-clockwise"),
+    Column("scale", "symbol", "float32", doc="longest ink side / shortest image side"),
+    Column("translation_x", "symbol", "float32", doc="-1..1 across the free space"),
+    Column("translation_y", "symbol", "float32", doc="-1..1 across the free space (down)"),
+    Column("foreground_kind", "symbol", "int8", "pattern", "glyph pattern kind"),
+    Column("foreground_seed", "symbol", "uint32", doc="glyph pattern seed"),
+    Column("foreground_angle", "symbol", "float32", doc="camouflage stroke angle (rad)"),
+    Column("occluder_kind", "occluder", "int8", "occluder", "occluder shape"),
+    Column("occluder_char", "occluder", "int32", "char", "glyph occluder character"),
+    Column("occluder_font", "occluder", "int32", "font", "glyph occluder font"),
+    Column("occluder_scale", "occluder", "float32"),
+    Column("occluder_rotation", "occluder", "float32"),
+    Column("occluder_translation_x", "occluder", "float32"),
+    Column("occluder_translation_y", "occluder", "float32"),
+    Column("occluder_fg_kind", "occluder", "int8", "pattern"),
+    Column("occluder_fg_seed", "occluder", "uint32"),
+    Column("occluder_fg_angle", "occluder", "float32"),
+)
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """Sampling tables for one char-selection group: entries (char codes) and font cdf rows."""
+
+    chars: np.ndarray  # (e,) int codes into Vocab.chars
+    char_cdf: np.ndarray | None  # (e,) cumulative char probabilities, None = uniform
+    font_cdf: np.ndarray  # (e, f) cumulative font probabilities per char (rows end at 1)
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """Categories of the categorical columns and the (char, font) sampling tables of a recipe."""
+
+    chars: tuple[str, ...]
+    fonts: tuple[str, ...]
+    pools: dict  # script code (or -1 for explicit chars) -> _Pool
+    occluder_pool: _Pool | None
+    fonts_sha256: str
+
+    @property
+    def categories(self) -> dict[str, tuple]:
+        return {
+            "char": self.chars,
+            "font": self.fonts,
+            "script": SCRIPTS,
+            "pattern": PATTERN_KINDS,
+            "occluder": OCCLUDER_KINDS,
+        }
+
+    @staticmethod
+    def build(recipe: Recipe, registry=None) -> "Vocab":
+        """Build the tables from the audited font coverage (only verified pairs are sampled)."""
+        if registry is None:
+            from synprobe.fonts import FontRegistry
+
+            registry = FontRegistry.load()
+        reg = registry
+        sym = recipe.symbol
+        font_w = _weights(sym.font)
+        scripts = sym.script.values() if not isinstance(sym.script, Func) else SCRIPTS
+        groups: dict[int, list[tuple[str, float]]] = {}
+        if sym.char is None:
+            for s in scripts:
+                groups[SCRIPTS.index(s)] = [(c, 1.0) for c in ALPHABETS[s].chars]
+        else:
+            groups[-1] = list((_weights(sym.char) or {c: 1.0 for c in sym.char.values()}).items())
+        need_occ_glyph = "glyph" in (recipe.occlusion.kind.values() or ())
+        occ_group = [(c, 1.0) for c in ALPHABETS["latin"].chars] if need_occ_glyph else None
+
+        def pool_fonts(script_code):
+            if font_w is not None:
+                return dict(font_w)
+            if script_code >= 0:
+                return {f: 1.0 for f in reg.ids(script=SCRIPTS[script_code])}
+            return {f: 1.0 for s in SCRIPTS for f in reg.ids(script=s)}
+
+        chars: dict[str, int] = {}
+        fonts: dict[str, int] = {}
+        raw = {}
+        for code, entries in list(groups.items()) + ([("occ", occ_group)] if occ_group else []):
+            fw = pool_fonts(SCRIPTS.index("latin") if code == "occ" else code)
+            kept = []
+            for ch, w in entries:
+                sup = [(f, x) for f, x in fw.items() if x > 0 and reg.supports(f, ch)]
+                if sup:
+                    kept.append((ch, w, sup))
+            if not kept:
+                where = "symbol.char" if code == -1 else f"symbol.script ({SCRIPTS[code] if code != 'occ' else 'latin'})"
+                raise InvalidRecipe("<recipe>", where, "no font in the selection draws any of these characters; "
+                                    "see `synprobe fonts list`")
+            for ch, _, sup in kept:
+                chars.setdefault(ch, len(chars))
+                for f, _ in sup:
+                    fonts.setdefault(f, len(fonts))
+            raw[code] = kept
+        font_list = tuple(sorted(fonts))
+        fidx = {f: i for i, f in enumerate(font_list)}
+        pools = {}
+        for code, kept in raw.items():
+            cw = np.array([w for _, w, _ in kept], float)
+            mat = np.zeros((len(kept), len(font_list)))
+            for i, (_, _, sup) in enumerate(kept):
+                for f, x in sup:
+                    mat[i, fidx[f]] = x
+            cdf = np.cumsum(mat, 1)
+            cdf /= cdf[:, -1:]
+            char_cdf = None if np.all(cw == cw[0]) else np.cumsum(cw) / cw.sum()
+            pools[code] = _Pool(np.array([chars[c] for c, _, _ in kept]), char_cdf, cdf)
+        occ = pools.pop("occ", None)
+        return Vocab(tuple(chars), font_list, pools, occ, getattr(reg, "manifest_sha256", ""))
+
+
+def _weights(d: Dist | None) -> dict | None:
+    if d is None:
+        return None
+    if isinstance(d, Const):
+        return {d.value: 1.0}
+    if isinstance(d, Choice):
+        return {v: float(p) for v, p in zip(d.values_, d.probabilities())}
+    raise InvalidRecipe("<recipe>", "symbol", f"char/font must be a constant or a choice, not {d.kind}")
+
+
+def _codes(d: Dist, draws: Draws, name: str, slots: int | None, categories: tuple) -> np.ndarray:
+    """Int codes (into ``categories``) of a categorical attribute: (n,) or (n, slots)."""
+    shape = (len(draws),) if slots is None else (len(draws), slots)
+    if isinstance(d, Const):
+        return np.full(shape, categories.index(d.value), np.int64)
+    if isinstance(d, Choice):
+        lut = np.array([categories.index(v) for v in d.values_])
+        return lut[d.sample_index(draws, name, slots)]
+    vals = np.asarray(d.sample(draws, name, slots), dtype=object).reshape(shape)
+    try:
+        return np.vectorize(categories.index, otypes=[np.int64])(vals)
+    except ValueError:
+        raise InvalidRecipe("<recipe>", name, f"a callable returned a value outside {categories}") from None
+
+
+def _real(d: Dist, draws: Draws, name: str, slots: int | None) -> np.ndarray:
+    """Float64 values: (n,) when slots is None, else (n, slots)."""
+    return np.asarray(d.sample(draws, name, slots), np.float64)
+
+
+def _pick(pool: _Pool, u_char: np.ndarray, u_font: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Char and font codes for uniforms of the same shape (k,)."""
+    e = len(pool.chars)
+    if pool.char_cdf is None:
+        ci = np.minimum((u_char * e).astype(np.int64), e - 1)
+    else:
+        ci = np.minimum(np.searchsorted(pool.char_cdf, u_char, side="right"), e - 1)
+    rows = pool.font_cdf[ci]
+    fi = np.minimum((rows <= u_font[:, None]).sum(1), rows.shape[1] - 1)
+    return pool.chars[ci], fi
+
+
+def _symbols(recipe: Recipe, vocab: Vocab, d: Draws, out: dict, S: int) -> None:
+    sym = recipe.symbol
+    n = len(d)
+    if sym.char is None:
+        script = _codes(sym.script, d, "symbol.script", S, SCRIPTS)
+    else:
+        script = None
+    u_char, u_font = d.uniform("symbol.char", S), d.uniform("symbol.font", S)
+    char = np.full((n, S), -1, np.int64)
+    font = np.full((n, S), -1, np.int64)
+    for code, pool in vocab.pools.items():
+        sel = np.ones((n, S), bool) if code == -1 else script == code
+        if sel.any():
+            char[sel], font[sel] = _pick(pool, u_char[sel], u_font[sel])
+    if script is None:  # explicit chars: the script is the first alphabet holding the char
+        lut = np.array([next((i for i, s in enumerate(SCRIPTS) if c in ALPHABETS[s].chars), -1) for c in vocab.chars])
+        script = lut[char]
+    out.update(script=script, char=char, font=font)
+    out["bold"] = np.asarray(sym.bold.sample(d, "symbol.bold", S), bool).reshape(n, S)
+    for k in ("slant", "rotation", "scale", "translation_x", "translation_y"):
+        out[k] = _real(getattr(sym, k), d, f"symbol.{k}", S)
+    out["foreground_kind"] = _codes(sym.foreground.kind, d, "symbol.foreground.kind", S, PATTERN_KINDS)
+    out["foreground_seed"] = d.seeds("symbol.foreground.seed", S).reshape(n, S)
+    out["foreground_angle"] = _real(sym.foreground.stroke_angle, d, "symbol.foreground.angle", S)
+
+
+def _occluders(recipe: Recipe, vocab: Vocab, d: Draws, out: dict, K: int) -> None:
+    occ = recipe.occlusion
+    n = len(d)
+    out["occluder_kind"] = _codes(occ.kind, d, "occlusion.kind", K, OCCLUDER_KINDS)
+    char = np.full((n, K), -1, np.int64)
+    font = np.full((n, K), -1, np.int64)
+    glyph = out["occluder_kind"] == OCCLUDER_KINDS.index("glyph")
+    if glyph.any():
+        char[glyph], font[glyph] = _pick(
+            vocab.occluder_pool, d.uniform("occlusion.char", K)[glyph], d.uniform("occlusion.font", K)[glyph]
+        )
+    out["occluder_char"], out["occluder_font"] = char, font
+    for k in ("scale", "rotation", "translation_x", "translation_y"):
+        out[f"occluder_{k}"] = _real(getattr(occ, k), d, f"occlusion.{k}", K)
+    out["occluder_fg_kind"] = _codes(occ.foreground.kind, d, "occlusion.foreground.kind", K, PATTERN_KINDS)
+    out["occluder_fg_seed"] = d.seeds("occlusion.foreground.seed", K).reshape(n, K)
+    out["occluder_fg_angle"] = _real(occ.foreground.stroke_angle, d, "occlusion.foreground.angle", K)
+
+
+def sample_table(recipe: Recipe, vocab: Vocab, seed: int, index: np.ndarray) -> dict[str, np.ndarray]:
+    """Sample every attribute of samples ``index`` (int array (n,)) of dataset ``seed``.
+
+    Returns:
+        dict column name -> array; see :data:`COLUMNS` for names, dtypes and shapes.
+    """
+    d = Draws(seed, index)
+    n, S, K = len(d), recipe.max_symbols, recipe.max_occluders
+    out: dict[str, np.ndarray] = {}
+    out["n_symbols"] = np.asarray(recipe.n_symbols.sample(d, "n_symbols"), np.int64).reshape(n)
+    out["inverse_color"] = np.asarray(recipe.inverse_color.sample(d, "inverse_color"), bool).reshape(n)
+    out["pixel_noise"] = _real(recipe.pixel_noise, d, "pixel_noise", None)
+    out["background_kind"] = _codes(recipe.background.kind, d, "background.kind", None, PATTERN_KINDS)
+    out["background_seed"] = d.seeds("background.seed")
+    out["background_angle"] = _real(recipe.background.stroke_angle, d, "background.angle", None)
+    out["n_occluders"] = (
+        np.asarray(recipe.occlusion.count.sample(d, "occlusion.count"), np.int64).reshape(n)
+        if K
+        else np.zeros(n, np.int64)
+    )
+    _symbols(recipe, vocab, d, out, S)
+    if K:
+        _occluders(recipe, vocab, d, out, K)
+    _check_ranges(recipe, out)
+    _blank_inactive(out, out["n_symbols"], "symbol", S)
+    if K:
+        _blank_inactive(out, out["n_occluders"], "occluder", K)
+    return {c.name: out[c.name].astype(c.dtype) for c in COLUMNS if c.name in out}
+
+
+def _check_ranges(recipe: Recipe, out: dict) -> None:
+    """Values from callables (Func) must respect the same limits as the TOML schema."""
+    S = recipe.max_symbols
+    if np.any((out["n_symbols"] < 1) | (out["n_symbols"] > S)):
+        raise InvalidRecipe("<recipe>", "n_symbols", f"values must lie in 1..{S}")
+    if np.any(out["pixel_noise"] < 0) or not np.all(np.isfinite(out["pixel_noise"])):
+        raise InvalidRecipe("<recipe>", "pixel_noise", "values must be finite and >= 0")
+    if np.any(~(out["scale"] > 0)):
+        raise InvalidRecipe("<recipe>", "symbol.scale", "values must be finite and > 0")
+
+
+def _blank_inactive(out: dict, count: np.ndarray, level: str, slots: int) -> None:
+    inactive = np.arange(slots)[None, :] >= count[:, None]
+    if not inactive.any():
+        return
+    for c in COLUMNS:
+        if c.level != level or c.name not in out:
+            continue
+        a = out[c.name]
+        if c.dtype == "bool":
+            a[inactive] = False
+        elif c.dtype.startswith("float"):
+            a[inactive] = np.nan
+        elif c.dtype.startswith("uint"):
+            a[inactive] = 0
+        else:
+            a[inactive] = -1
