@@ -298,6 +298,8 @@ def main():
                     help="fontconfig work folder (default: a temp dir, removed)")
     ap.add_argument("--no-system-rules", action="store_true",
                     help="do not include /etc/fonts/conf.d rendering/alias rules")
+    ap.add_argument("--allow-missing", action="store_true",
+                    help="run even if some manifest font files are missing (default: exit 3)")
     ap.add_argument("--progress", action="store_true", help="show Synbols' tqdm bar")
     ap.add_argument("--list-only", action="store_true",
                     help="resolve fonts, print the report, do not generate")
@@ -312,8 +314,11 @@ def main():
     if not args.progress:
         os.environ["TQDM_DISABLE"] = "1"  # tqdm>=4.66: silence Synbols' progress bar
 
-    with open(args.fonts_manifest) as f:
-        manifest = json.load(f)
+    import hashlib
+    with open(args.fonts_manifest, "rb") as f:
+        raw = f.read()
+    manifest = json.loads(raw)
+    manifest_sha256 = hashlib.sha256(raw).hexdigest()
     entries = manifest.get("fonts", [])
     fonts_root = os.path.abspath(args.fonts_root or
                                  os.path.dirname(os.path.abspath(args.fonts_manifest)))
@@ -351,6 +356,14 @@ def main():
         if foreign:
             print("  WARNING: fontconfig also sees %d fonts outside the manifest, e.g. %s"
                   % (len(foreign), foreign[:3]), file=sys.stderr)
+        if report["missing"]:
+            print("  WARNING: %d manifest font files are missing under %s, e.g. %s"
+                  % (len(report["missing"]), fonts_root, report["missing"][0]["file"]),
+                  file=sys.stderr)
+            if not args.allow_missing:
+                print("  (is fonts/ fully built? pass --allow-missing to benchmark anyway)",
+                      file=sys.stderr)
+                return 3
         if not families:
             print("no usable font family; nothing to benchmark", file=sys.stderr)
             return 2
@@ -433,6 +446,8 @@ def main():
             "fonts_fallback_excluded": len(report["fallback"]),
             "font_summary": summary,
             "font_setup_s": round(font_setup_s, 3),
+            "manifest": os.path.abspath(args.fonts_manifest),
+            "manifest_sha256": manifest_sha256,
         })
         if not args.list_only:
             result.update({k: (round(v, 3) if isinstance(v, float) else v)
