@@ -1,0 +1,150 @@
+"""HDF5 format v1: writing a finished dataset and reading it back.
+
+Layout (the contract, documented in ``docs/format.md``):
+
+    x                uint8 (N, H, W, C), chunked along N, C = 3 (1 when gray)
+    y                utf-8 str (N,), one Synbols-compatible JSON object per sample
+    mask             uint8 (N, H, W, S), optional: per-symbol coverage after occlusion
+    attrs/<name>     typed column (N,) or (N, slots); categorical columns hold int codes and a
+                     ``categories`` attribute (JSON list) naming them
+    split/<name>     bool (N, 3): train / val / test membership
+    root attributes  format="synprobe-h5/1", complete=True (written last), synprobe_version,
+                     recipe (JSON), seed, n, resolution, fonts_manifest_sha256, created, ...
+
+Files are written under a temporary name and renamed when complete; readers refuse files without
+``complete``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from synprobe.errors import FormatError, IncompleteFileError
+
+__all__ = ["FORMAT", "H5Writer", "read_info", "open_dataset"]
+
+FORMAT = "synprobe-h5/1"
+_SLAB = 8192  # samples copied per write when assembling
+
+
+class H5Writer:
+    """Writes one dataset file. Use as a context manager; ``finish()`` marks it complete.
+
+    Args:
+        path: the temporary path to write (the caller renames it when complete).
+        n, shape: number of samples and (H, W, C) image shape.
+        mask_slots: S for the optional mask dataset (None: no masks).
+        compression: None, "lzf" or "gzip" for ``x`` and ``mask``.
+    """
+
+    def __init__(self, path: Path, n: int, shape: tuple, mask_slots: int | None, compression: str | None = None):
+        import h5py
+
+        self.f = h5py.File(path, "w", libver=("v110", "v110"), track_order=False)
+        h, w, c = shape
+        chunk = max(1, min(n, 256 * 1024 // max(h * w * c, 1) * 4))
+        comp = {"compression": compression} if compression else {}
+        self.x = self.f.create_dataset("x", (n, h, w, c), np.uint8, chunks=(chunk, h, w, c), **comp)
+        self.mask = None
+        if mask_slots:
+            self.mask = self.f.create_dataset("mask", (n, h, w, mask_slots), np.uint8,
+                                              chunks=(chunk, h, w, mask_slots), **comp)
+        self.n = n
+
+    def write_images(self, start: int, x: np.ndarray, mask: np.ndarray | None = None) -> None:
+        self.x[start : start + len(x)] = x
+        if self.mask is not None and mask is not None:
+            self.mask[start : start + len(mask)] = mask
+
+    def write_y(self, y: list[str]) -> None:
+        import h5py
+
+        self.f.create_dataset("y", data=np.array(y, dtype=object), dtype=h5py.string_dtype("utf-8"))
+
+    def write_column(self, name: str, values: np.ndarray, categories=None, doc: str = "") -> None:
+        d = self.f.create_dataset(f"attrs/{name}", data=values)
+        if categories is not None:
+            d.attrs["categories"] = json.dumps(list(categories), ensure_ascii=False)
+        if doc:
+            d.attrs["doc"] = doc
+
+    def write_split(self, name: str, membership: np.ndarray, **attrs) -> None:
+        d = self.f.create_dataset(f"split/{name}", data=membership.astype(bool))
+        for k, v in attrs.items():
+            d.attrs[k] = v
+
+    def finish(self, **root_attrs) -> None:
+        """Write the root attributes, then the completion marker, flush and close."""
+        self.f.attrs["format"] = FORMAT
+        for k, v in root_attrs.items():
+            self.f.attrs[k] = v
+        self.f.attrs["complete"] = True
+        self.f.flush()
+        self.f.close()
+
+    def abort(self) -> None:
+        try:
+            self.f.close()
+        except Exception:  # noqa: BLE001 - closing a half-written file on the error path
+            pass
+
+
+def _open(path) -> "object":
+    import h5py
+
+    p = Path(path)
+    if not p.exists():
+        raise FormatError(f"{p}: no such file")
+    try:
+        return h5py.File(p, "r")
+    except OSError as e:
+        raise FormatError(f"{p}: not an HDF5 file ({e})") from None
+
+
+def open_dataset(path):
+    """Open a finished dataset file (synprobe format v1, or Synbols' own layout) for reading.
+
+    Returns an open ``h5py.File``; raises :class:`IncompleteFileError` for unfinished files.
+    """
+    f = _open(path)
+    fmt = f.attrs.get("format")
+    if fmt is None:
+        if "x" in f and "y" in f:  # Synbols 1.0.2 layout
+            return f
+        f.close()
+        raise FormatError(f"{path}: not a synprobe or Synbols dataset (no 'format' attribute, no x/y)")
+    if fmt != FORMAT:
+        f.close()
+        raise FormatError(f"{path}: format {fmt!r} is not supported; expected {FORMAT!r}")
+    if not f.attrs.get("complete", False):
+        f.close()
+        raise IncompleteFileError(f"{path}: unfinished file (no completion marker); rerun with --resume")
+    return f
+
+
+def read_info(path) -> dict:
+    """Counts, shapes, root attributes, columns and splits of a dataset file (no image reads)."""
+    with open_dataset(path) as f:
+        info = {k: _py(v) for k, v in f.attrs.items()}
+        info["path"] = str(path)
+        info["x_shape"] = list(f["x"].shape)
+        info["n"] = int(f["x"].shape[0])
+        info["has_masks"] = "mask" in f
+        info["columns"] = sorted(f["attrs"].keys()) if "attrs" in f else []
+        info["splits"] = sorted(f["split"].keys()) if "split" in f else []
+        info["size_bytes"] = os.path.getsize(path)
+        return info
+
+
+def _py(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, bytes):
+        return v.decode()
+    return v
