@@ -1,0 +1,165 @@
+"""Bundled font set, font registry, glyph audit and the ``synprobe fonts`` CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from synprobe.errors import FontCoverageError, FontError
+from synprobe.fonts import FontRegistry, add_fonts, verify
+from synprobe.paths import bundled
+from synprobe.scripts import ALPHABETS
+
+FONTS = bundled("fonts")
+MANIFEST = json.loads((FONTS / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def reg() -> FontRegistry:
+    return FontRegistry.load(user=False)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("SYNPROBE_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+def test_registry_loads_fast_without_opening_fonts():
+    FontRegistry.load()
+    t = time.perf_counter()
+    r = FontRegistry.load()
+    assert time.perf_counter() - t < 0.5  # 50 ms target; generous for slow CI machines
+    assert len(r) == len(MANIFEST["fonts"])
+    assert len(r.manifest_sha256) == 64
+
+
+def test_counts_per_script(reg):
+    assert len(reg.ids("latin")) >= 200
+    assert len({reg.entry(i).family for i in reg.ids("latin")}) >= 200
+    for script in ALPHABETS:
+        assert len(reg.ids(script)) >= 3 or script in MANIFEST["missing"], script
+
+
+def test_manifest_files_and_licenses():
+    ids = [e["id"] for e in MANIFEST["fonts"]]
+    assert len(ids) == len(set(ids)) and ids == sorted(ids)
+    for e in MANIFEST["fonts"]:
+        p = FONTS / e["file"]
+        assert hashlib.sha256(p.read_bytes()).hexdigest() == e["sha256"], e["id"]
+        assert (FONTS / e["license_file"]).is_file(), e["id"]
+        assert e["role"] in ("regular", "bold")
+        if e["bold"]:
+            b = next(x for x in MANIFEST["fonts"] if x["id"] == e["bold"])
+            assert b["role"] == "bold" and b["style"] == "Bold"
+
+
+def test_verify_clean(reg):
+    assert verify(reg) == []
+
+
+def test_bold_not_sampled_by_default(reg):
+    bolds = set(reg.ids(role="bold"))
+    assert bolds and not bolds & set(reg.ids())
+    assert bolds <= set(reg.ids(role=None))
+
+
+_SAMPLE = sorted(FontRegistry.load(user=False).ids(role=None))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(_SAMPLE))
+def test_coverage_matches_fresh_audit(reg, fid):
+    from synprobe.fontaudit import audit_font
+
+    fresh = audit_font(reg.entry(fid).path)
+    for script in reg.scripts(fid):
+        assert reg.chars(fid, script) == "".join(fresh[script]), (fid, script)
+
+
+def test_require_and_supports(reg):
+    fid = reg.ids("latin")[0]
+    assert reg.supports(fid, reg.chars(fid, "latin")[0])
+    reg.require(fid, reg.chars(fid, "latin")[0])
+    with pytest.raises(FontCoverageError, match="U\\+0E01.*--script thai"):
+        reg.require(fid if "thai" not in reg.scripts(fid) else reg.ids("latin")[1], "ก")
+    with pytest.raises(FontError, match="did you mean"):
+        reg.entry(fid + "x")
+    latin = reg.ids("latin")[:5]
+    common = reg.common_chars(latin, "latin")
+    assert all(all(reg.supports(i, c) for i in latin) for c in common)
+
+
+def test_no_near_duplicates_among_kept_latin(reg):
+    import random
+
+    from synprobe.fontaudit import DUP_THRESHOLD, probe_font, probe_mad
+
+    ids = list(reg.ids("latin"))
+    sample = random.Random(0).sample(ids, 40)
+    probes = {i: probe_font(reg.entry(i).path, {"latin": reg.chars(i, "latin")})["latin"]
+              for i in sample}
+    for a in range(len(sample)):
+        for b in range(a + 1, len(sample)):
+            assert probe_mad(probes[sample[a]], probes[sample[b]]) >= DUP_THRESHOLD
+
+
+def test_dedup_flags_vera_clone():
+    cov = json.loads((FONTS / "coverage.json").read_text(encoding="utf-8"))
+    flagged = [k for k, v in cov["dropped"].items() if "near-duplicate" in v]
+    assert flagged  # e.g. a Bitstream Vera clone vs DejaVu
+
+
+def test_caps_only_font_has_no_lowercase(reg):
+    caps = [i for i in reg.ids("latin") if "bebas" in i or "caps" in i]
+    if not caps:
+        pytest.skip("no caps-only font bundled")
+    for fid in caps[:3]:
+        chars = reg.chars(fid, "latin")
+        assert not any(c.islower() and c.upper() in chars for c in "abdeghnqr"), fid
+
+
+def test_add_fonts(tmp_path, monkeypatch, reg):
+    home = tmp_path / "home"
+    monkeypatch.setenv("SYNPROBE_HOME", str(home))
+    src = tmp_path / "src"
+    src.mkdir()
+    e = reg.entry(reg.ids("latin")[0])
+    (src / ("My" + e.path.name)).write_bytes(e.path.read_bytes())
+    ids = add_fonts(src)
+    assert len(ids) == 1 and ids[0].startswith("user/")
+    r = FontRegistry.load()
+    assert ids[0] in r.ids("latin")
+    assert r.entry(ids[0]).license == "user-supplied"
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "junk.ttf").write_bytes(b"not a font at all")
+    with pytest.raises(FontError, match="junk.ttf"):
+        add_fonts(bad)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FontError, match="no .ttf"):
+        add_fonts(empty)
+
+
+def test_cli_list_and_add(tmp_path, monkeypatch):
+    from synprobe.cli.fonts import fonts
+
+    runner = CliRunner()
+    res = runner.invoke(fonts, ["list", "--script", "thai"])
+    assert res.exit_code == 0, res.output
+    assert "fonts per script: thai=" in res.output
+    res = runner.invoke(fonts, ["list", "--json"])
+    data = json.loads(res.output)
+    assert data["counts"]["latin"] >= 200
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.otf").write_bytes(b"nope")
+    res = runner.invoke(fonts, ["add", str(bad)])
+    assert res.exit_code == 1 and "Error:" in res.output and "Traceback" not in res.output
