@@ -1,0 +1,53 @@
+"""The ``synprobe`` command line: a thin click layer over the Python API.
+
+One module per command; heavy imports happen inside the callbacks so ``synprobe --help`` is fast.
+Library errors become one-line messages (exit code 1) here, at the boundary, never tracebacks.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+from synprobe import __version__
+
+__all__ = ["main", "friendly_errors"]
+
+
+def friendly_errors(fn):
+    """Turn synprobe errors and OS errors into a one-line ``click.ClickException``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from synprobe.errors import SynprobeError
+
+        try:
+            return fn(*args, **kwargs)
+        except SynprobeError as e:
+            raise click.ClickException(str(e)) from None
+        except OSError as e:
+            where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+            raise click.ClickException(f"{where}{e.strerror or e}") from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "SYNPROBE"})
+@click.version_option(__version__, prog_name="synprobe")
+def main() -> None:
+    """synprobe: synthetic glyph datasets for probing learning algorithms."""
+
+
+def _register() -> None:
+    from synprobe.cli.fonts import fonts
+    from synprobe.cli.generate import generate
+    from synprobe.cli.info import info
+    from synprobe.cli.preview import preview
+    from synprobe.cli.recipes import recipes
+
+    for cmd in (generate, preview, info, recipes, fonts):
+        main.add_command(cmd)
+
+
+_register()

@@ -1,0 +1,42 @@
+"""``synprobe generate RECIPE -n N -o OUT.h5``."""
+
+from __future__ import annotations
+
+import click
+
+from synprobe.cli import friendly_errors
+from synprobe.cli.options import parse_resolution
+
+
+@click.command("generate")
+@click.argument("recipe")
+@click.option("-n", "n", type=click.IntRange(min=1), required=True, help="Number of images.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), required=True, help="Output HDF5 file.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Dataset seed.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes [default: all cores].")
+@click.option("--resolution", callback=parse_resolution, default=None,
+              help="Override the recipe's size: 64 or HxW (8..256).")
+@click.option("--resume", is_flag=True, help="Finish an interrupted run (OUT.partial/).")
+@click.option("--overwrite", is_flag=True, help="Replace OUT / discard an unfinished run.")
+@click.option("--compression", type=click.Choice(["lzf", "gzip"]), default=None,
+              help="Compress images (smaller, slower) [default: none].")
+@click.option("--preview/--no-preview", default=True, show_default=True,
+              help="Also write OUT_preview.png (an image grid).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@friendly_errors
+def generate(recipe, n, out, seed, workers, resolution, resume, overwrite, compression, preview, quiet):
+    """Generate N images of RECIPE (a bundled name, see `synprobe recipes`, or a TOML file)."""
+    from pathlib import Path
+
+    from synprobe.generate import generate as run
+
+    res = run(recipe, n, out, seed=seed, workers=workers, resolution=resolution, resume=resume,
+              overwrite=overwrite, compression=compression, progress=not quiet)
+    click.echo(f"wrote {res.path} ({res.n} images, {res.seconds:.1f} s, {res.images_per_s:,.0f} images/s)")
+    if preview:
+        from synprobe.preview import preview_file
+
+        p = Path(out)
+        png = p.with_name(p.stem + "_preview.png")
+        preview_file(p, png)
+        click.echo(f"wrote {png}")

@@ -1,0 +1,31 @@
+"""``synprobe preview RECIPE|FILE -o grid.png``."""
+
+from __future__ import annotations
+
+import click
+
+from synprobe.cli import friendly_errors
+
+
+@click.command("preview")
+@click.argument("source")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), required=True, help="PNG to write.")
+@click.option("--rows", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--cols", type=click.IntRange(1, 64), default=12, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="Seed when SOURCE is a recipe.")
+@click.option("--cell", type=click.IntRange(8, 512), default=96, show_default=True,
+              help="Displayed size of each image, in pixels.")
+@friendly_errors
+def preview(source, out, rows, cols, seed, cell):
+    """Save a grid of images from a dataset FILE (.h5) or rendered from a RECIPE."""
+    from pathlib import Path
+
+    from synprobe.preview import preview_file, preview_recipe
+
+    p = Path(source)
+    if p.suffix in (".h5", ".hdf5", ".h5py") or (p.is_file() and p.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"):
+        preview_file(p, out, rows=rows, cols=cols, cell=cell)
+    else:
+        preview_recipe(source, out, rows=rows, cols=cols, seed=seed, cell=cell)
+    click.echo(f"wrote {out}")
