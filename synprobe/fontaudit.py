@@ -14,12 +14,12 @@ A character counts as drawn by a font when all of these hold (FreeType, no hinti
 Caps-only and small-caps Latin fonts: the shapes of a lowercase letter and its capital are
 compared as size-normalised 24x24 renders (mean |diff|). If at least half of the letters whose
 lowercase form differs structurally from the capital (a/A, b/B, d/D, ...) are within
-``CASE_THRESHOLD`` (0.10), the font is caps-like and every lowercase letter within 0.10 of its
+``CASE_THRESHOLD`` (0.10), the font is caps-like and every lowercase letter within 0.20 of its
 capital is removed (so the labels 'a' and 'A' stay truthful). In other fonts only those
 structurally distinct letters within ``CASE_SAME`` (0.02, i.e. the same drawing) are removed, and
 a lowercase letter mapped to the very same glyph or outline as its capital always is.
 Calibrated on the bundled set: ordinary text faces give 0.10-0.40 for a/A-type pairs, caps-only
-faces 0.00-0.01, small caps (Latin Modern Caps, Go Smallcaps) 0.03-0.09.
+faces 0.00-0.01, small caps (Latin Modern Caps, Go Smallcaps) 0.03-0.13 (round letters highest).
 
 A script counts as covered when >= 80 % of its alphabet is drawn (>= 95 % for CJK), counted
 before the caps-only removal: a caps-only font covers Latin with its 26 capitals.
@@ -52,6 +52,7 @@ DISTINCT_LOWER = "abdefghilmnqrty"
 CASE_SAME = 0.02  # mean |diff| of normalised 24x24 renders: lowercase is the capital's shape
 CASE_THRESHOLD = 0.10  # ... in a caps-like font: lowercase matches the capital (small caps)
 CASE_FRACTION = 0.5  # share of DISTINCT_LOWER within CASE_THRESHOLD making a font caps-like
+CASE_CAPSLIKE_DROP = 0.20  # in a caps-like font, lowercase within this of its capital is dropped
 DUP_THRESHOLD = 0.05  # mean |diff| of normalised 16x16 probe renders: near-duplicate fonts
 PROBE_SIZE = 16
 RENDER_PX = 32
@@ -170,7 +171,7 @@ def _fix_case(face, drawn: dict[str, list[str]], keys) -> dict[str, list[str]]:
     probe = [c for c in DISTINCT_LOWER if c in dist or c in same]
     matches = [c for c in probe if c in same or dist[c] < CASE_THRESHOLD]
     if probe and len(matches) >= CASE_FRACTION * len(probe):
-        same |= {c for c, d in dist.items() if d < CASE_THRESHOLD}  # caps-like font
+        same |= {c for c, d in dist.items() if d < CASE_CAPSLIKE_DROP}  # caps-like font
     else:
         same |= {c for c in probe if c in dist and dist[c] < CASE_SAME}
     if not same:

@@ -324,10 +324,10 @@ def add_fonts(src_dir: str | Path) -> list[str]:
 def _user_entry(fid: str, path: Path, dest: Path) -> dict:
     from fontTools.ttLib import TTFont
 
-    f = TTFont(str(path), lazy=True)
-    name = f["name"]
-    family = (name.getDebugName(16) or name.getDebugName(1) or path.stem).strip()
-    style = (name.getDebugName(17) or name.getDebugName(2) or "Regular").strip()
+    with TTFont(str(path), lazy=True) as f:
+        name = f["name"]
+        family = (name.getDebugName(16) or name.getDebugName(1) or path.stem).strip()
+        style = (name.getDebugName(17) or name.getDebugName(2) or "Regular").strip()
     from . import fontaudit
 
     cov = fontaudit.audit_font(path)
