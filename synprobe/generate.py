@@ -121,12 +121,48 @@ class _Work:
 _STATE: dict = {}
 
 
-def _init_worker(recipe: Recipe, registry, vocab: Vocab, seed: int, work: _Work) -> None:
-    from synprobe.render.compose import Renderer
-
+def _init_worker(renderer, seed: int, work: _Work) -> None:
     _STATE.clear()
-    renderer = Renderer(recipe, registry=registry, vocab=vocab)
-    _STATE.update(renderer=renderer, seed=seed, work=work, arrays=work.arrays())
+    _STATE.update(renderer=renderer, seed=seed, work=work, buffers={})
+
+
+def _write_at(path: Path, offset: int, data: np.ndarray) -> None:
+    """Write raw bytes at an offset (one pwrite per chunk; cheaper than page-faulting an mmap)."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        view = memoryview(np.ascontiguousarray(data)).cast("B")
+        while view:
+            done = os.pwrite(fd, view, offset)
+            view, offset = view[done:], offset + done
+    finally:
+        os.close(fd)
+
+
+def _build_glyphs(keys) -> dict:
+    return _STATE["renderer"].glyphs.build(keys)
+
+
+def _prefill_glyphs(renderer, seed: int, todo, workers: int, ctx) -> None:
+    """Render every glyph the run needs once, split over the workers, into ``renderer``'s cache.
+
+    Without this each worker would rasterise (almost) every glyph itself.
+    """
+    keys = set()
+    for k, a, b in todo:
+        keys.update(renderer.glyph_keys(renderer.sample(seed, np.arange(a, b))))
+    missing = renderer.glyphs.missing(sorted(keys))
+    if workers > 1 and len(missing) > 1000:
+        shards = [missing[i::workers * 4] for i in range(workers * 4)]
+        with ctx.Pool(workers, _init_glyph_worker, (renderer,)) as pool:
+            for packed in pool.imap_unordered(_build_glyphs, shards):
+                renderer.glyphs.add(packed)
+    else:
+        renderer.glyphs.build(missing)
+
+
+def _init_glyph_worker(renderer) -> None:
+    _STATE.clear()
+    _STATE["renderer"] = renderer
 
 
 def render_samples(renderer, seed: int, index: np.ndarray, x_out=None, m_out=None):
@@ -150,13 +186,19 @@ def render_samples(renderer, seed: int, index: np.ndarray, x_out=None, m_out=Non
 def _run_chunk(args) -> tuple[int, int]:
     k, start, stop = args
     st = _STATE
-    x_all, m_all = st["arrays"]
-    index = np.arange(start, stop, dtype=np.int64)
-    table, _, _ = render_samples(
-        st["renderer"], st["seed"], index, x_all[start:stop], None if m_all is None else m_all[start:stop]
-    )
-    y = _y_json(st["renderer"], table, st["seed"], index)
     work: _Work = st["work"]
+    n = stop - start
+    h, w, c = work.shape
+    bufs = st["buffers"]  # reused between chunks: no first-touch page faults
+    if bufs.get("n") != n:
+        bufs.update(n=n, x=np.empty((n, h, w, c), np.uint8),
+                    m=np.empty((n, h, w, work.slots), np.uint8) if work.slots else None)
+    index = np.arange(start, stop, dtype=np.int64)
+    table, x, m = render_samples(st["renderer"], st["seed"], index, bufs["x"], bufs["m"])
+    _write_at(work.root / "x.u8", start * h * w * c, x)
+    if m is not None:
+        _write_at(work.root / "mask.u8", start * h * w * work.slots, m)
+    y = _y_json(st["renderer"], table, st["seed"], index)
     dst = work.chunk_file(k)
     tmp = dst.with_suffix(".tmp.npz")
     np.savez(tmp, y=np.frombuffer(b"\n".join(y), np.uint8), **table)
@@ -248,7 +290,7 @@ def _assemble(work: _Work, out: Path, meta: dict, vocab: Vocab, recipe: Recipe, 
             writer.write_images(a, x[a : a + 8192], None if m is None else m[a : a + 8192])
         y = []
         for t in tables:
-            y.extend(bytes(t["y"]).decode().split("\n"))
+            y.extend(t["y"].tobytes().split(b"\n"))
         writer.write_y(y)
         cats = vocab.categories
         for c in COLUMNS:
@@ -259,8 +301,9 @@ def _assemble(work: _Work, out: Path, meta: dict, vocab: Vocab, recipe: Recipe, 
                 col = col[:, 0]
             writer.write_column(c.name, col, cats.get(c.categories) if c.categories else None, c.doc)
         writer.write_split("random", _random_split(n, meta["seed"]), ratios=[0.6, 0.2, 0.2], seed=meta["seed"])
-        epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch) if epoch else None))
+        from synprobe.config import created_timestamp
+
+        created = created_timestamp()
         writer.finish(
             synprobe_version=meta["synprobe_version"],
             recipe=meta["recipe"],
@@ -375,17 +418,21 @@ def generate(
     if not isinstance(workers, int) or workers < 1:
         raise SynprobeError(f"--workers: expected a positive integer, got {workers!r}")
     workers = min(workers, max(len(todo), 1))
+    import multiprocessing as mp
+
+    from synprobe.render.compose import Renderer
+
+    renderer = Renderer(rc, registry=registry, vocab=vocab)
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     bar = _progress(n, n - sum(b - a for _, a, b in todo), progress)
     try:
+        _prefill_glyphs(renderer, seed, todo, workers, ctx)
         if workers == 1:
-            _init_worker(rc, registry, vocab, seed, work)
+            _init_worker(renderer, seed, work)
             for job in todo:
                 bar.update(_run_chunk(job)[1])
         else:
-            import multiprocessing as mp
-
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-            with ctx.Pool(workers, _init_worker, (rc, registry, vocab, seed, work)) as pool:
+            with ctx.Pool(workers, _init_worker, (renderer, seed, work)) as pool:
                 for _, done in pool.imap_unordered(_run_chunk, todo):
                     bar.update(done)
     finally:

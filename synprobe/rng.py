@@ -9,8 +9,8 @@
 
 Draws are a SplitMix64-style hash of (seed, index, name, slot) evaluated with numpy on whole index
 ranges at once, so sample i gets the same numbers whatever the batch, shard or resume point.
-Bulk pixel randomness (pixel noise) comes from numpy's Philox keyed by (seed, name, block of
-:data:`BLOCK` samples); renderers always compute whole blocks so the same rule holds.
+Per-pixel randomness (pixel noise) is drawn inside the compiled renderer from a SplitMix64
+stream keyed by (seed, index); see :mod:`synprobe.render.kernels`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["BLOCK", "Draws", "block_generator", "name_key"]
+__all__ = ["Draws", "name_key"]
 
-BLOCK = 64  # samples per Philox block for bulk (per-pixel) randomness
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
@@ -85,9 +84,3 @@ class Draws:
     def seeds(self, name: str, slots: int | None = None) -> np.ndarray:
         """uint32 seeds for sub-generators (pattern textures), shape (n,) or (n, slots) (see :meth:`bits`)."""
         return (self.bits(name, slots) >> np.uint64(32)).astype(np.uint32)
-
-
-def block_generator(seed: int, name: str, block: int) -> np.random.Generator:
-    """Philox generator for bulk draws of one block of :data:`BLOCK` samples."""
-    key = [int(seed) & (2**64 - 1), name_key(name)]
-    return np.random.Generator(np.random.Philox(key=key, counter=[int(block), 0, 0, 0]))

@@ -203,8 +203,13 @@ def _pick(pool: _Pool, u_char: np.ndarray, u_font: np.ndarray) -> tuple[np.ndarr
         ci = np.minimum((u_char * e).astype(np.int64), e - 1)
     else:
         ci = np.minimum(np.searchsorted(pool.char_cdf, u_char, side="right"), e - 1)
-    rows = pool.font_cdf[ci]
-    fi = np.minimum((rows <= u_font[:, None]).sum(1), rows.shape[1] - 1)
+    fi = np.empty(len(ci), np.int64)
+    order = np.argsort(ci, kind="stable")
+    bounds = np.searchsorted(ci[order], np.arange(e + 1))
+    for c in np.unique(ci).tolist():  # one searchsorted per distinct char, not a (k, fonts) matrix
+        rows = order[bounds[c] : bounds[c + 1]]
+        cdf = pool.font_cdf[c]
+        fi[rows] = np.minimum(np.searchsorted(cdf, u_font[rows], side="right"), len(cdf) - 1)
     return pool.chars[ci], fi
 
 

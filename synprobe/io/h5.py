@@ -60,10 +60,12 @@ class H5Writer:
         if self.mask is not None and mask is not None:
             self.mask[start : start + len(mask)] = mask
 
-    def write_y(self, y: list[str]) -> None:
+    def write_y(self, y: list[bytes]) -> None:
+        """Per-sample JSON labels, given as UTF-8 encoded bytes."""
         import h5py
 
-        self.f.create_dataset("y", data=np.array(y, dtype=object), dtype=h5py.string_dtype("utf-8"))
+        d = self.f.create_dataset("y", (len(y),), dtype=h5py.string_dtype("utf-8"))
+        d[:] = np.array(y, dtype=object)
 
     def write_column(self, name: str, values: np.ndarray, categories=None, doc: str = "") -> None:
         d = self.f.create_dataset(f"attrs/{name}", data=values)

@@ -4,7 +4,7 @@
     >>> from synprobe.recipe import load_recipe
     >>> from synprobe.render.compose import Renderer
     >>> r = Renderer(load_recipe("default"))
-    >>> x, masks = r.render(r.sample(seed=0, index=np.arange(4)))
+    >>> x, masks = r.render(r.sample(seed=0, index=np.arange(4)), seed=0, index=np.arange(4))
     >>> x.shape, x.dtype
     ((4, 32, 32, 3), dtype('uint8'))
 
@@ -17,14 +17,12 @@ symbol's coverage after every layer above it (so occlusion is accounted for), as
 from __future__ import annotations
 
 import functools
-from statistics import NormalDist
 
 import numpy as np
 
 from synprobe.recipe import OCCLUDER_KINDS, Recipe
 from synprobe.render.glyphs import GlyphCache, level_for
-from synprobe.render.patterns import render_patterns
-from synprobe.rng import BLOCK, block_generator
+from synprobe.render.patterns import N_PARAMS, pattern_params
 from synprobe.sampling import Vocab, sample_table
 
 __all__ = ["Renderer"]
@@ -60,17 +58,40 @@ class Renderer:
         """Attribute table of samples ``index`` (see :func:`synprobe.sampling.sample_table`)."""
         return sample_table(self.recipe, self.vocab, seed, np.asarray(index))
 
+    def glyph_keys(self, t: dict[str, np.ndarray]) -> list[tuple]:
+        """Glyph-cache keys (font, char, bold, level) that rendering these rows will need."""
+        H, W = self.recipe.resolution
+        m = float(min(H, W))
+        keys = set()
+        vchars, vfonts = self.vocab.chars, self.vocab.fonts
+        parts = [(t["font"], t["char"], t["bold"], t["scale"])]
+        if "occluder_kind" in t:
+            glyph = t["occluder_kind"] == OCCLUDER_KINDS.index("glyph")
+            parts.append((t["occluder_font"][glyph], t["occluder_char"][glyph], np.zeros(glyph.sum(), bool),
+                          t["occluder_scale"][glyph]))
+        for font, char, bold, scale in parts:
+            active = font >= 0
+            if not active.any():
+                continue
+            lv = level_for(scale[active] * m)
+            code = ((font[active].astype(np.int64) * len(vchars) + char[active]) * 2 + bold[active]) * 64 + lv
+            for c in np.unique(code).tolist():
+                rest, lvl = divmod(c, 64)
+                rest, b = divmod(rest, 2)
+                f, ch = divmod(rest, len(vchars))
+                keys.add((vfonts[f], vchars[ch], bool(b), lvl))
+        return sorted(keys)
+
     # ------------------------------------------------------------------ geometry
 
-    def _warp_layers(self, t: dict, prefix: str, count: np.ndarray, slots: int, glyph_of) -> np.ndarray:
-        """Warped coverage masks, uint8 (n, slots, H, W); zero for inactive slots."""
+    def _warp_layers(self, t: dict, prefix: str, count: np.ndarray, out: np.ndarray, glyph_of) -> None:
+        """Warp glyph coverage masks into ``out``, uint8 (n, slots, H, W) (zeroed by the caller)."""
         import cv2
 
         H, W = self.recipe.resolution
-        n = len(count)
-        out = np.zeros((n, slots, H, W), np.uint8)
+        n, slots = out.shape[:2]
         if slots == 0:
-            return out
+            return
         m = float(min(H, W))
         scale = np.nan_to_num(t[prefix + "scale"].astype(np.float64), nan=1.0)
         rot = np.nan_to_num(t[prefix + "rotation"].astype(np.float64))
@@ -97,32 +118,33 @@ class Renderer:
                 mat[1, 0], mat[1, 1], mat[1, 2] = c, d, cols[5][i][j] - (c * g.cx + d * g.cy)
                 cv2.warpAffine(g.mask, mat, (W, H), dst=out[i, j], flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        return out
 
     # ------------------------------------------------------------------ render
 
-    def render(self, t: dict[str, np.ndarray], seed: int | None = None, index: np.ndarray | None = None):
+    def render(self, t: dict[str, np.ndarray], seed: int, index: np.ndarray):
         """Render rows of an attribute table.
 
         Args:
             t: attribute table (from :meth:`sample`), n rows.
-            seed, index: dataset seed and sample indices, needed for pixel noise (default: the
-                table's own ``_seed``/``_index`` entries set by :meth:`sample_and_render`).
+            seed, index: dataset seed and the rows' sample indices (they key the pixel noise).
 
         Returns:
             (x, masks): uint8 (n, H, W, C) with C = 1 if gray else 3; masks uint8 (n, H, W, S)
             or None when the recipe has ``masks = false``.
         """
+        from synprobe.render.kernels import composite
+
         rc = self.recipe
         H, W = rc.resolution
         n = len(t["n_symbols"])
         vocab, glyphs = self.vocab, self.glyphs
         S, K = rc.max_symbols, rc.max_occluders
+        alpha = np.zeros((n, S + K, H, W), np.uint8)
 
         chars, fonts, bold = t["char"].tolist(), t["font"].tolist(), t["bold"].tolist()
         vchars, vfonts = vocab.chars, vocab.fonts
-        sym_alpha = self._warp_layers(
-            t, "", t["n_symbols"], S,
+        self._warp_layers(
+            t, "", t["n_symbols"], alpha[:, :S],
             lambda i, j, lv: glyphs.get(vfonts[fonts[i][j]], vchars[chars[i][j]], bold[i][j], lv),
         )
         if K:
@@ -135,50 +157,39 @@ class Renderer:
                     return glyphs.get(vfonts[ofont[i][j]], vchars[ochar[i][j]], False, lv)
                 return glyphs.shape(kind, lv)
 
-            occ_alpha = self._warp_layers(t, "occluder_", t["n_occluders"], K, occ_glyph)
-        else:
-            occ_alpha = np.zeros((n, 0, H, W), np.uint8)
+            self._warp_layers(t, "occluder_", t["n_occluders"], alpha[:, S:], occ_glyph)
 
-        img = render_patterns(t["background_kind"], t["background_seed"], rc.background, H, W, t["background_angle"])
-        layers = [(sym_alpha[:, j], t["n_symbols"] > j, "foreground_", rc.symbol.foreground) for j in range(S)]
-        layers += [(occ_alpha[:, j], t["n_occluders"] > j, "occluder_fg_", rc.occlusion.foreground) for j in range(K)]
-        for j, (alpha, active, pre, spec) in enumerate(layers):
-            slot = j if j < S else j - S
-            rows = np.nonzero(active)[0]
+        active = np.zeros((n, S + K), bool)
+        active[:, :S] = np.arange(S)[None, :] < t["n_symbols"][:, None]
+        active[:, S:] = np.arange(K)[None, :] < t["n_occluders"][:, None]
+        kinds = np.zeros((n, S + K + 1), np.int64)
+        params = np.zeros((n, S + K + 1, N_PARAMS))
+        tex_row = np.full((n, S + K + 1), -1, np.int64)
+        textures = []
+        n_tex = 0
+        layers = [(slice(None), 0, "background_", rc.background)]
+        layers += [(j, j + 1, "foreground_", rc.symbol.foreground) for j in range(S)]
+        layers += [(j, S + j + 1, "occluder_fg_", rc.occlusion.foreground) for j in range(K)]
+        for slot, layer, pre, spec in layers:
+            rows = np.arange(n) if layer == 0 else np.nonzero(active[:, layer - 1])[0]
             if len(rows) == 0:
                 continue
-            fg = render_patterns(t[pre + "kind"][rows, slot], t[pre + "seed"][rows, slot], spec, H, W,
-                                 t[pre + "angle"][rows, slot])
-            a = alpha[rows].astype(np.float32)[..., None] * np.float32(1 / 255)
-            if len(rows) == n:
-                img += a * (fg - img)
-            else:
-                img[rows] += a * (fg - img[rows])
+            col = (lambda a: a[rows]) if layer == 0 else (lambda a: a[rows, slot])
+            kk, pp, tex, row = pattern_params(col(t[pre + "kind"]), col(t[pre + "seed"]), spec, H, W,
+                                              col(t[pre + "angle"]))
+            kinds[rows, layer], params[rows, layer] = kk, pp
+            if len(tex):
+                tex_row[rows, layer] = np.where(row >= 0, row + n_tex, -1)
+                textures.append(tex)
+                n_tex += len(tex)
+        tex = np.concatenate(textures) if textures else np.zeros((1, 1, 1, 3), np.float32)
 
-        masks = _visible_masks(sym_alpha, occ_alpha) if rc.masks else None
-        x = self._post(img, t, seed, index)
+        x = np.empty((n, H, W, 1 if rc.gray else 3), np.uint8)
+        composite(x, alpha, active, kinds, params, tex, tex_row, rc.gray, t["inverse_color"].astype(bool),
+                  rc.max_contrast, t["pixel_noise"].astype(np.float64), np.uint64(seed),
+                  np.asarray(index, np.int64), _normal_lut())
+        masks = _visible_masks(alpha[:, :S], alpha[:, S:]) if rc.masks else None
         return x, masks
-
-    def _post(self, img: np.ndarray, t: dict, seed, index) -> np.ndarray:
-        rc = self.recipe
-        if rc.gray:
-            img = img.mean(axis=3, keepdims=True)
-        inv = t["inverse_color"]
-        if inv.any():
-            img[inv] = 1.0 - img[inv]
-        if rc.max_contrast:
-            lo = img.min(axis=(1, 2, 3), keepdims=True)
-            hi = img.max(axis=(1, 2, 3), keepdims=True)
-            img = (img - lo) * (1.0 / np.maximum(hi - lo, 1e-6))
-        sigma = t["pixel_noise"].astype(np.float32)
-        if np.any(sigma > 0):
-            if seed is None or index is None:
-                raise ValueError("pixel noise needs the dataset seed and sample indices")
-            img += _pixel_noise(seed, np.asarray(index), img.shape[1:]) * sigma[:, None, None, None]
-        np.clip(img, 0.0, 1.0, out=img)
-        img *= 255.0
-        img += 0.5
-        return img.astype(np.uint8)
 
 
 def _visible_masks(sym_alpha: np.ndarray, occ_alpha: np.ndarray) -> np.ndarray:
@@ -197,28 +208,6 @@ def _visible_masks(sym_alpha: np.ndarray, occ_alpha: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def _normal_lut() -> np.ndarray:
-    """Standard normal quantiles at the 65,536 midpoints (i + 0.5) / 65536, float32."""
-    nd = NormalDist()
-    return np.array([nd.inv_cdf((i + 0.5) / 65536) for i in range(65536)], np.float32)
+    from synprobe.render.kernels import noise_table
 
-
-def _pixel_noise(seed: int, index: np.ndarray, shape: tuple) -> np.ndarray:
-    """Standard normal noise (n, *shape), float32; row i depends only on (seed, index[i]).
-
-    Each block of BLOCK samples draws 16-bit uniforms from its own Philox stream and maps them
-    through the normal quantile table (exact to 1/65536 in probability; |z| <= 4.3).
-    """
-    per = int(np.prod(shape))
-    lut = _normal_lut()
-    out = np.empty((len(index), per), np.float32)
-    blocks = index // BLOCK
-    for b in np.unique(blocks):
-        rows = np.nonzero(blocks == b)[0]
-        u = np.frombuffer(block_generator(seed, "pixel_noise", int(b)).bytes(2 * BLOCK * per), np.uint16)
-        u = u.reshape(BLOCK, per)
-        pos = index[rows] % BLOCK
-        if len(rows) == BLOCK and np.array_equal(pos, np.arange(BLOCK)):
-            np.take(lut, u, out=out[rows[0] : rows[0] + BLOCK])
-        else:
-            out[rows] = lut[u[pos]]
-    return out.reshape(len(index), *shape)
+    return noise_table()

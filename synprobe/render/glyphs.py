@@ -11,6 +11,7 @@ Occluder shapes (square, triangle, circle) are served by the same cache as synth
 
 from __future__ import annotations
 
+import ctypes
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ __all__ = ["Glyph", "GlyphCache", "level_for", "level_px", "SHAPES"]
 
 SHAPES = ("square", "triangle", "circle")
 _MIN_LEVEL, _MAX_LEVEL = 6, 18  # 8 px .. 512 px
+_NO_SCALE = 1 | 2 | 8  # FT_LOAD_NO_SCALE | FT_LOAD_NO_HINTING | FT_LOAD_NO_BITMAP
+_SCALED = 2 | 8  # FT_LOAD_NO_HINTING | FT_LOAD_NO_BITMAP
 
 
 def level_px(level: int) -> float:
@@ -87,6 +90,20 @@ class GlyphCache:
             g = self._cache[key] = self._render(font, char, bold, level)
         return g
 
+    def missing(self, keys) -> list[tuple]:
+        """Keys (font, char, bold, level) not in the cache yet."""
+        return [k for k in keys if k not in self._cache]
+
+    def build(self, keys) -> dict:
+        """Render ``keys`` and return them packed (see :func:`pack`); also keeps them."""
+        for font, char, bold, level in keys:
+            self.get(font, char, bold, level)
+        return pack({k: self._cache[k] for k in keys})
+
+    def add(self, packed: dict) -> None:
+        """Insert glyphs packed by :meth:`build` (e.g. rendered by another process)."""
+        self._cache.update(unpack(packed))
+
     def shape(self, kind: str, level: int) -> Glyph:
         key = ("<shape>", kind, False, level)
         g = self._cache.get(key)
@@ -122,34 +139,62 @@ class GlyphCache:
         return render_glyph(self._face(path), char, level_px(level), embolden=synthetic)
 
 
+def pack(glyphs: dict) -> dict:
+    """Glyphs -> a few flat arrays (cheap to pickle or save)."""
+    keys = list(glyphs)
+    gs = [glyphs[k] for k in keys]
+    return {
+        "keys": keys,
+        "hw": np.array([g.mask.shape for g in gs], np.int64).reshape(-1, 2),
+        "geom": np.array([(g.cx, g.cy, g.size) for g in gs], np.float64).reshape(-1, 3),
+        "data": np.concatenate([g.mask.ravel() for g in gs]) if gs else np.zeros(0, np.uint8),
+    }
+
+
+def unpack(p: dict) -> dict:
+    """Inverse of :func:`pack`."""
+    out = {}
+    off = 0
+    data = p["data"]
+    for k, (h, w), (cx, cy, size) in zip(p["keys"], p["hw"].tolist(), p["geom"].tolist()):
+        out[tuple(k)] = Glyph(data[off : off + h * w].reshape(h, w), cx, cy, size)
+        off += h * w
+    return out
+
+
 def render_glyph(face, char: str, size_px: float, *, embolden: bool = False) -> Glyph:
-    """Rasterise ``char`` so that its ink box's longest side is about ``size_px``."""
+    """Rasterise ``char`` so that its ink box's longest side is ``size_px`` (before emboldening).
+
+    Args:
+        face: an open ``freetype.Face``.
+        char: one character the face draws (checked by the caller against the audit).
+        size_px: wanted longest ink side, in pixels.
+        embolden: thicken the outline (FreeType's synthetic bold, strength em / 24).
+    """
     import freetype as ft
 
-    flags = ft.FT_LOAD_NO_HINTING | ft.FT_LOAD_NO_BITMAP
-    face.set_char_size(64 * 64)
-    face.load_char(char, flags)
-    bb = face.glyph.outline.get_bbox()
+    face.load_char(char, _NO_SCALE)
+    bb = face.glyph.outline.get_bbox()  # font units
     ink = max(bb.xMax - bb.xMin, bb.yMax - bb.yMin, 1)
-    em = 64 * 64 * size_px / (ink / 64.0)  # 26.6 char size giving the wanted ink size
-    face.set_char_size(max(int(round(em)), 1))
-    face.load_char(char, flags)
+    face.set_char_size(max(int(round(64 * size_px * face.units_per_EM / ink)), 1))
+    face.load_char(char, _SCALED)
     slot = face.glyph
     if embolden:
         strength = int(round(face.size.y_ppem * 64 / 24))
         ft.FT_Outline_Embolden(ft.byref(slot.outline._FT_Outline), strength)
     bb = slot.outline.get_bbox()  # exact ink box, 26.6 pixels, y up
     slot.render(ft.FT_RENDER_MODE_NORMAL)
-    bm = slot.bitmap
-    if bm.rows == 0 or bm.width == 0:
+    bm = slot.bitmap._FT_Bitmap
+    rows, width, pitch = bm.rows, bm.width, abs(bm.pitch)
+    if rows == 0 or width == 0:
         raise FontCoverageError(f"{face.family_name!r} renders {char!r} empty")
-    buf = np.frombuffer(bytes(bm._FT_Bitmap.buffer[: bm.rows * abs(bm.pitch)]), np.uint8)
-    arr = np.pad(buf.reshape(bm.rows, abs(bm.pitch))[:, : bm.width], 1)
-    # ink-box centre in mask pixel coordinates (pixel j spans [j - .5, j + .5]); +1 for the pad
-    cx = (bb.xMin + bb.xMax) / 128.0 - slot.bitmap_left - 0.5 + 1
-    cy = slot.bitmap_top - (bb.yMin + bb.yMax) / 128.0 - 0.5 + 1
+    arr = np.zeros((rows + 2, width + 2), np.uint8)  # one empty pixel of border all round
+    arr[1:-1, 1:-1] = np.frombuffer(ctypes.string_at(bm.buffer, rows * pitch), np.uint8).reshape(rows, pitch)[:, :width]
+    # ink-box centre in mask pixel coordinates (pixel j spans [j - .5, j + .5]); +1 for the border
+    cx = (bb.xMin + bb.xMax) / 128.0 - slot.bitmap_left + 0.5
+    cy = slot.bitmap_top - (bb.yMin + bb.yMax) / 128.0 + 0.5
     size = max(bb.xMax - bb.xMin, bb.yMax - bb.yMin) / 64.0
-    return Glyph(np.ascontiguousarray(arr), cx, cy, size)
+    return Glyph(arr, cx, cy, size)
 
 
 def _shape(kind: str, size_px: float) -> Glyph:

@@ -23,7 +23,9 @@ import numpy as np
 from synprobe.recipe import PATTERN_KINDS, PatternSpec
 from synprobe.rng import Draws
 
-__all__ = ["render_patterns", "image_bank"]
+N_PARAMS = 14  # keep equal to synprobe.render.kernels.N_PARAMS (kernels imports numba lazily)
+
+__all__ = ["image_bank", "pattern_params", "render_patterns"]
 
 _PATTERN_SEED = 0x5EED_0F_7E  # keys pattern-parameter draws (distinct from dataset seeds' use)
 
@@ -35,62 +37,59 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return np.broadcast_to(ys[:, None], (h, w)), np.broadcast_to(xs[None, :], (h, w))
 
 
-def _ramp(t: np.ndarray, colors: np.ndarray) -> np.ndarray:
-    """Piecewise-linear 3-stop colour ramp (stops at t = 0, 0.5, 1).
-
-    Args:
-        t: float32 (b, h, w), clipped to [0, 1].
-        colors: float32 (b, 3 stops, 3 channels).
-
-    Returns:
-        float32 (b, h, w, 3): c0 + (c1 - c0) * clip(2t, 0, 1) + (c2 - c1) * clip(2t - 1, 0, 1).
-    """
-    b, h, w = t.shape
-    basis = np.empty((b, h * w, 3), np.float32)
-    basis[:, :, 0] = 1.0
-    t2 = t.reshape(b, h * w) * np.float32(2)
-    np.clip(t2, 0, 1, out=basis[:, :, 1])
-    np.clip(t2 - 1, 0, 1, out=basis[:, :, 2])
-    coef = np.stack([colors[:, 0], colors[:, 1] - colors[:, 0], colors[:, 2] - colors[:, 1]], 1)
-    return np.matmul(basis, coef).reshape(b, h, w, 3)
+def _stops(d: Draws, tag: str = "") -> np.ndarray:
+    """Three random colour stops per sample: float64 (b, 9)."""
+    return d.uniform("colors" + tag, 9)
 
 
-def _gradient(d: Draws, h: int, w: int, kind: str, tag: str = "") -> np.ndarray:
-    """Linear or radial 3-stop gradient, per sample. Returns (b, h, w, 3) float32."""
-    colors = d.uniform("colors" + tag, 9).reshape(-1, 3, 3).astype(np.float32)
-    ys, xs = _grid(h, w)
+def _gradient_params(d: Draws, h: int, w: int, kind: str, tag: str = "") -> np.ndarray:
+    """Kernel parameter rows (b, N_PARAMS) of linear or radial 3-stop gradients."""
+    p = np.zeros((len(d), N_PARAMS))
+    p[:, :9] = _stops(d, tag)
     if kind == "linear":
         ang = d.uniform("angle" + tag) * 2 * math.pi
-        c, s = np.cos(ang).astype(np.float32), np.sin(ang).astype(np.float32)
-        proj = (xs - 0.5)[None] * c[:, None, None] + (ys - 0.5)[None] * s[:, None, None]
-        span = 0.5 * (np.abs(c) + np.abs(s))[:, None, None]
-        t = (proj + span) / (2 * span)
+        c, s = np.cos(ang), np.sin(ang)
+        span2 = np.abs(c) + np.abs(s)  # 2 * half-extent of the projection over the unit square
+        p[:, 9] = c / (w * span2)
+        p[:, 10] = s / (h * span2)
+        p[:, 11] = ((0.5 / w - 0.5) * c + (0.5 / h - 0.5) * s + span2 / 2) / span2
     else:
-        cx = d.uniform("cx" + tag).astype(np.float32)[:, None, None]
-        cy = d.uniform("cy" + tag).astype(np.float32)[:, None, None]
-        r = (0.3 + 0.9 * d.uniform("radius" + tag)).astype(np.float32)[:, None, None]
-        t = np.sqrt((xs[None] - cx) ** 2 + (ys[None] - cy) ** 2) / r
-    return _ramp(t, colors)
+        p[:, 9], p[:, 10] = 1.0 / w, 1.0 / h
+        p[:, 11], p[:, 12] = d.uniform("cx" + tag), d.uniform("cy" + tag)
+        p[:, 13] = 1.0 / (0.3 + 0.9 * d.uniform("radius" + tag))
+    return p
 
 
-def _solid(d: Draws, spec: PatternSpec, h: int, w: int) -> np.ndarray:
-    if spec.color is not None:
-        col = np.broadcast_to(np.asarray(spec.color, np.float32), (len(d), 3))
-    else:
-        col = d.uniform("color", 3).astype(np.float32)
-    return np.broadcast_to(col[:, None, None, :], (len(d), h, w, 3)).copy()
+def _eval(kinds: np.ndarray, params: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Evaluate analytic patterns with the compiled kernel: float32 (b, h, w, 3)."""
+    from synprobe.render.kernels import eval_patterns
+
+    out = np.empty((len(kinds), h, w, 3), np.float32)
+    eval_patterns(out, np.asarray(kinds, np.int64), params)
+    return out
 
 
 def _multigradient(d: Draws, spec: PatternSpec, h: int, w: int) -> np.ndarray:
-    kinds = d.uniform("layer-kinds", spec.n_gradients) < 0.5
+    from synprobe.render.kernels import KIND_LINEAR, KIND_RADIAL
+
+    linear = d.uniform("layer-kinds", spec.n_gradients) < 0.5
     out = None
     for layer in range(spec.n_gradients):
         tag = f"/{layer}"
-        lin = _gradient(d, h, w, "linear", tag)
-        rad = _gradient(d, h, w, "radial", tag)
-        g = np.where(kinds[:, layer, None, None, None], lin, rad)
-        out = g if out is None else out + spec.alpha * (g - out)
+        lin = linear[:, layer]
+        params = np.where(lin[:, None], _gradient_params(d, h, w, "linear", tag), _gradient_params(d, h, w, "radial", tag))
+        g = _eval(np.where(lin, KIND_LINEAR, KIND_RADIAL), params, h, w)
+        out = g if out is None else out + np.float32(spec.alpha) * (g - out)
     return out
+
+
+def _ramp(t: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    """3-stop colour ramp of a field t (b, h, w) in [0, 1]; colors float (b, 9) -> (b, h, w, 3)."""
+    c = colors.reshape(-1, 1, 1, 3, 3).astype(np.float32)
+    t = np.clip(t, 0, 1)[..., None]
+    lo = t < 0.5
+    return np.where(lo, c[..., 0, :] + (c[..., 1, :] - c[..., 0, :]) * (2 * t),
+                    c[..., 1, :] + (c[..., 2, :] - c[..., 1, :]) * (2 * t - 1)).astype(np.float32)
 
 
 def _upsample_matrix(n_out: int, n_in: int) -> np.ndarray:
@@ -120,7 +119,7 @@ def _noise(d: Draws, spec: PatternSpec, h: int, w: int) -> np.ndarray:
     total /= norm
     lo, hi = total.min(axis=(1, 2), keepdims=True), total.max(axis=(1, 2), keepdims=True)
     t = (total - lo) / np.maximum(hi - lo, 1e-6)
-    return _ramp(t, d.uniform("colors", 9).reshape(-1, 3, 3).astype(np.float32))
+    return _ramp(t, _stops(d))
 
 
 def _camouflage(d: Draws, spec: PatternSpec, h: int, w: int, angles: np.ndarray) -> np.ndarray:
@@ -189,41 +188,63 @@ def _image(d: Draws, spec: PatternSpec, h: int, w: int) -> np.ndarray:
     return out
 
 
-def render_patterns(
-    kinds, seeds: np.ndarray, spec: PatternSpec, h: int, w: int, angles: np.ndarray | None = None
-) -> np.ndarray:
-    """Render one pattern per sample.
+def pattern_params(kinds, seeds: np.ndarray, spec: PatternSpec, h: int, w: int, angles=None):
+    """Kernel inputs for one pattern per sample.
 
     Args:
-        kinds: (b,) pattern kind names (from :data:`PATTERN_KINDS`), or int codes into it.
+        kinds: (b,) pattern kind names (from :data:`PATTERN_KINDS`) or int codes into it.
         seeds: uint32 (b,) per-sample pattern seeds (recorded in the attribute table).
         spec: the recipe's pattern spec (fixed parameters).
-        h, w: output size.
+        h, w: image size.
         angles: float (b,) camouflage stroke angles (recorded attribute), radians.
 
     Returns:
-        float32 (b, h, w, 3) in [0, 1].
+        (kernel_kinds int64 (b,), params float64 (b, N_PARAMS), textures float32 (t, h, w, 3),
+        texture_row int64 (b,), -1 where the kernel evaluates the pattern itself).
     """
+    from synprobe.render.kernels import KIND_LINEAR, KIND_RADIAL, KIND_SOLID, KIND_TEXTURE
+
     kinds = np.asarray(kinds)
     codes = kinds if kinds.dtype.kind in "iu" else np.array([PATTERN_KINDS.index(k) for k in kinds], int)
-    out = np.empty((len(seeds), h, w, 3), np.float32)
-    for code in np.unique(codes):
+    b = len(codes)
+    kk = np.full(b, KIND_TEXTURE, np.int64)
+    params = np.zeros((b, N_PARAMS))
+    row = np.full(b, -1, np.int64)
+    textures = []
+    n_tex = 0
+    for code in np.unique(codes).tolist():
         sel = np.nonzero(codes == code)[0]
         d = Draws(_PATTERN_SEED, np.asarray(seeds)[sel].astype(np.uint64))
-        kind = PATTERN_KINDS[int(code)]
+        kind = PATTERN_KINDS[code]
         if kind == "solid":
-            out[sel] = _solid(d, spec, h, w)
+            kk[sel] = KIND_SOLID
+            params[sel, :3] = spec.color if spec.color is not None else d.uniform("color", 3)
         elif kind in ("linear", "radial"):
-            out[sel] = _gradient(d, h, w, kind)
-        elif kind == "multigradient":
-            out[sel] = _multigradient(d, spec, h, w)
-        elif kind == "noise":
-            out[sel] = _noise(d, spec, h, w)
-        elif kind == "camouflage":
-            a = np.full(len(sel), math.pi / 4) if angles is None else np.asarray(angles)[sel]
-            out[sel] = _camouflage(d, spec, h, w, a)
-        elif kind == "image":
-            out[sel] = _image(d, spec, h, w)
-        else:  # pragma: no cover - kinds are validated with the recipe
-            raise NotImplementedError(f"Cannot render pattern {kind!r}")
+            kk[sel] = KIND_LINEAR if kind == "linear" else KIND_RADIAL
+            params[sel] = _gradient_params(d, h, w, kind)
+        else:
+            if kind == "multigradient":
+                t = _multigradient(d, spec, h, w)
+            elif kind == "noise":
+                t = _noise(d, spec, h, w)
+            elif kind == "camouflage":
+                a = np.full(len(sel), math.pi / 4) if angles is None else np.asarray(angles)[sel]
+                t = _camouflage(d, spec, h, w, a)
+            elif kind == "image":
+                t = _image(d, spec, h, w)
+            else:  # pragma: no cover - kinds are validated with the recipe
+                raise NotImplementedError(f"Cannot render pattern {kind!r}")
+            textures.append(t)
+            row[sel] = n_tex + np.arange(len(sel))
+            n_tex += len(sel)
+    tex = np.concatenate(textures) if textures else np.zeros((0, h, w, 3), np.float32)
+    return kk, params, tex, row
+
+
+def render_patterns(kinds, seeds: np.ndarray, spec: PatternSpec, h: int, w: int, angles=None) -> np.ndarray:
+    """Render one pattern per sample as float32 (b, h, w, 3) in [0, 1] (see :func:`pattern_params`)."""
+    kk, params, tex, row = pattern_params(kinds, seeds, spec, h, w, angles)
+    out = _eval(kk, params, h, w)
+    has_tex = row >= 0
+    out[has_tex] = tex[row[has_tex]]
     return out

@@ -1,0 +1,30 @@
+"""Settings read from the environment (the only module that reads them).
+
+- ``SYNPROBE_HOME``: user data (added fonts); default ``$XDG_DATA_HOME/synprobe`` or
+  ``~/.local/share/synprobe``.
+- ``SYNPROBE_CACHE``: caches (compiled kernels, downloads); default ``$XDG_CACHE_HOME/synprobe``
+  or ``~/.cache/synprobe``.
+- ``SOURCE_DATE_EPOCH``: when set, the ``created`` timestamp written into dataset files, so
+  that two runs give identical bytes (the reproducible-builds convention).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+__all__ = ["cache_home", "created_timestamp"]
+
+
+def cache_home() -> Path:
+    env = os.environ.get("SYNPROBE_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "synprobe"
+
+
+def created_timestamp() -> str:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch) if epoch else None))

@@ -1,0 +1,206 @@
+"""Compiled per-pixel kernels (numba): pattern evaluation, compositing and post-processing.
+
+One pass per image does what would otherwise be a dozen numpy passes over the batch: evaluate
+the analytic patterns (solid colour, linear and radial 3-stop gradients) of the background and of
+every layer, composite the layers through their coverage masks, then grey conversion, inversion,
+contrast stretch, Gaussian pixel noise and rounding to uint8.
+
+Pattern parameters are rows of :data:`N_PARAMS` float64s, computed by
+:func:`synprobe.render.patterns.pattern_params` from the recorded pattern seeds:
+
+    [c0 rgb, c1 rgb, c2 rgb, p0, p1, p2, p3, p4]    colour stops at t = 0, 0.5, 1
+    linear:  t = p0 * col + p1 * row + p2
+    radial:  t = hypot((col + .5) * p0 - p2, (row + .5) * p1 - p3) * p4
+
+Other kinds (multigradient, noise, camouflage, image) are rendered by numpy into float32
+textures; their row in the texture stack is given instead.
+
+Pixel noise for sample i comes from a SplitMix64 stream keyed by (dataset seed, i), mapped through
+a 16-bit normal quantile table, so it depends on nothing but (seed, i).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from synprobe.config import cache_home
+
+os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_home() / "numba"))
+
+import numba  # noqa: E402
+
+__all__ = ["KIND_LINEAR", "KIND_RADIAL", "KIND_SOLID", "KIND_TEXTURE", "N_PARAMS", "composite", "eval_patterns"]
+
+KIND_SOLID, KIND_LINEAR, KIND_RADIAL, KIND_TEXTURE = 0, 1, 2, 3
+N_PARAMS = 14
+
+
+@numba.njit(cache=True, inline="always")
+def _mix(z):
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(cache=True)
+def _fill_pattern(dst, kind, p, tex, ti, H, W):
+    """dst float32 (3, H * W) planes <- pattern (kind, params p), or texture tex[ti] (H, W, 3)."""
+    if kind == 3:
+        for i in range(H):
+            for j in range(W):
+                for c in range(3):
+                    dst[c, i * W + j] = tex[ti, i, j, c]
+        return
+    if kind == 0:
+        for c in range(3):
+            dst[c, :] = np.float32(p[c])
+        return
+    c0r, c0g, c0b = np.float32(p[0]), np.float32(p[1]), np.float32(p[2])
+    d1r, d1g, d1b = np.float32(p[3] - p[0]), np.float32(p[4] - p[1]), np.float32(p[5] - p[2])
+    d2r, d2g, d2b = np.float32(p[6] - p[3]), np.float32(p[7] - p[4]), np.float32(p[8] - p[5])
+    a, b, cc = np.float32(p[9]), np.float32(p[10]), np.float32(p[11])
+    e, r = np.float32(p[12]), np.float32(p[13])
+    for i in range(H):
+        base = i * W
+        if kind == 2:
+            y = (np.float32(i) + np.float32(0.5)) * b - e
+            y2 = y * y
+            for j in range(W):
+                x = (np.float32(j) + np.float32(0.5)) * a - cc
+                t2 = np.float32(2.0) * np.sqrt(x * x + y2) * r
+                f1 = min(max(t2, np.float32(0.0)), np.float32(1.0))
+                f2 = min(max(t2 - np.float32(1.0), np.float32(0.0)), np.float32(1.0))
+                dst[0, base + j] = c0r + d1r * f1 + d2r * f2
+                dst[1, base + j] = c0g + d1g * f1 + d2g * f2
+                dst[2, base + j] = c0b + d1b * f1 + d2b * f2
+        else:
+            t0 = b * np.float32(i) + cc
+            for j in range(W):
+                t2 = np.float32(2.0) * (a * np.float32(j) + t0)
+                f1 = min(max(t2, np.float32(0.0)), np.float32(1.0))
+                f2 = min(max(t2 - np.float32(1.0), np.float32(0.0)), np.float32(1.0))
+                dst[0, base + j] = c0r + d1r * f1 + d2r * f2
+                dst[1, base + j] = c0g + d1g * f1 + d2g * f2
+                dst[2, base + j] = c0b + d1b * f1 + d2b * f2
+
+
+@numba.njit(cache=True)
+def eval_patterns(out, kinds, params):
+    """out float32 (b, H, W, 3) <- analytic pattern kinds (b,) with params (b, N_PARAMS)."""
+    b, H, W = out.shape[0], out.shape[1], out.shape[2]
+    tex = np.zeros((1, 1, 1, 3), np.float32)
+    planes = np.empty((3, H * W), np.float32)
+    for s in range(b):
+        _fill_pattern(planes, kinds[s], params[s], tex, 0, H, W)
+        for i in range(H):
+            for j in range(W):
+                for c in range(3):
+                    out[s, i, j, c] = planes[c, i * W + j]
+
+
+@numba.njit(cache=True)
+def composite(out, alpha, active, kinds, params, tex, tex_row, gray, inverse, contrast, sigma, seed, index, lut):
+    """Render a batch.
+
+    Args:
+        out: uint8 (n, H, W, C) destination, C = 1 (gray) or 3.
+        alpha: uint8 (n, L, H, W) coverage of layers 1..L (symbols, then occluders).
+        active: bool (n, L) whether layer l is drawn in sample i.
+        kinds: int64 (n, L + 1) pattern kind per layer; layer 0 is the background.
+        params: float64 (n, L + 1, N_PARAMS) pattern parameters.
+        tex: float32 (T, H, W, 3) textures; tex_row: int64 (n, L + 1) row in tex (-1: none).
+        gray: bool; inverse: bool (n,); contrast: bool (per-image min-max stretch).
+        sigma: float64 (n,) pixel-noise std in [0, 1] units; seed: dataset seed (uint64);
+        index: int64 (n,) sample indices; lut: float32 (4097,) normal quantile table (see
+            :func:`noise_table`).
+    """
+    n, L, H, W = alpha.shape
+    P = H * W
+    C = out.shape[3]
+    img = np.empty((3, P), np.float32)
+    fg = np.empty((3, P), np.float32)
+    a = np.empty(P, np.float32)
+    noise = np.empty(P * C, np.float32)
+    pair = np.empty(2, np.int32)
+    pair_f = pair.view(np.float32)
+    flat = out.reshape(n, P * C)
+    inv255 = np.float32(1.0 / 255.0)
+    for s in range(n):
+        _fill_pattern(img, kinds[s, 0], params[s, 0], tex, tex_row[s, 0], H, W)
+        for l in range(L):
+            if not active[s, l]:
+                continue
+            _fill_pattern(fg, kinds[s, l + 1], params[s, l + 1], tex, tex_row[s, l + 1], H, W)
+            al = alpha[s, l].reshape(P)
+            for k in range(P):
+                a[k] = np.float32(al[k]) * inv255
+            for c in range(3):
+                for k in range(P):
+                    img[c, k] += a[k] * (fg[c, k] - img[c, k])
+        if gray:
+            for k in range(P):
+                img[0, k] = (img[0, k] + img[1, k] + img[2, k]) * np.float32(1.0 / 3.0)
+        if inverse[s]:
+            for c in range(C):
+                for k in range(P):
+                    img[c, k] = np.float32(1.0) - img[c, k]
+        # clamp to [0, 1] (rounding can leave -1e-8), so the int32 views below order like floats
+        for c in range(C):
+            for k in range(P):
+                img[c, k] = min(max(img[c, k], np.float32(0.0)), np.float32(1.0))
+        lo, hi = np.float32(0.0), np.float32(1.0)
+        if contrast:  # min/max over int32 views of non-negative floats: exact and vectorised
+            bits = img[:C].reshape(C * P).view(np.int32)
+            ilo, ihi = bits[0], bits[0]
+            for k in range(C * P):
+                ilo = min(ilo, bits[k])
+                ihi = max(ihi, bits[k])
+            pair[0], pair[1] = ilo, ihi
+            lo, hi = pair_f[0], pair_f[1]
+            if hi - lo < np.float32(1e-6):
+                hi = lo + np.float32(1e-6)
+        scale = np.float32(255.0) / (hi - lo)
+        dst = flat[s]
+        sg = np.float32(sigma[s] * 255.0)
+        if sg > 0:
+            _normal_noise(noise, _mix(np.uint64(seed) ^ _mix(np.uint64(index[s]) + np.uint64(0x9E3779B97F4A7C15))), lut)
+            for k in range(P):
+                for c in range(C):
+                    v = (img[c, k] - lo) * scale + sg * noise[k * C + c] + np.float32(0.5)
+                    dst[k * C + c] = np.uint8(np.int32(min(max(v, np.float32(0.0)), np.float32(255.0))))
+        else:
+            for k in range(P):
+                for c in range(C):
+                    v = (img[c, k] - lo) * scale + np.float32(0.5)
+                    dst[k * C + c] = np.uint8(np.int32(min(max(v, np.float32(0.0)), np.float32(255.0))))
+
+
+@numba.njit(cache=True)
+def _normal_noise(out, key, lut):
+    """out[k] = approximately N(0, 1), a pure function of (key, k): lowbias32 hash -> 16 bits ->
+    interpolated normal quantile table."""
+    k32 = np.uint32(key >> np.uint64(32)) ^ np.uint32(key & np.uint64(0xFFFFFFFF))
+    for k in range(out.shape[0]):
+        x = np.uint32(k32 ^ np.uint32(np.uint32(k) * np.uint32(0x9E3779B9)))
+        x = np.uint32(x ^ (x >> np.uint32(16)))
+        x = np.uint32(x * np.uint32(0x7FEB352D))
+        x = np.uint32(x ^ (x >> np.uint32(15)))
+        x = np.uint32(x * np.uint32(0x846CA68B))
+        x = np.uint32(x ^ (x >> np.uint32(16)))
+        h = np.int32(x >> np.uint32(16))
+        q = h >> 4
+        out[k] = lut[q] + (lut[q + 1] - lut[q]) * (np.float32(h & 15) * np.float32(1.0 / 16.0))
+
+
+def noise_table() -> np.ndarray:
+    """float32 (4097,): entry m = standard normal quantile at (16 m + 0.5) / 65536 (clamped).
+
+    The kernel maps 16 random bits u to lut[u >> 4] interpolated towards lut[(u >> 4) + 1] by
+    (u & 15) / 16: the normal quantile of (u + 0.5) / 65536 to within 1e-3 (|z| <= 4.3).
+    """
+    from statistics import NormalDist
+
+    nd = NormalDist()
+    return np.array([nd.inv_cdf(min(16 * m + 0.5, 65535.5) / 65536) for m in range(4097)], np.float32)
