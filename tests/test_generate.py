@@ -172,7 +172,8 @@ def _start(out: Path) -> subprocess.Popen:
 def _kill_when(proc: subprocess.Popen, ready, timeout: float = 60.0) -> None:
     t0 = time.monotonic()
     while not ready():
-        assert proc.poll() is None, proc.stderr.read().decode()
+        if proc.poll() is not None:
+            pytest.fail(f"generate exited early (rc={proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
         assert time.monotonic() - t0 < timeout, "no chunk was written in time"
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)

@@ -142,7 +142,7 @@ def test_fresh_renderer_gives_same_pixels(registry):
 def test_pixel_noise_needs_seed_and_index(registry):
     r = _renderer({"pixel_noise": 0.05}, registry)
     t = r.sample(0, np.arange(4))
-    with pytest.raises(ValueError):
+    with pytest.raises((ValueError, TypeError)):  # noise is keyed by (seed, index): both are required
         r.render(t)
 
 
