@@ -27,7 +27,7 @@ def grid(x: np.ndarray, rows: int, cols: int, cell: int = 96, gap: int = 2) -> n
     n, h, w, c = x.shape
     if c == 1:
         x = np.repeat(x, 3, axis=3)
-    f = max(1, cell // max(h, w))
+    f = max(1, -(-cell // max(h, w)))  # ceil: cells at least `cell` pixels
     ch, cw = h * f, w * f
     out = np.full((rows * (ch + gap) + gap, cols * (cw + gap) + gap, 3), 40, np.uint8)
     for i in range(min(n, rows * cols)):

@@ -22,7 +22,9 @@ import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+import numpy as np
 
 from synprobe.dists import DISTS, Bernoulli, Choice, Const, Dist, LogNormal, Normal, Uniform
 from synprobe.errors import InvalidRecipe
@@ -122,7 +124,13 @@ class OcclusionSpec:
 
 @dataclass(frozen=True)
 class Recipe:
-    """A whole dataset recipe. ``resolution`` is (height, width)."""
+    """A whole dataset recipe. ``resolution`` is (height, width).
+
+    ``joint`` (Python API only) is a callable ``f(rng) -> dict`` evaluated once per sample after
+    the independent draws; the dict overrides columns (see :data:`synprobe.sampling.COLUMNS`) to
+    give joint laws, e.g. ``lambda rng: {"scale": s, "rotation": -s}``. Symbol-level values set
+    every symbol slot; a list sets the slots one by one. Its rng is seeded from (seed, index).
+    """
 
     name: str = "custom"
     description: str = ""
@@ -136,6 +144,7 @@ class Recipe:
     gray: bool = False
     max_contrast: bool = True
     masks: bool = False
+    joint: Callable[[np.random.Generator], dict] | None = None
 
     @property
     def max_symbols(self) -> int:
@@ -366,6 +375,10 @@ def recipe_from_dict(d: dict | Recipe, source: str = "<recipe>") -> Recipe:
         kw["symbol"] = _symbol(ctx, "symbol", d["symbol"])
     if "occlusion" in d:
         kw["occlusion"] = _occlusion(ctx, "occlusion", d["occlusion"])
+    if d.get("joint") is not None:
+        if not callable(d["joint"]):
+            ctx.fail("joint", "expected a callable f(rng) -> dict (Python API only)")
+        kw["joint"] = d["joint"]
     recipe = Recipe(**kw)
     _check_fonts(ctx, recipe)
     return recipe
@@ -508,6 +521,8 @@ def recipe_to_dict(recipe: Recipe) -> dict:
             return {f.name: conv(getattr(v, f.name)) for f in fields(v) if getattr(v, f.name) is not None}
         if isinstance(v, tuple):
             return list(v)
+        if callable(v):
+            return {"callable": getattr(v, "__qualname__", repr(v))}
         return v
 
     return {f.name: conv(getattr(recipe, f.name)) for f in fields(recipe)}

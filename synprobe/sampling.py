@@ -281,11 +281,38 @@ def sample_table(recipe: Recipe, vocab: Vocab, seed: int, index: np.ndarray) -> 
     _symbols(recipe, vocab, d, out, S)
     if K:
         _occluders(recipe, vocab, d, out, K)
+    if recipe.joint is not None:
+        _apply_joint(recipe, vocab, d, out)
     _check_ranges(recipe, out)
     _blank_inactive(out, out["n_symbols"], "symbol", S)
     if K:
         _blank_inactive(out, out["n_occluders"], "occluder", K)
     return {c.name: out[c.name].astype(c.dtype) for c in COLUMNS if c.name in out}
+
+
+def _apply_joint(recipe: Recipe, vocab: Vocab, d: Draws, out: dict) -> None:
+    """Per-sample overrides from ``recipe.joint(rng)`` (slow path: one Python call per sample)."""
+    levels = {c.name: c for c in COLUMNS}
+    cats = vocab.categories
+    for i, s in enumerate(d.bits("joint").tolist()):
+        got = recipe.joint(np.random.default_rng(s))
+        if not isinstance(got, dict):
+            raise InvalidRecipe("<recipe>", "joint", f"must return a dict of column values, got {type(got).__name__}")
+        for name, value in got.items():
+            col = levels.get(name)
+            if col is None or name not in out:
+                raise InvalidRecipe("<recipe>", f"joint.{name}", f"unknown column; expected one of "
+                                    f"{', '.join(repr(k) for k in out)}")
+            if col.categories is not None:
+                try:
+                    value = [cats[col.categories].index(v) for v in np.atleast_1d(value)]
+                except ValueError:
+                    raise InvalidRecipe("<recipe>", f"joint.{name}", f"{value!r} is not among the recipe's "
+                                        f"{col.categories} values") from None
+            if out[name].ndim == 1:
+                out[name][i] = np.asarray(value).reshape(-1)[0]
+            else:
+                out[name][i, :] = value
 
 
 def _check_ranges(recipe: Recipe, out: dict) -> None:

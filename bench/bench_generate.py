@@ -1,0 +1,144 @@
+"""Generation speed: synprobe against Synbols 1.0.2 on the same machine, same fonts.
+
+    python bench/bench_generate.py                     # everything (about 3 minutes on 2 cores)
+    python bench/bench_generate.py --n 20000 --no-peer # quick look
+
+What is timed:
+- synprobe: the whole ``synprobe generate default -n N`` process (start-up, font registry,
+  glyph rasterisation, rendering, HDF5 assembly), wall clock, with a warm compiled-kernel cache;
+  the first run on a machine also compiles the kernels (timed separately as ``cold``).
+- Synbols 1.0.2: its steady rate (``bench/synbols_peer/run.py``, generator mode: attributes,
+  image and mask per sample; imports and font set-up excluded), with exactly the fonts synprobe
+  samples (the registry's non-duplicate regular Latin faces, plus their bold files).
+Results go to stdout (a markdown table) and ``bench/results/generate.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _synprobe() -> list[str]:
+    exe = shutil.which("synprobe")
+    return [exe] if exe else [sys.executable, str(ROOT / "cli.py")]
+
+
+def run_synprobe(n: int, res: int, workers: int, tmp: Path, env=None) -> dict:
+    out = tmp / f"b-{res}-{workers}.h5"
+    cmd = _synprobe() + ["generate", "default", "-n", str(n), "-o", str(out), "--resolution", str(res),
+                         "--workers", str(workers), "-q", "--no-preview", "--overwrite"]
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t
+    size = out.stat().st_size
+    out.unlink()
+    return {"n": n, "resolution": res, "workers": workers, "wall_s": round(wall, 3),
+            "images_per_s": round(n / wall, 1), "file_mb": round(size / 1e6, 1),
+            "command": " ".join(["synprobe"] + cmd[len(_synprobe()):])}
+
+
+def peer_manifest(tmp: Path) -> Path:
+    """The bundled manifest restricted to the fonts synprobe samples for Latin (+ their bold files)."""
+    from synprobe.fonts import FontRegistry
+
+    reg = FontRegistry.load(user=False)
+    keep = set(reg.ids("latin"))
+    keep |= {reg.entry(i).bold for i in list(keep) if reg.entry(i).bold}
+    src = ROOT / "fonts" / "manifest.json"
+    man = json.loads(src.read_text())
+    man["fonts"] = [e for e in man["fonts"] if e["id"] in keep]
+    dst = tmp / "manifest-latin.json"
+    dst.write_text(json.dumps(man))
+    return dst
+
+
+def run_peer(py: str, res: int, n: int, tmp: Path) -> dict:
+    out = tmp / f"peer-{res}.json"
+    cmd = [py, str(ROOT / "bench/synbols_peer/run.py"), "--fonts-manifest", str(peer_manifest(tmp)),
+           "--fonts-root", str(ROOT / "fonts"), "--script", "latin", "-n", str(n), "--resolution", str(res),
+           "--mode", "generator", "--json", str(out)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    r = json.loads(out.read_text())
+    return {"resolution": res, "n": n, "images_per_s": r["images_per_s_steady"], "fonts_used": r["fonts_used"],
+            "fonts_fallback_excluded": r["fonts_fallback_excluded"], "versions": r.get("versions"),
+            "command": "python bench/synbols_peer/run.py --fonts-manifest <latin subset> --fonts-root fonts "
+                       f"--script latin -n {n} --resolution {res} --mode generator"}
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(), "date": time.strftime("%Y-%m-%d")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=100_000, help="images per synprobe run")
+    ap.add_argument("--n-scaling", type=int, default=200_000, help="images for the 1 -> all workers run")
+    ap.add_argument("--peer-n", type=int, default=3000)
+    ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--peer-python", default=os.environ.get("SYNBOLS_VENV", "/tmp/synbols-venv") + "/bin/python")
+    ap.add_argument("--json", default=str(ROOT / "bench/results/generate.json"))
+    args = ap.parse_args()
+    cores = os.cpu_count() or 1
+    res: dict = {"machine": machine(), "synprobe": [], "peer": []}
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        env = dict(os.environ, SYNPROBE_CACHE=str(tmp / "cold-cache"))
+        res["cold_start"] = run_synprobe(1000, 32, 1, tmp, env)  # empty kernel cache: includes compilation
+        run_synprobe(1000, 32, 1, tmp)  # warm the default cache
+        for r in (32, 64):
+            for w in sorted({1, cores}):
+                res["synprobe"].append(run_synprobe(args.n, r, w, tmp))
+        res["scaling"] = [run_synprobe(args.n_scaling, 32, w, tmp) for w in sorted({1, min(2, cores)})]
+        if not args.no_peer and Path(args.peer_python).exists():
+            res["peer"] = [run_peer(args.peer_python, r, args.peer_n, tmp) for r in (32, 64)]
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(res, indent=1))
+    print(report(res))
+
+
+def report(res: dict) -> str:
+    peer = {p["resolution"]: p["images_per_s"] for p in res["peer"]}
+    lines = [f"machine: {res['machine']['cpu']}, {res['machine']['cores']} cores, Python {res['machine']['python']}, "
+             f"{res['machine']['date']}", "",
+             "| resolution | workers | images | synprobe images/s (whole process) | Synbols 1.0.2 images/s "
+             "(steady, 1 process) | ratio | ratio per core |",
+             "|---|---|---|---|---|---|---|"]
+    for r in res["synprobe"]:
+        p = peer.get(r["resolution"])
+        ratio = f"{r['images_per_s'] / p:.0f}x" if p else "-"
+        per_core = f"{r['images_per_s'] / r['workers'] / p:.0f}x" if p else "-"
+        lines.append(f"| {r['resolution']}x{r['resolution']} | {r['workers']} | {r['n']:,} | {r['images_per_s']:,.0f} | "
+                     f"{p if p else '-'} | {ratio} | {per_core} |")
+    sc = res.get("scaling", [])
+    if len(sc) == 2:
+        lines += ["", f"scaling, 32x32, {sc[0]['n']:,} images: 1 worker {sc[0]['images_per_s']:,.0f}/s, "
+                  f"{sc[1]['workers']} workers {sc[1]['images_per_s']:,.0f}/s: "
+                  f"{sc[1]['images_per_s'] / sc[0]['images_per_s']:.2f}x"]
+    c = res.get("cold_start")
+    if c:
+        lines += [f"cold start (empty kernel cache, 1,000 images): {c['wall_s']:.1f} s"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
