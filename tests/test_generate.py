@@ -160,7 +160,8 @@ def test_resume_ignores_half_written_chunk_file(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- kill -9 and resume
 
 CLI = [sys.executable, "-c", "from synprobe.cli import main; main()"]
-KILL_ARGS = ["default", "-n", "4032", "--workers", "1", "--seed", "4", "-q", "--no-preview"]
+N_KILL = 8064  # 6 chunks of 1344 at 32x32: long enough to be killed mid-run
+KILL_ARGS = ["default", "-n", str(N_KILL), "--workers", "1", "--seed", "4", "-q", "--no-preview"]
 
 
 def _start(out: Path) -> subprocess.Popen:
@@ -176,7 +177,8 @@ def _kill_when(proc: subprocess.Popen, ready, timeout: float = 60.0) -> None:
             pytest.fail(f"generate exited early (rc={proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
         assert time.monotonic() - t0 < timeout, "no chunk was written in time"
         time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
+    if proc.returncode is None:  # not reaped yet (poll() reaps a finished process)
+        os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     proc.stderr.close()
 
@@ -193,7 +195,7 @@ def _assert_not_a_dataset(out: Path) -> None:
 def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("ref") / "ref.h5"
     os.environ["SOURCE_DATE_EPOCH"] = "0"
-    generate("default", 4032, out, seed=4, workers=1)
+    generate("default", N_KILL, out, seed=4, workers=1)
     return _bytes(out)
 
 
@@ -204,14 +206,14 @@ def test_kill_after_first_chunk_then_resume(tmp_path, reference):
     _kill_when(proc, lambda: chunks.is_dir() and any(p.name.endswith(".npz") and ".tmp" not in p.name
                                                      for p in chunks.iterdir()))
     _assert_not_a_dataset(out)
-    r = generate("default", 4032, out, seed=4, workers=1, resume=True)
+    r = generate("default", N_KILL, out, seed=4, workers=1, resume=True)
     assert r.resumed_chunks >= 1
     assert _bytes(out) == reference
     assert not (tmp_path / "a.h5.partial").exists()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("delay", [0.05, 0.3, 0.6, 1.0, 1.5, 2.0, 2.5, 3.0])
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.4, 0.6, 0.8, 1.0, 1.3, 1.6, 2.0, 3.0])
 def test_kill_at_any_moment_then_finish(tmp_path, reference, delay):
     out = tmp_path / "a.h5"
     proc = _start(out)
@@ -222,9 +224,9 @@ def test_kill_at_any_moment_then_finish(tmp_path, reference, delay):
         assert _bytes(out) == reference
         return
     if partial.exists() and (partial / "meta.json").exists():
-        generate("default", 4032, out, seed=4, workers=1, resume=True)
+        generate("default", N_KILL, out, seed=4, workers=1, resume=True)
     else:
-        generate("default", 4032, out, seed=4, workers=1, overwrite=True)
+        generate("default", N_KILL, out, seed=4, workers=1, overwrite=True)
     assert _bytes(out) == reference
 
 
