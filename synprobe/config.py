@@ -4,6 +4,8 @@
   ``~/.local/share/synprobe``.
 - ``SYNPROBE_CACHE``: caches (compiled kernels, downloads); default ``$XDG_CACHE_HOME/synprobe``
   or ``~/.cache/synprobe``.
+- ``SYNPROBE_GLYPH_CACHE``: ``0`` turns off the on-disk glyph atlas cache
+  (``$SYNPROBE_CACHE/glyphs``), which saves rasterising the same glyphs in every run.
 - ``SOURCE_DATE_EPOCH``: when set, the ``created`` timestamp written into dataset files, so
   that two runs give identical bytes (the reproducible-builds convention).
 """
@@ -14,7 +16,7 @@ import os
 import time
 from pathlib import Path
 
-__all__ = ["cache_home", "created_timestamp"]
+__all__ = ["cache_home", "created_timestamp", "glyph_cache_dir", "user_home"]
 
 
 def cache_home() -> Path:
@@ -23,6 +25,21 @@ def cache_home() -> Path:
         return Path(env)
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "synprobe"
+
+
+def user_home() -> Path:
+    env = os.environ.get("SYNPROBE_HOME")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "synprobe"
+
+
+def glyph_cache_dir() -> Path | None:
+    """Folder of the on-disk glyph atlases, or None when disabled."""
+    if os.environ.get("SYNPROBE_GLYPH_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    return cache_home() / "glyphs"
 
 
 def created_timestamp() -> str:

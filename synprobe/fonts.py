@@ -21,7 +21,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -147,6 +147,13 @@ def _prefill_glyphs(renderer, seed: int, todo, workers: int, ctx) -> None:
 
     Without this each worker would rasterise (almost) every glyph itself.
     """
+    from synprobe.render.glyphs import load_atlas, save_atlas
+
+    cache = _atlas_path(renderer)
+    if cache is not None and cache.exists():
+        packed = load_atlas(cache)
+        if packed is not None:
+            renderer.glyphs.add(packed)
     keys = set()
     for k, a, b in todo:
         keys.update(renderer.glyph_keys(renderer.sample(seed, np.arange(a, b))))
@@ -158,6 +165,30 @@ def _prefill_glyphs(renderer, seed: int, todo, workers: int, ctx) -> None:
                 renderer.glyphs.add(packed)
     else:
         renderer.glyphs.build(missing)
+    if cache is not None and missing:
+        try:
+            save_atlas(cache, renderer.glyphs.export())
+        except OSError:
+            pass  # a read-only cache folder only costs speed
+
+
+def _atlas_path(renderer) -> Path | None:
+    """On-disk atlas of this recipe's fonts: keyed by rasteriser version and font file hashes."""
+    import hashlib
+
+    from synprobe.config import glyph_cache_dir
+    from synprobe.render.glyphs import RENDER_VERSION
+
+    root = glyph_cache_dir()
+    if root is None:
+        return None
+    reg = renderer.registry
+    files = []
+    for f in renderer.vocab.fonts:
+        e = reg.entry(f)
+        files.append((f, e.sha256, reg.entry(e.bold).sha256 if e.bold else None))
+    key = json.dumps([RENDER_VERSION, files]).encode()
+    return root / f"atlas-{hashlib.sha256(key).hexdigest()[:24]}.npz"
 
 
 def _init_glyph_worker(renderer) -> None:
@@ -206,59 +237,53 @@ def _run_chunk(args) -> tuple[int, int]:
     return k, stop - start
 
 
-def _y_json(renderer, t: dict, seed: int, index: np.ndarray) -> list[str]:
-    """Synbols-compatible JSON per sample (first symbol flattened to the top, as Synbols does)."""
+def _y_json(renderer, t: dict, seed: int, index: np.ndarray) -> list[bytes]:
+    """Synbols-compatible JSON per sample (first symbol flattened to the top, as Synbols does).
+
+    Built with f-strings from pre-encoded category names: ~10x faster than json.dumps of dicts.
+    """
     from synprobe.recipe import OCCLUDER_KINDS, PATTERN_KINDS
     from synprobe.scripts import ALPHABETS, SCRIPTS
 
-    import orjson
-
-    dumps = functools.partial(orjson.dumps, option=orjson.OPT_SERIALIZE_NUMPY)
+    enc = functools.partial(json.dumps, ensure_ascii=False)
     rc = renderer.recipe
-    vchars, vfonts = renderer.vocab.chars, renderer.vocab.fonts
-    reg = renderer.registry
-    fam = {f: reg.entry(f).family for f in vfonts}
-    res = [rc.resolution[1], rc.resolution[0]]
-    cols = {k: v.tolist() for k, v in t.items()}
+    tables = getattr(renderer, "_y_tables", None)
+    if tables is None:  # JSON fragments of every category value, once per process
+        reg = renderer.registry
+        tables = renderer._y_tables = (
+            [enc(c) for c in renderer.vocab.chars],
+            [f'"font":{enc(f)},"font_family":{enc(reg.entry(f).family)}' for f in renderer.vocab.fonts],
+            [f'"alphabet":{enc(ALPHABETS[s].synbols_name)},"script":{enc(s)}' for s in SCRIPTS],
+            [enc(k) for k in PATTERN_KINDS],
+            [enc(k) for k in OCCLUDER_KINDS],
+        )
+    chars, fonts, scripts, kinds, occ = tables
+    tf = ("false", "true")
+    res = f'"resolution":[{rc.resolution[1]},{rc.resolution[0]}],"seed":{seed}'
+    c = {k: v.tolist() for k, v in t.items()}
     out = []
     for i in range(len(index)):
-        syms = []
-        for j in range(cols["n_symbols"][i]):
-            f = vfonts[cols["font"][i][j]]
-            syms.append({
-                "alphabet": ALPHABETS[SCRIPTS[cols["script"][i][j]]].synbols_name,
-                "script": SCRIPTS[cols["script"][i][j]],
-                "char": vchars[cols["char"][i][j]],
-                "font": f,
-                "font_family": fam[f],
-                "is_bold": cols["bold"][i][j],
-                "is_slant": cols["slant"][i][j] != 0,
-                "slant": cols["slant"][i][j],
-                "rotation": cols["rotation"][i][j],
-                "scale": cols["scale"][i][j],
-                "translation": [cols["translation_x"][i][j], cols["translation_y"][i][j]],
-                "foreground": {"style": PATTERN_KINDS[cols["foreground_kind"][i][j]],
-                               "seed": cols["foreground_seed"][i][j]},
-            })
-        y = dict(syms[0])
-        y.update({
-            "background": {"style": PATTERN_KINDS[cols["background_kind"][i]], "seed": cols["background_seed"][i]},
-            "inverse_color": cols["inverse_color"][i],
-            "pixel_noise_scale": cols["pixel_noise"][i],
-            "resolution": res,
-            "seed": seed,
-            "index": int(index[i]),
-            "n_symbols": len(syms),
-            "symbols": syms,
-        })
-        if "occluder_kind" in cols:
-            y["occluders"] = [
-                {"kind": OCCLUDER_KINDS[cols["occluder_kind"][i][j]], "scale": cols["occluder_scale"][i][j],
-                 "rotation": cols["occluder_rotation"][i][j],
-                 "translation": [cols["occluder_translation_x"][i][j], cols["occluder_translation_y"][i][j]]}
-                for j in range(cols["n_occluders"][i])
-            ]
-        out.append(dumps(y))
+        syms = [
+            f'{scripts[c["script"][i][j]]},"char":{chars[c["char"][i][j]]},{fonts[c["font"][i][j]]},'
+            f'"is_bold":{tf[c["bold"][i][j]]},"is_slant":{tf[c["slant"][i][j] != 0]},"slant":{c["slant"][i][j]!r},'
+            f'"rotation":{c["rotation"][i][j]!r},"scale":{c["scale"][i][j]!r},'
+            f'"translation":[{c["translation_x"][i][j]!r},{c["translation_y"][i][j]!r}],'
+            f'"foreground":{{"style":{kinds[c["foreground_kind"][i][j]]},"seed":{c["foreground_seed"][i][j]}}}'
+            for j in range(c["n_symbols"][i])
+        ]
+        extra = ""
+        if "occluder_kind" in c:
+            extra = ',"occluders":[' + ",".join(
+                f'{{"kind":{occ[c["occluder_kind"][i][j]]},"scale":{c["occluder_scale"][i][j]!r},'
+                f'"rotation":{c["occluder_rotation"][i][j]!r},"translation":[{c["occluder_translation_x"][i][j]!r},'
+                f'{c["occluder_translation_y"][i][j]!r}]}}'
+                for j in range(c["n_occluders"][i])
+            ) + "]"
+        out.append((
+            f'{{{syms[0]},"background":{{"style":{kinds[c["background_kind"][i]]},"seed":{c["background_seed"][i]}}},'
+            f'"inverse_color":{tf[c["inverse_color"][i]]},"pixel_noise_scale":{c["pixel_noise"][i]!r},{res},'
+            f'"index":{int(index[i])},"n_symbols":{len(syms)},"symbols":[{{{"},{".join(syms)}}}]{extra}}}'
+        ).encode())
     return out
 
 

@@ -7,7 +7,6 @@ User-added fonts live under ``$SYNPROBE_HOME`` (default ``~/.local/share/synprob
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 __all__ = ["bundled", "user_home"]
@@ -24,9 +23,7 @@ def bundled(name: str) -> Path:
 
 
 def user_home() -> Path:
-    """Per-user data folder (user fonts, cache), from ``$SYNPROBE_HOME`` if set."""
-    env = os.environ.get("SYNPROBE_HOME")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_DATA_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "synprobe"
+    """Per-user data folder (user fonts), from ``$SYNPROBE_HOME`` if set (see :mod:`synprobe.config`)."""
+    from synprobe.config import user_home as _user_home
+
+    return _user_home()

@@ -20,7 +20,7 @@ import difflib
 import json
 import math
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable
 

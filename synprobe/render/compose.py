@@ -84,42 +84,65 @@ class Renderer:
 
     # ------------------------------------------------------------------ geometry
 
-    def _warp_layers(self, t: dict, prefix: str, count: np.ndarray, out: np.ndarray, glyph_of) -> None:
-        """Warp glyph coverage masks into ``out``, uint8 (n, slots, H, W) (zeroed by the caller)."""
-        import cv2
+    def _glyph_ids(self, font, char, bold, level, active) -> np.ndarray:
+        """Atlas ids (n, slots) of symbol glyphs; -1 where inactive."""
+        vchars, vfonts = self.vocab.chars, self.vocab.fonts
+        ids = np.full(font.shape, -1, np.int64)
+        if active.any():
+            code = ((font[active].astype(np.int64) * len(vchars) + char[active]) * 2 + bold[active]) * 64 + level[active]
+            uniq, inverse = np.unique(code, return_inverse=True)
+            lut = np.empty(len(uniq), np.int64)
+            for u, c in enumerate(uniq.tolist()):
+                rest, lv = divmod(c, 64)
+                rest, b = divmod(rest, 2)
+                f, ch = divmod(rest, len(vchars))
+                lut[u] = self.glyphs.id(vfonts[f], vchars[ch], bool(b), lv)
+            ids[active] = lut[inverse]
+        return ids
 
+    def _geometry(self, ids, scale, rot, slant, tx, ty):
+        """Inverse affine maps (n, L, 6) and covered output boxes (n, L, 4) of glyph layers."""
         H, W = self.recipe.resolution
-        n, slots = out.shape[:2]
-        if slots == 0:
-            return
-        m = float(min(H, W))
-        scale = np.nan_to_num(t[prefix + "scale"].astype(np.float64), nan=1.0)
-        rot = np.nan_to_num(t[prefix + "rotation"].astype(np.float64))
-        slant = np.nan_to_num(t["slant"].astype(np.float64)) if prefix == "" else np.zeros_like(scale)
-        tx = np.nan_to_num(t[prefix + "translation_x"].astype(np.float64))
-        ty = np.nan_to_num(t[prefix + "translation_y"].astype(np.float64))
-        e = scale * m  # target ink size, px
+        _, _, hw, geom = self.glyphs.arrays()
+        safe = np.maximum(ids, 0)
+        cx, cy, size = geom[safe, 0], geom[safe, 1], geom[safe, 2]
+        e = scale * min(H, W)  # target ink size, px
+        k = e / size
         cos, sin = np.cos(rot), np.sin(rot)
-        # L0 = R(rot) @ Shear(slant): rotation counter-clockwise on screen (y down)
-        a0, b0 = cos, sin - cos * slant
-        c0, d0 = -sin, cos + sin * slant
+        # forward map glyph -> image: o + k R(rot) Shear(slant) (p - c); rotation counter-clockwise on screen
+        a, b = k * cos, k * (sin - cos * slant)
+        c, d = -k * sin, k * (cos + sin * slant)
         ox = (W - 1) / 2 + tx * (W - e) / 2
         oy = (H - 1) / 2 + ty * (H - e) / 2
-        level = level_for(e)
-        cols = [x.tolist() for x in (a0, b0, c0, d0, ox, oy, e, level)]
-        counts = count.tolist()
-        mat = np.empty((2, 3), np.float64)
-        for i in range(n):
-            for j in range(counts[i]):
-                g = glyph_of(i, j, cols[7][i][j])
-                k = cols[6][i][j] / g.size
-                a, b, c, d = cols[0][i][j] * k, cols[1][i][j] * k, cols[2][i][j] * k, cols[3][i][j] * k
-                mat[0, 0], mat[0, 1], mat[0, 2] = a, b, cols[4][i][j] - (a * g.cx + b * g.cy)
-                mat[1, 0], mat[1, 1], mat[1, 2] = c, d, cols[5][i][j] - (c * g.cx + d * g.cy)
-                cv2.warpAffine(g.mask, mat, (W, H), dst=out[i, j], flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        fx, fy = ox - (a * cx + b * cy), oy - (c * cx + d * cy)
+        det = a * d - b * c
+        det = np.where(det == 0, 1e-12, det)
+        ia, ib, ic, id_ = d / det, -b / det, -c / det, a / det
+        inv = np.stack([ia, ib, -(ia * fx + ib * fy), ic, id_, -(ic * fx + id_ * fy)], -1)
+        h, w = hw[safe, 0], hw[safe, 1]
+        xs = np.stack([np.zeros_like(a), w - 1.0, np.zeros_like(a), w - 1.0], -1)
+        ys = np.stack([np.zeros_like(a), np.zeros_like(a), h - 1.0, h - 1.0], -1)
+        X = a[..., None] * xs + b[..., None] * ys + fx[..., None]
+        Y = c[..., None] * xs + d[..., None] * ys + fy[..., None]
+        box = np.stack([np.floor(Y.min(-1)), np.ceil(Y.max(-1)) + 1, np.floor(X.min(-1)), np.ceil(X.max(-1)) + 1], -1)
+        box = np.clip(np.nan_to_num(box), 0, [H, H, W, W]).astype(np.int64)
+        return inv, box
 
-    # ------------------------------------------------------------------ render
+    def _occluder_ids(self, t, active, m) -> np.ndarray:
+        """Atlas ids (n, K) of occluders: shapes, or glyphs (regular weight)."""
+        n, K = active.shape
+        ids = np.full((n, K), -1, np.int64)
+        level = level_for(np.nan_to_num(t["occluder_scale"].astype(np.float64)) * m)
+        glyph = active & (t["occluder_kind"] == OCCLUDER_KINDS.index("glyph"))
+        ids[glyph] = self._glyph_ids(t["occluder_font"], t["occluder_char"], np.zeros((n, K), bool), level,
+                                     glyph)[glyph]
+        for code, kind in enumerate(OCCLUDER_KINDS):
+            if kind == "glyph":
+                continue
+            sel = active & (t["occluder_kind"] == code)
+            for lv in np.unique(level[sel]).tolist():
+                ids[sel & (level == lv)] = self.glyphs.id("<shape>", kind, False, lv)
+        return ids
 
     def render(self, t: dict[str, np.ndarray], seed: int, index: np.ndarray):
         """Render rows of an attribute table.
@@ -132,36 +155,30 @@ class Renderer:
             (x, masks): uint8 (n, H, W, C) with C = 1 if gray else 3; masks uint8 (n, H, W, S)
             or None when the recipe has ``masks = false``.
         """
-        from synprobe.render.kernels import composite
+        from synprobe.render.kernels import composite, warp_layers
 
         rc = self.recipe
         H, W = rc.resolution
         n = len(t["n_symbols"])
-        vocab, glyphs = self.vocab, self.glyphs
+        glyphs = self.glyphs
         S, K = rc.max_symbols, rc.max_occluders
-        alpha = np.zeros((n, S + K, H, W), np.uint8)
-
-        chars, fonts, bold = t["char"].tolist(), t["font"].tolist(), t["bold"].tolist()
-        vchars, vfonts = vocab.chars, vocab.fonts
-        self._warp_layers(
-            t, "", t["n_symbols"], alpha[:, :S],
-            lambda i, j, lv: glyphs.get(vfonts[fonts[i][j]], vchars[chars[i][j]], bold[i][j], lv),
-        )
-        if K:
-            okind = t["occluder_kind"].tolist()
-            ochar, ofont = t["occluder_char"].tolist(), t["occluder_font"].tolist()
-
-            def occ_glyph(i, j, lv):
-                kind = OCCLUDER_KINDS[okind[i][j]]
-                if kind == "glyph":
-                    return glyphs.get(vfonts[ofont[i][j]], vchars[ochar[i][j]], False, lv)
-                return glyphs.shape(kind, lv)
-
-            self._warp_layers(t, "occluder_", t["n_occluders"], alpha[:, S:], occ_glyph)
-
+        m = float(min(H, W))
         active = np.zeros((n, S + K), bool)
         active[:, :S] = np.arange(S)[None, :] < t["n_symbols"][:, None]
         active[:, S:] = np.arange(K)[None, :] < t["n_occluders"][:, None]
+        num = lambda a: np.nan_to_num(np.asarray(a, np.float64))  # noqa: E731 - inactive slots hold NaN
+        ids = self._glyph_ids(t["font"], t["char"], t["bold"], level_for(num(t["scale"]) * m), active[:, :S])
+        geo = [num(t[c]) for c in ("scale", "rotation", "slant", "translation_x", "translation_y")]
+        if K:
+            oids = self._occluder_ids(t, active[:, S:], m)
+            ids = np.concatenate([ids, oids], 1)
+            geo = [np.concatenate([g, num(t["occluder_" + c]) if c != "slant" else np.zeros((n, K))], 1)
+                   for g, c in zip(geo, ("scale", "rotation", "slant", "translation_x", "translation_y"))]
+        inv, box = self._geometry(ids, *geo)
+        data, off, hw, _ = glyphs.arrays()
+        alpha = np.zeros((n, S + K, H, W), np.uint8)
+        warp_layers(alpha, ids, inv, box, data, off, hw)
+
         kinds = np.zeros((n, S + K + 1), np.int64)
         params = np.zeros((n, S + K + 1, N_PARAMS))
         tex_row = np.full((n, S + K + 1), -1, np.int64)

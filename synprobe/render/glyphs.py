@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,9 @@ import numpy as np
 
 from synprobe.errors import FontCoverageError, FontError
 
-__all__ = ["Glyph", "GlyphCache", "level_for", "level_px", "SHAPES"]
+__all__ = ["Glyph", "GlyphCache", "level_for", "level_px", "load_atlas", "save_atlas", "SHAPES"]
+
+RENDER_VERSION = 1  # bump when rasterisation changes: it keys the on-disk atlas cache
 
 SHAPES = ("square", "triangle", "circle")
 _MIN_LEVEL, _MAX_LEVEL = 6, 18  # 8 px .. 512 px
@@ -66,11 +69,13 @@ def _from_bitmap(mask: np.ndarray) -> Glyph:
 
 
 class GlyphCache:
-    """Per-process cache of glyph masks.
+    """Per-process glyph atlas: every mask in one flat uint8 buffer, addressed by glyph id.
+
+    The compiled renderer reads masks straight from :meth:`arrays`; Python only maps keys
+    (font, char, bold, level) or (``"<shape>"``, kind, False, level) to ids.
 
     Args:
-        resolve: maps a font id to (regular file, bold file or None); usually
-            ``FontRegistry.entry``-based, see :func:`synprobe.render.compose.Renderer`.
+        resolve: maps a font id to (regular file, bold file or None, bold font id or None).
         supports: ``supports(font_id, char) -> bool`` from the audited coverage table.
     """
 
@@ -78,38 +83,101 @@ class GlyphCache:
         self._resolve = resolve
         self._supports = supports
         self._faces: dict[Path, object] = {}
-        self._cache: dict[tuple, Glyph] = {}
+        self._ids: dict[tuple, int] = {}
+        self._data = np.zeros(1 << 20, np.uint8)
+        self._used = 0
+        self._off = np.zeros(4096, np.int64)
+        self._hw = np.zeros((4096, 2), np.int64)
+        self._geom = np.zeros((4096, 3), np.float64)  # cx, cy, size
 
     def __len__(self) -> int:
-        return len(self._cache)
+        return len(self._ids)
+
+    def _append(self, key: tuple, g: Glyph) -> int:
+        gid = len(self._ids)
+        size = g.mask.size
+        self._reserve(size, gid + 1)
+        self._data[self._used : self._used + size] = g.mask.ravel()
+        self._off[gid] = self._used
+        self._hw[gid] = g.mask.shape
+        self._geom[gid] = (g.cx, g.cy, g.size)
+        self._used += size
+        self._ids[key] = gid
+        return gid
+
+    def id(self, font: str, char: str, bold: bool, level: int) -> int:
+        """Glyph id of a key, rasterising it on first use."""
+        key = (font, char, bool(bold), int(level))
+        gid = self._ids.get(key)
+        if gid is None:
+            if font == "<shape>":
+                g = _shape(char, level_px(level))
+            else:
+                g = self._render(font, char, bool(bold), int(level))
+            gid = self._append(key, g)
+        return gid
 
     def get(self, font: str, char: str, bold: bool, level: int) -> Glyph:
-        key = (font, char, bold, level)
-        g = self._cache.get(key)
-        if g is None:
-            g = self._cache[key] = self._render(font, char, bold, level)
-        return g
-
-    def missing(self, keys) -> list[tuple]:
-        """Keys (font, char, bold, level) not in the cache yet."""
-        return [k for k in keys if k not in self._cache]
-
-    def build(self, keys) -> dict:
-        """Render ``keys`` and return them packed (see :func:`pack`); also keeps them."""
-        for font, char, bold, level in keys:
-            self.get(font, char, bold, level)
-        return pack({k: self._cache[k] for k in keys})
-
-    def add(self, packed: dict) -> None:
-        """Insert glyphs packed by :meth:`build` (e.g. rendered by another process)."""
-        self._cache.update(unpack(packed))
+        """The mask of a key (a view into the atlas)."""
+        gid = self.id(font, char, bold, level)
+        (h, w), (cx, cy, size), off = self._hw[gid], self._geom[gid], self._off[gid]
+        return Glyph(self._data[off : off + h * w].reshape(h, w), float(cx), float(cy), float(size))
 
     def shape(self, kind: str, level: int) -> Glyph:
-        key = ("<shape>", kind, False, level)
-        g = self._cache.get(key)
-        if g is None:
-            g = self._cache[key] = _shape(kind, level_px(level))
-        return g
+        return self.get("<shape>", kind, False, level)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(data uint8, offset int64 (g,), hw int64 (g, 2), geometry float64 (g, 3): cx, cy, size)."""
+        n = len(self._ids)
+        return self._data, self._off[:n], self._hw[:n], self._geom[:n]
+
+    def missing(self, keys) -> list[tuple]:
+        """Keys not in the atlas yet."""
+        return [k for k in keys if k not in self._ids]
+
+    def build(self, keys) -> dict:
+        """Rasterise ``keys`` and return them packed (see :func:`pack`); also keeps them."""
+        return pack({tuple(k): self.get(*k) for k in keys})
+
+    def add(self, packed: dict) -> None:
+        """Insert glyphs packed by :meth:`build` or :meth:`export` (another process, the disk)."""
+        keys = [tuple(k) for k in packed["keys"]]
+        new = np.array([k not in self._ids for k in keys], bool)
+        if not new.any():
+            return
+        hw = packed["hw"][new]
+        sizes = hw[:, 0] * hw[:, 1]
+        starts = np.concatenate([[0], np.cumsum(packed["hw"][:, 0] * packed["hw"][:, 1])])[:-1][new]
+        total = int(sizes.sum())
+        g0, m = len(self._ids), int(new.sum())
+        self._reserve(total, g0 + m)
+        src = packed["data"]
+        dst_off = self._used + np.concatenate([[0], np.cumsum(sizes)])[:-1]
+        if m == len(keys):  # everything new: one copy
+            self._data[self._used : self._used + total] = src[: total]
+        else:
+            for a, b, size in zip(starts.tolist(), dst_off.tolist(), sizes.tolist()):
+                self._data[b : b + size] = src[a : a + size]
+        self._off[g0 : g0 + m] = dst_off
+        self._hw[g0 : g0 + m] = hw
+        self._geom[g0 : g0 + m] = packed["geom"][new]
+        self._used += total
+        self._ids.update(zip((k for k, f in zip(keys, new.tolist()) if f), range(g0, g0 + m)))
+
+    def export(self) -> dict:
+        """Every glyph, packed (same layout as :func:`pack`)."""
+        data, off, hw, geom = self.arrays()
+        return {"keys": list(self._ids), "hw": hw.copy(), "geom": geom.copy(), "data": data[: self._used].copy()}
+
+    def _reserve(self, nbytes: int, nglyphs: int) -> None:
+        if self._used + nbytes > len(self._data):
+            grow = max(len(self._data), self._used + nbytes - len(self._data))
+            self._data = np.concatenate([self._data, np.zeros(grow, np.uint8)])
+        if nglyphs > len(self._off):
+            extra = max(len(self._off), nglyphs - len(self._off))
+            self._off = np.concatenate([self._off, np.zeros(extra, np.int64)])
+            self._hw = np.concatenate([self._hw, np.zeros((extra, 2), np.int64)])
+            self._geom = np.concatenate([self._geom, np.zeros((extra, 3), np.float64)])
 
     def _face(self, path: Path):
         import freetype
@@ -217,3 +285,29 @@ def _shape(kind: str, size_px: float) -> Glyph:
         cv2.fillPoly(canvas, [np.round(np.array(pts) * 16).astype(np.int32)], 255, cv2.LINE_8, 4)
     small = cv2.resize(canvas, (n, n), interpolation=cv2.INTER_AREA)
     return _from_bitmap(small)
+
+
+def save_atlas(path: Path, packed: dict) -> None:
+    """Write a packed atlas (see :meth:`GlyphCache.export`) atomically as .npz."""
+    keys = packed["keys"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    np.savez(
+        tmp,
+        font=np.array([k[0] for k in keys], dtype=str),
+        char=np.array([k[1] for k in keys], dtype=str),
+        bold=np.array([k[2] for k in keys], bool),
+        level=np.array([k[3] for k in keys], np.int64),
+        hw=packed["hw"], geom=packed["geom"], data=packed["data"],
+    )
+    os.replace(tmp, path)
+
+
+def load_atlas(path: Path) -> dict | None:
+    """Read an atlas written by :func:`save_atlas`; None if missing or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = list(zip(z["font"].tolist(), z["char"].tolist(), z["bold"].tolist(), z["level"].tolist()))
+            return {"keys": keys, "hw": z["hw"], "geom": z["geom"], "data": z["data"]}
+    except (OSError, ValueError, KeyError):
+        return None
