@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from hypothesis import strategies as st
 
-from synprobe.dists import DISTS, Bernoulli, Choice, Const, Dist, LogNormal, Normal, RandInt, Uniform
+from synprobe.dists import DISTS, Choice, Const, Dist, LogNormal, Normal, Uniform
 from synprobe.recipe import OCCLUDER_KINDS, PATTERN_KINDS
 from synprobe.scripts import SCRIPTS
 

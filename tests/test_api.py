@@ -26,7 +26,8 @@ def test_import_is_light():
 
 @pytest.mark.parametrize("module", ["synprobe.recipe", "synprobe.sampling", "synprobe.dists", "synprobe.rng"])
 def test_light_modules_stay_light(module):
-    code = f"import json, sys; import {module}; print(json.dumps([m for m in ('h5py', 'PIL', 'cv2', 'torch') if m in sys.modules]))"
+    code = (f"import json, sys; import {module}; "
+            "print(json.dumps([m for m in ('h5py', 'PIL', 'cv2', 'torch') if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == []
 

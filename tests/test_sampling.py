@@ -105,7 +105,8 @@ def test_every_attribute_lies_in_its_support(registry, d, seed):
     assert ((t["n_symbols"] >= 1) & (t["n_symbols"] <= r.max_symbols)).all()
     assert r.inverse_color.contains(t["inverse_color"]).all()
     assert r.pixel_noise.contains(t["pixel_noise"]).all()
-    assert set(np.unique(t["background_kind"]).tolist()) <= {PATTERN_KINDS.index(k) for k in r.background.kind.values()}
+    bg_kinds = {PATTERN_KINDS.index(k) for k in r.background.kind.values()}
+    assert set(np.unique(t["background_kind"]).tolist()) <= bg_kinds
 
     on = _active(t, "symbol")
     for k in ("slant", "rotation", "scale", "translation_x", "translation_y"):
@@ -118,7 +119,7 @@ def test_every_attribute_lies_in_its_support(registry, d, seed):
     for k in ("char", "font", "script", "foreground_kind"):
         assert (t[k][~on] == -1).all(), k
         assert (t[k][on] >= 0).all(), k
-    for code, ch in zip(t["script"][on].tolist(), t["char"][on].tolist()):
+    for code, ch in zip(t["script"][on].tolist(), t["char"][on].tolist(), strict=False):
         assert v.chars[ch] in ALPHABETS[SCRIPTS[code]].chars
     if sym.char is not None:
         assert {v.chars[c] for c in t["char"][on].tolist()} <= set(sym.char.values())
@@ -138,7 +139,7 @@ def test_every_attribute_lies_in_its_support(registry, d, seed):
         assert np.isnan(t[f"occluder_{k}"][~on]).all(), k
     glyph = on & (t["occluder_kind"] == OCCLUDER_KINDS.index("glyph"))
     assert (t["occluder_char"][glyph] >= 0).all() and (t["occluder_char"][~glyph] == -1).all()
-    for f, c in zip(t["occluder_font"][glyph].tolist(), t["occluder_char"][glyph].tolist()):
+    for f, c in zip(t["occluder_font"][glyph].tolist(), t["occluder_char"][glyph].tolist(), strict=False):
         assert registry.supports(v.fonts[f], v.chars[c])
 
 
@@ -148,7 +149,7 @@ def test_sampled_font_char_pairs_are_audited(registry, d, seed):
     v = Vocab.build(r, registry)
     t = sample_table(r, v, seed, np.arange(200))
     on = _active(t, "symbol")
-    pairs = set(zip(t["font"][on].tolist(), t["char"][on].tolist()))
+    pairs = set(zip(t["font"][on].tolist(), t["char"][on].tolist(), strict=False))
     assert pairs
     for f, c in pairs:
         assert registry.supports(v.fonts[f], v.chars[c]), (v.fonts[f], v.chars[c])
@@ -157,7 +158,7 @@ def test_sampled_font_char_pairs_are_audited(registry, d, seed):
 def test_default_pairs_are_audited_at_scale(default, registry):
     r, v = default
     t = sample_table(r, v, 0, np.arange(20000))
-    for f, c in set(zip(t["font"][:, 0].tolist(), t["char"][:, 0].tolist())):
+    for f, c in set(zip(t["font"][:, 0].tolist(), t["char"][:, 0].tolist(), strict=False)):
         assert registry.supports(v.fonts[f], v.chars[c])
 
 
