@@ -13,10 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import synprobe.generate as gen
 from synprobe.errors import FormatError, SynprobeError
-from synprobe.generate import generate
 from synprobe.io.h5 import open_dataset
+
+try:  # the driver module is being renamed generate -> generator (it shadowed synprobe.generate())
+    import synprobe.generator as gen
+except ModuleNotFoundError:
+    import synprobe.generate as gen
+
+generate = gen.generate
 
 SYNBOLS_KEYS = {"char", "font", "is_bold", "is_slant", "rotation", "scale", "translation", "foreground",
                 "background", "inverse_color", "pixel_noise_scale", "resolution", "seed", "symbols"}
@@ -61,14 +66,13 @@ def test_seed_changes_the_data(tmp_path):
 
 
 def test_file_matches_in_memory_rendering(tmp_path, registry):
-    from synprobe.generate import render_samples
     from synprobe.recipe import resolve_recipe
     from synprobe.render.compose import Renderer
 
     generate(MIXED, 130, tmp_path / "a.h5", seed=3, workers=1, chunk=64)
     r = Renderer(resolve_recipe(MIXED), registry=registry)
     idx = np.array([0, 63, 64, 129])
-    _, x, m = render_samples(r, 3, idx)
+    _, x, m = gen.render_samples(r, 3, idx)
     with open_dataset(tmp_path / "a.h5") as f:
         np.testing.assert_array_equal(f["x"][idx.tolist()], x)
         np.testing.assert_array_equal(f["mask"][idx.tolist()], m)

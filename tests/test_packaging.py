@@ -24,10 +24,9 @@ import synprobe
 from synprobe.paths import bundled
 from synprobe.fonts import FontRegistry
 from synprobe.recipe import load_recipe, list_recipes
-from synprobe.generate import generate
 from synprobe.io.h5 import read_info
 reg = FontRegistry.load(user=False)
-r = generate("default", 64, "tiny.h5", workers=1, resolution=8)
+r = synprobe.generate("default", 64, "tiny.h5", workers=1, resolution=8)
 print(json.dumps({
     "file": synprobe.__file__,
     "fonts": str(bundled("fonts")),
