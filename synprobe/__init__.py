@@ -32,8 +32,8 @@ from synprobe import dists
 
 
 def generate(recipe, n: int, out, **kwargs):
-    """Generate a dataset file; see :func:`synprobe.generate.generate` for the arguments."""
-    from synprobe.generate import generate as _generate
+    """Generate a dataset file; see :func:`synprobe.generator.generate` for the arguments."""
+    from synprobe.generator import generate as _generate
 
     return _generate(recipe, n, out, **kwargs)
 

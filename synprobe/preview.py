@@ -58,7 +58,7 @@ def preview_file(path, out, rows: int = 8, cols: int = 12, cell: int = 96) -> Pa
 
 def preview_recipe(recipe, out, rows: int = 8, cols: int = 12, seed: int = 0, cell: int = 96) -> Path:
     """Grid of rows*cols images rendered from a recipe (nothing is written but the PNG)."""
-    from synprobe.generate import render_samples
+    from synprobe.generator import render_samples
     from synprobe.recipe import resolve_recipe
     from synprobe.render.compose import Renderer
 

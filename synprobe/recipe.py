@@ -181,12 +181,12 @@ def _unknown(ctx: _Ctx, path: str, key: str, allowed) -> None:
     ctx.fail(f"{path}.{key}" if path else key, f"unknown field{hint}; expected one of {_allowed(allowed)}")
 
 
-def _number(ctx, path, v, *, integer=False, lo=-math.inf, hi=math.inf) -> float:
+def _number(ctx, path, v, *, integer=False, lo=-math.inf, hi=math.inf, open_lo=False) -> float:
     ok = isinstance(v, int) if integer else isinstance(v, (int, float))
     if isinstance(v, bool) or not ok or (not integer and not math.isfinite(v)):
         ctx.fail(path, f"expected {'an integer' if integer else 'a finite number'}, got {v!r}")
-    if not lo <= v <= hi:
-        ctx.fail(path, f"{v!r} is out of range; allowed {lo} to {hi}")
+    if not (lo < v if open_lo else lo <= v) or v > hi:
+        ctx.fail(path, f"{v!r} is out of range; allowed {'above' if open_lo else 'from'} {lo} to {hi}")
     return int(v) if integer else float(v)
 
 
@@ -201,7 +201,7 @@ _DIST_PARAMS = {
 }
 
 
-def _dist(ctx, path, v, *, kind="number", allowed=None, lo=-math.inf, hi=math.inf) -> Dist:
+def _dist(ctx, path, v, *, kind="number", allowed=None, lo=-math.inf, hi=math.inf, open_lo=False) -> Dist:
     """Parse a constant or ``{dist = ...}`` table. kind: number | int | bool | str."""
     if isinstance(v, Dist):
         d = v
@@ -220,7 +220,7 @@ def _dist(ctx, path, v, *, kind="number", allowed=None, lo=-math.inf, hi=math.in
         d = _build_dist(ctx, path, name, args, kind)
     else:
         d = Const(v)
-    _check_dist(ctx, path, d, kind=kind, allowed=allowed, lo=lo, hi=hi)
+    _check_dist(ctx, path, d, kind=kind, allowed=allowed, lo=lo, hi=hi, open_lo=open_lo)
     return d
 
 
@@ -235,6 +235,8 @@ def _build_dist(ctx, path, name, a, kind) -> Dist:
         return Uniform(lo, hi)
     if name == "normal":
         kw = {k: num(k, lo=0 if k == "std" else -math.inf) for k in ("mean", "std", "min", "max") if k in a}
+        if kw.get("min", -math.inf) > kw.get("max", math.inf):
+            ctx.fail(f"{path}.max", f"{kw['max']} is below min={kw['min']}")
         return Normal(**kw)
     if name == "lognormal":
         return LogNormal(**{k: num(k, lo=0) for k in ("median", "sigma") if k in a})
@@ -258,7 +260,8 @@ def _build_dist(ctx, path, name, a, kind) -> Dist:
     return Choice(tuple(vals), w)
 
 
-def _check_dist(ctx, path, d, *, kind, allowed, lo, hi) -> None:
+def _check_dist(ctx, path, d, *, kind, allowed, lo, hi, open_lo=False) -> None:
+    """The distribution's support must lie in [lo, hi] ((lo, hi] when open_lo)."""
     from synprobe.dists import Func, RandInt
 
     if isinstance(d, Func):
@@ -274,20 +277,28 @@ def _check_dist(ctx, path, d, *, kind, allowed, lo, hi) -> None:
             if kind == "bool" and not isinstance(x, bool):
                 ctx.fail(p, f"expected true or false, got {x!r}")
             if kind in ("number", "int"):
-                _number(ctx, p, x, integer=kind == "int", lo=lo, hi=hi)
+                _number(ctx, p, x, integer=kind == "int", lo=lo, hi=hi, open_lo=open_lo)
             if allowed is not None and x not in allowed:
                 near = difflib.get_close_matches(str(x), [str(a) for a in allowed], n=1)
                 hint = f" (did you mean {near[0]!r}?)" if near else ""
                 ctx.fail(p, f"unknown {x!r}{hint}; expected one of {_allowed(allowed)}")
     elif kind == "int" and not isinstance(d, RandInt):
         ctx.fail(path, f"expected integers; {d.kind} gives real numbers")
-    elif isinstance(d, Uniform) and (d.low < lo or d.high > hi):
-        ctx.fail(path, f"support [{d.low}, {d.high}] leaves the allowed range [{lo}, {hi}]")
-    elif isinstance(d, (Normal, LogNormal)) and (lo > -math.inf or hi < math.inf):
-        dlo = d.min if isinstance(d, Normal) else 0.0
-        dhi = d.max if isinstance(d, Normal) else math.inf
-        if dlo < lo or dhi > hi:
-            ctx.fail(path, f"{d.kind} reaches outside the allowed range [{lo}, {hi}]; set min/max or use uniform")
+    else:
+        if isinstance(d, Uniform):
+            dlo, dhi, closed = d.low, d.high, True
+        elif isinstance(d, Normal):
+            dlo, dhi, closed = d.min, d.max, True
+        elif isinstance(d, LogNormal):
+            if d.median <= 0:
+                ctx.fail(f"{path}.median", f"{d.median} must be > 0")
+            dlo, dhi, closed = 0.0, math.inf, False  # support (0, inf)
+        else:
+            return
+        below = dlo < lo or (dlo == lo and open_lo and closed)
+        if below or dhi > hi:
+            rng = f"{'(' if open_lo else '['}{lo}, {hi}]"
+            ctx.fail(path, f"{d.kind} reaches outside the allowed range {rng}; set min/max or use uniform")
 
 
 def _table(ctx, path, v) -> dict:
@@ -389,7 +400,7 @@ def _geometry(ctx, path, v, kw) -> None:
         if k in v:
             kw[k] = _dist(ctx, f"{path}.{k}", v[k])
     if "scale" in v:
-        kw["scale"] = _dist(ctx, f"{path}.scale", v["scale"], lo=0.0)
+        kw["scale"] = _dist(ctx, f"{path}.scale", v["scale"], lo=0.0, open_lo=True)
 
 
 def _symbol(ctx, path, v) -> SymbolSpec:
@@ -454,7 +465,7 @@ def _check_fonts(ctx, recipe: Recipe) -> None:
     if sym.char is not None:
         for i, c in enumerate(sym.char.values() or ()):
             p = "symbol.char" if isinstance(sym.char, Const) else f"symbol.char.values[{i}]"
-            pool = font_ids or [fid for s in scripts for fid in reg.ids(script=s)]
+            pool = font_ids or reg.ids()  # as Vocab.build: explicit chars may come from any regular font
             if len(c) != 1:
                 ctx.fail(p, f"expected a single character, got {c!r}")
             if not any(reg.supports(fid, c) for fid in pool):

@@ -53,8 +53,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("char", "symbol", "int32", "char", "character"),
     Column("font", "symbol", "int32", "font", "font id (a file, see fonts/manifest.json)"),
     Column("bold", "symbol", "bool", doc="bold face"),
+    Column("bold_synthetic", "symbol", "bool",
+           doc="bold drawn by emboldening the regular outlines (the family has no bold face drawing the char)"),
     Column("slant", "symbol", "float64", doc="horizontal shear factor (0 = upright)"),
-    Column("rotation", "symbol", "float64", doc="radians, counter-clockwise"),
+    Column("rotation", "symbol", "float64", doc="radians, clockwise on screen (as Synbols)"),
     Column("scale", "symbol", "float64", doc="longest ink side / shortest image side"),
     Column("translation_x", "symbol", "float64", doc="-1..1 across the free space"),
     Column("translation_y", "symbol", "float64", doc="-1..1 across the free space (down)"),
@@ -92,6 +94,7 @@ class Vocab:
     pools: dict  # script code (or -1 for explicit chars) -> _Pool
     occluder_pool: _Pool | None
     fonts_sha256: str
+    real_bold: frozenset = frozenset()  # (font code, char code) pairs a real bold face draws
 
     @property
     def categories(self) -> dict[str, tuple]:
@@ -163,7 +166,14 @@ class Vocab:
             char_cdf = None if np.all(cw == cw[0]) else np.cumsum(cw) / cw.sum()
             pools[code] = _Pool(np.array([chars[c] for c, _, _ in kept]), char_cdf, cdf)
         occ = pools.pop("occ", None)
-        return Vocab(tuple(chars), font_list, pools, occ, getattr(reg, "manifest_sha256", ""))
+        real_bold = set()
+        for kept in raw.values():
+            for ch, _, sup in kept:
+                for f, _ in sup:
+                    bold = reg.entry(f).bold
+                    if bold and reg.supports(bold, ch):
+                        real_bold.add((fidx[f], chars[ch]))
+        return Vocab(tuple(chars), font_list, pools, occ, getattr(reg, "manifest_sha256", ""), frozenset(real_bold))
 
 
 def _weights(d: Dist | None) -> dict | None:
@@ -232,11 +242,24 @@ def _symbols(recipe: Recipe, vocab: Vocab, d: Draws, out: dict, S: int) -> None:
         script = lut[char]
     out.update(script=script, char=char, font=font)
     out["bold"] = np.asarray(sym.bold.sample(d, "symbol.bold", S), bool).reshape(n, S)
+    out["bold_synthetic"] = _synthetic_bold(vocab, font, char, out["bold"])
     for k in ("slant", "rotation", "scale", "translation_x", "translation_y"):
         out[k] = _real(getattr(sym, k), d, f"symbol.{k}", S)
     out["foreground_kind"] = _codes(sym.foreground.kind, d, "symbol.foreground.kind", S, PATTERN_KINDS)
     out["foreground_seed"] = d.seeds("symbol.foreground.seed", S).reshape(n, S)
     out["foreground_angle"] = _real(sym.foreground.stroke_angle, d, "symbol.foreground.angle", S)
+
+
+def _synthetic_bold(vocab: Vocab, font: np.ndarray, char: np.ndarray, bold: np.ndarray) -> np.ndarray:
+    """True where a bold symbol has no real bold face drawing its char (the renderer emboldens)."""
+    out = np.zeros(bold.shape, bool)
+    sel = bold & (font >= 0)
+    if sel.any():
+        pairs = font[sel].astype(np.int64) * len(vocab.chars) + char[sel]
+        uniq, inv = np.unique(pairs, return_inverse=True)
+        real = np.array([divmod(p, len(vocab.chars)) in vocab.real_bold for p in uniq.tolist()], bool)
+        out[sel] = ~real[inv]
+    return out
 
 
 def _occluders(recipe: Recipe, vocab: Vocab, d: Draws, out: dict, K: int) -> None:

@@ -28,7 +28,7 @@ def generate(recipe, n, out, seed, workers, resolution, resume, overwrite, compr
     """Generate N images of RECIPE (a bundled name, see `synprobe recipes`, or a TOML file)."""
     from pathlib import Path
 
-    from synprobe.generate import generate as run
+    from synprobe.generator import generate as run
 
     res = run(recipe, n, out, seed=seed, workers=workers, resolution=resolution, resume=resume,
               overwrite=overwrite, compression=compression, progress=not quiet)

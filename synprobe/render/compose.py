@@ -109,9 +109,10 @@ class Renderer:
         e = scale * min(H, W)  # target ink size, px
         k = e / size
         cos, sin = np.cos(rot), np.sin(rot)
-        # forward map glyph -> image: o + k R(rot) Shear(slant) (p - c); rotation counter-clockwise on screen
-        a, b = k * cos, k * (sin - cos * slant)
-        c, d = -k * sin, k * (cos + sin * slant)
+        # forward map glyph -> image: o + k R(rot) Shear(slant) (p - c), y pointing down, so a positive
+        # rotation turns clockwise on screen (Synbols' cairo convention); shear leans the top right
+        a, b = k * cos, -k * (sin + cos * slant)
+        c, d = k * sin, k * (cos - sin * slant)
         ox = (W - 1) / 2 + tx * (W - e) / 2
         oy = (H - 1) / 2 + ty * (H - e) / 2
         fx, fy = ox - (a * cx + b * cy), oy - (c * cx + d * cy)

@@ -1,6 +1,6 @@
 """Dataset generation: recipe -> HDF5 file, in parallel, resumable, byte-for-byte reproducible.
 
-    >>> from synprobe.generate import generate
+    >>> from synprobe.generator import generate
     >>> generate("default", n=1000, out="default.h5", seed=0)        # doctest: +SKIP
 
 How it runs (sections below follow this order):
@@ -113,7 +113,8 @@ class _Work:
         return self.root / "chunks" / f"{k:07d}.npz"
 
     def done(self) -> set[int]:
-        return {int(p.stem) for p in (self.root / "chunks").glob("*.npz")}
+        """Chunks whose pixels and attribute file are complete (half-written files end in .tmp)."""
+        return {int(p.stem) for p in (self.root / "chunks").glob("*.npz") if p.stem.isdigit()}
 
 
 # --------------------------------------------------------------------------- generate (workers)
@@ -231,8 +232,9 @@ def _run_chunk(args) -> tuple[int, int]:
         _write_at(work.root / "mask.u8", start * h * w * work.slots, m)
     y = _y_json(st["renderer"], table, st["seed"], index)
     dst = work.chunk_file(k)
-    tmp = dst.with_suffix(".tmp.npz")
-    np.savez(tmp, y=np.frombuffer(b"\n".join(y), np.uint8), **table)
+    tmp = dst.with_name(dst.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, y=np.frombuffer(b"\n".join(y), np.uint8), **table)
     os.replace(tmp, dst)  # the chunk's marker: exists only once its pixels are written
     return k, stop - start
 
@@ -274,9 +276,12 @@ def _y_json(renderer, t: dict, seed: int, index: np.ndarray) -> list[bytes]:
         extra = ""
         if "occluder_kind" in c:
             extra = ',"occluders":[' + ",".join(
-                f'{{"kind":{occ[c["occluder_kind"][i][j]]},"scale":{c["occluder_scale"][i][j]!r},'
-                f'"rotation":{c["occluder_rotation"][i][j]!r},"translation":[{c["occluder_translation_x"][i][j]!r},'
-                f'{c["occluder_translation_y"][i][j]!r}]}}'
+                f'{{"kind":{occ[c["occluder_kind"][i][j]]},'
+                + (f'"char":{chars[c["occluder_char"][i][j]]},{fonts[c["occluder_font"][i][j]]},'
+                   if c["occluder_char"][i][j] >= 0 else "")
+                + f'"scale":{c["occluder_scale"][i][j]!r},"rotation":{c["occluder_rotation"][i][j]!r},'
+                f'"translation":[{c["occluder_translation_x"][i][j]!r},{c["occluder_translation_y"][i][j]!r}],'
+                f'"foreground":{{"style":{kinds[c["occluder_fg_kind"][i][j]]},"seed":{c["occluder_fg_seed"][i][j]}}}}}'
                 for j in range(c["n_occluders"][i])
             ) + "]"
         out.append((
@@ -301,7 +306,7 @@ def _random_split(n: int, seed: int, ratios=(0.6, 0.2, 0.2)) -> np.ndarray:
     return np.eye(3, dtype=bool)[part]
 
 
-def _assemble(work: _Work, out: Path, meta: dict, vocab: Vocab, recipe: Recipe, compression) -> None:
+def _assemble(work: _Work, out: Path, meta: dict, vocab: Vocab, recipe: Recipe, compression, registry) -> None:
     from synprobe.io.h5 import H5Writer
 
     n = work.n
@@ -337,6 +342,7 @@ def _assemble(work: _Work, out: Path, meta: dict, vocab: Vocab, recipe: Recipe, 
             n=n,
             resolution=list(recipe.resolution),
             fonts_manifest_sha256=meta["fonts_manifest_sha256"],
+            fonts=_fonts_provenance(vocab, registry),
             created=created,
             versions=json.dumps(_versions(), sort_keys=True),
         )
@@ -345,6 +351,11 @@ def _assemble(work: _Work, out: Path, meta: dict, vocab: Vocab, recipe: Recipe, 
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, out)
+
+
+def _fonts_provenance(vocab: Vocab, registry) -> str:
+    """JSON list of [font id, sha256 of its file] for every font the dataset may use."""
+    return json.dumps([[f, registry.entry(f).sha256] for f in vocab.fonts])
 
 
 def _versions() -> dict:
@@ -465,7 +476,7 @@ def generate(
         _STATE.clear()
 
     # --- write
-    _assemble(work, out, meta, vocab, rc, compression)
+    _assemble(work, out, meta, vocab, rc, compression, registry)
     shutil.rmtree(work.root, ignore_errors=True)
     dt = time.perf_counter() - t0
     return GenerateResult(out, n, dt, n / dt, resumed)
