@@ -77,9 +77,6 @@ def test_top_level_generate(tmp_path):
     assert out.stdout.strip() == "64" and (tmp_path / "a.h5").is_file()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: synprobe.generate (a function in __init__) is shadowed by the "
-                   "submodule synprobe.generate as soon as it is imported - including by synprobe.generate() "
-                   "itself - so a second call raises TypeError: 'module' object is not callable")
 def test_top_level_generate_can_be_called_twice(tmp_path):
     code = ("import synprobe\n"
             "synprobe.generate('default', 64, 'a.h5', workers=1, resolution=8)\n"

@@ -150,8 +150,6 @@ def test_resume_without_partial_is_refused(tmp_path):
         generate("default", 64, tmp_path / "a.h5", workers=1, resume=True)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a kill -9 during np.savez leaves chunks/NNNNNNN.tmp.npz; "
-                   "_Work.done() globs '*.npz', so resume crashes with ValueError: invalid literal for int()")
 def test_resume_ignores_half_written_chunk_file(tmp_path, monkeypatch):
     out = _interrupted(tmp_path, monkeypatch)
     chunks = tmp_path / "a.h5.partial" / "chunks"

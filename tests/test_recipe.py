@@ -155,16 +155,12 @@ def test_bad_resolution_override_names_the_option():
 # --------------------------------------------------------------------------- known bugs
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: symbol.scale = 0 validates, but every sampling call then raises "
-                   "'<recipe>: symbol.scale: values must be finite and > 0' (late, and without the file name)")
 def test_zero_scale_is_rejected_by_validation():
     with pytest.raises(InvalidRecipe) as ei:
         recipe_from_dict({"symbol": {"scale": 0.0}}, source="s.toml")
     assert str(ei.value).startswith("s.toml: symbol.scale")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a normal distribution with min > max validates; its samples "
-                   "(np.clip -> all equal to max) then lie outside its own support (Normal.contains is False)")
 def test_normal_with_min_above_max_is_rejected():
     with pytest.raises(InvalidRecipe) as ei:
         recipe_from_dict({"symbol": {"rotation": {"dist": "normal", "std": 1.0, "min": 1.0, "max": 0.0}}})
