@@ -6,12 +6,13 @@
 How it runs (sections below follow this order):
 
 1. setup    validate the recipe, build the sampling tables, open ``OUT.partial/``
-2. generate worker processes render chunks of ``chunk`` samples straight into memory-mapped raw
+2. generate worker processes render chunks of ``chunk`` samples, write their pixels into raw
             arrays in ``OUT.partial/`` and save each chunk's attribute table under
             ``OUT.partial/chunks/`` (written atomically: a chunk file exists only once its
             images are in place). After ``kill -9``, ``--resume`` renders only missing chunks.
-3. write    one pass assembles ``x``, ``y``, ``attrs/*``, ``split/random`` and provenance into
-            ``.OUT.tmp``, marks it complete, renames it to ``OUT`` and removes ``OUT.partial/``.
+3. write    meanwhile the parent copies finished chunks, in order, into ``.OUT.tmp``
+            (``x``, ``y``, ``attrs/*``); at the end it adds ``split/random`` and provenance,
+            marks the file complete, renames it to ``OUT`` and removes ``OUT.partial/``.
 
 Sample i is a pure function of (recipe, seed, i), so the bytes do not depend on the number of
 workers, the chunk size or where a run was resumed.
@@ -50,10 +51,12 @@ class GenerateResult:
 # --------------------------------------------------------------------------- setup
 
 
-def _chunk_size(h: int, w: int) -> int:
-    """Samples per chunk: about 4 MB of pixels, a multiple of BATCH."""
-    per = h * w * 3
-    return int(max(BATCH, min(4096, (4 << 20) // per // BATCH * BATCH)))
+def _chunk_size(h: int, w: int, c: int) -> int:
+    """Samples per work unit: about 4 MB of pixels, a whole number of HDF5 chunks."""
+    from synprobe.io.h5 import chunk_rows
+
+    rows = chunk_rows(h, w, c)
+    return int(rows * max(1, (4 << 20) // (rows * h * w * c)))
 
 
 def _meta(recipe: Recipe, n: int, seed: int, vocab: Vocab, chunk: int) -> dict:
@@ -77,10 +80,11 @@ def _image_shape(recipe: Recipe) -> tuple[int, int, int]:
 class _Work:
     """The ``OUT.partial/`` folder: meta.json, raw x/mask arrays, per-chunk attribute files."""
 
-    def __init__(self, root: Path, recipe: Recipe, n: int):
+    def __init__(self, root: Path, recipe: Recipe, n: int, chunk: int):
         self.root = root
         self.recipe = recipe
         self.n = n
+        self.chunk = chunk
         self.shape = _image_shape(recipe)
         self.slots = recipe.max_symbols if recipe.masks else 0
 
@@ -306,35 +310,79 @@ def _random_split(n: int, seed: int, ratios=(0.6, 0.2, 0.2)) -> np.ndarray:
     return np.eye(3, dtype=bool)[part]
 
 
-def _assemble(work: _Work, out: Path, meta: dict, vocab: Vocab, recipe: Recipe, compression, registry) -> None:
-    from synprobe.io.h5 import H5Writer
+class _Assembler:
+    """Writes finished rows into ``.OUT.tmp`` while workers render, in canonical slabs.
 
-    n = work.n
-    files = [work.chunk_file(k) for k in sorted(work.done())]
-    tables = [np.load(f) for f in files]
-    tmp = out.with_name(f".{out.name}.tmp")
-    writer = H5Writer(tmp, n, work.shape, work.slots or None, compression)
-    try:
-        x, m = work.arrays("r")
-        for a in range(0, n, 8192):
-            writer.write_images(a, x[a : a + 8192], None if m is None else m[a : a + 8192])
-        y = []
-        for t in tables:
-            y.extend(t["y"].tobytes().split(b"\n"))
-        writer.write_y(y)
-        cats = vocab.categories
+    Rows go to the file in slabs of fixed size (:func:`_slab_rows`, a property of the image
+    shape only), each written once all its rows are done, in order. The sequence of HDF5 calls
+    is therefore the same whatever the chunk size, the worker count, the order chunks finish in,
+    or whether they are replayed after a resume: the file is byte-identical. Only :meth:`finish`
+    marks it complete and renames it.
+    """
+
+    def __init__(self, work: _Work, out: Path, vocab: Vocab, compression):
+        from synprobe.io.h5 import H5Writer
+
+        self.work, self.out, self.vocab = work, out, vocab
+        self.tmp = out.with_name(f".{out.name}.tmp")
+        self.writer = H5Writer(self.tmp, work.n, work.shape, work.slots or None, compression)
+        self.slab = _slab_rows(*work.shape)
+        self.next_chunk = 0  # chunks [0, next_chunk) are done
+        self.written = 0  # rows [0, written) are in the file
+        self.ready: set[int] = set()
+        self.tables: dict[int, dict] = {}
+        self.x, self.m = work.arrays("r")
+
+    def add(self, k: int) -> None:
+        """Chunk k is complete on disk; write every slab whose rows are now all done."""
+        self.ready.add(k)
+        while self.next_chunk in self.ready:
+            self.ready.discard(self.next_chunk)
+            with np.load(self.work.chunk_file(self.next_chunk)) as t:
+                self.tables[self.next_chunk] = {name: t[name] for name in t.files}
+            self.next_chunk += 1
+        done_rows = min(self.next_chunk * self.work.chunk, self.work.n)
+        while self.written < self.work.n and (done_rows - self.written >= self.slab or done_rows == self.work.n):
+            self._write(self.written, min(self.written + self.slab, self.work.n))
+
+    def _rows(self, start: int, stop: int) -> dict:
+        """Columns and y of rows [start, stop), from the loaded chunk tables."""
+        c = self.work.chunk
+        parts = []
+        for k in range(start // c, (stop - 1) // c + 1):
+            t = self.tables[k]
+            a, b = max(start - k * c, 0), min(stop - k * c, c)
+            parts.append((t, a, b))
+            if (k + 1) * c <= stop:
+                self.tables.pop(k)  # fully consumed
+        out = {name: np.concatenate([t[name][a:b] for t, a, b in parts])
+               for name in parts[0][0] if name not in ("y", "y_split")}
+        out["y"] = [line for t, a, b in parts for line in _y_lines(t)[a:b]]
+        return out
+
+    def _write(self, start: int, stop: int) -> None:
+        w = self.writer
+        rows = self._rows(start, stop)
+        if start == 0:
+            w.create_y()
+            cats = self.vocab.categories
+            for c in COLUMNS:
+                if c.name in rows:
+                    w.create_column(c.name, _squeeze(rows[c.name]).shape[1:], c.dtype,
+                                    cats.get(c.categories) if c.categories else None, c.doc)
+        w.write_images(start, self.x[start:stop], None if self.m is None else self.m[start:stop])
+        w.write_y(start, rows["y"])
         for c in COLUMNS:
-            if c.name not in tables[0].files:
-                continue
-            col = np.concatenate([t[c.name] for t in tables])
-            if col.ndim == 2 and col.shape[1] == 1:
-                col = col[:, 0]
-            writer.write_column(c.name, col, cats.get(c.categories) if c.categories else None, c.doc)
-        writer.write_split("random", _random_split(n, meta["seed"]), ratios=[0.6, 0.2, 0.2], seed=meta["seed"])
+            if c.name in rows:
+                w.write_column(c.name, start, _squeeze(rows[c.name]))
+        self.written = stop
+
+    def finish(self, meta: dict, recipe: Recipe, registry) -> None:
         from synprobe.config import created_timestamp
 
-        created = created_timestamp()
-        writer.finish(
+        n = self.work.n
+        self.writer.write_split("random", _random_split(n, meta["seed"]), ratios=[0.6, 0.2, 0.2], seed=meta["seed"])
+        self.writer.finish(
             synprobe_version=meta["synprobe_version"],
             recipe=meta["recipe"],
             recipe_name=recipe.name,
@@ -342,15 +390,35 @@ def _assemble(work: _Work, out: Path, meta: dict, vocab: Vocab, recipe: Recipe, 
             n=n,
             resolution=list(recipe.resolution),
             fonts_manifest_sha256=meta["fonts_manifest_sha256"],
-            fonts=_fonts_provenance(vocab, registry),
-            created=created,
+            fonts=_fonts_provenance(self.vocab, registry),
+            created=created_timestamp(),
             versions=json.dumps(_versions(), sort_keys=True),
         )
-    except BaseException:
-        writer.abort()
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, out)
+        os.replace(self.tmp, self.out)
+
+    def abort(self) -> None:
+        self.writer.abort()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _y_lines(t: dict) -> list[bytes]:
+    """The chunk's JSON labels, split once and kept on the table."""
+    if "y_split" not in t:
+        t["y_split"] = t["y"].tobytes().split(b"\n")
+    return t["y_split"]
+
+
+def _slab_rows(h: int, w: int, c: int) -> int:
+    """Rows per write into the file: whole HDF5 chunks, about 16 MB; depends on the shape only."""
+    from synprobe.io.h5 import chunk_rows
+
+    rows = chunk_rows(h, w, c)
+    return int(rows * max(1, (16 << 20) // (rows * h * w * c)))
+
+
+def _squeeze(col: np.ndarray) -> np.ndarray:
+    """Per-slot columns with a single slot are stored as (N,)."""
+    return col[:, 0] if col.ndim == 2 and col.shape[1] == 1 else col
 
 
 def _fonts_provenance(vocab: Vocab, registry) -> str:
@@ -423,12 +491,11 @@ def generate(
         raise SynprobeError(f"{out}: already exists; pass --overwrite to replace it")
     if not out.parent.exists():
         raise SynprobeError(f"{out.parent}: output folder does not exist")
-    h, w, _ = _image_shape(rc)
-    chunk = chunk or _chunk_size(h, w)
-    if chunk % 64:
-        raise SynprobeError(f"chunk: {chunk} is not a multiple of 64")
+    chunk = chunk or _chunk_size(*_image_shape(rc))
+    if not isinstance(chunk, int) or chunk < 1:
+        raise SynprobeError(f"chunk: expected a positive integer, got {chunk!r}")
     meta = _meta(rc, n, seed, vocab, chunk)
-    work = _Work(out.with_name(out.name + ".partial"), rc, n)
+    work = _Work(out.with_name(out.name + ".partial"), rc, n, chunk)
     old = work.meta() if work.root.exists() else None
     resumed = 0
     if work.root.exists():
@@ -461,22 +528,29 @@ def generate(
     renderer = Renderer(rc, registry=registry, vocab=vocab)
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     bar = _progress(n, n - sum(b - a for _, a, b in todo), progress)
+    asm = _Assembler(work, out, vocab, compression)  # --- write: as chunks finish, in order
     try:
+        for k in sorted(work.done()):  # replay what an interrupted run finished
+            asm.add(k)
         _prefill_glyphs(renderer, seed, todo, workers, ctx)
         if workers == 1:
             _init_worker(renderer, seed, work)
             for job in todo:
-                bar.update(_run_chunk(job)[1])
+                k, done = _run_chunk(job)
+                asm.add(k)
+                bar.update(done)
         else:
             with ctx.Pool(workers, _init_worker, (renderer, seed, work)) as pool:
-                for _, done in pool.imap_unordered(_run_chunk, todo):
+                for k, done in pool.imap_unordered(_run_chunk, todo):
+                    asm.add(k)
                     bar.update(done)
+        asm.finish(meta, rc, registry)
+    except BaseException:
+        asm.abort()
+        raise
     finally:
         bar.close()
         _STATE.clear()
-
-    # --- write
-    _assemble(work, out, meta, vocab, rc, compression, registry)
     shutil.rmtree(work.root, ignore_errors=True)
     dt = time.perf_counter() - t0
     return GenerateResult(out, n, dt, n / dt, resumed)

@@ -25,7 +25,7 @@ import numpy as np
 
 from synprobe.errors import FormatError, IncompleteFileError
 
-__all__ = ["FORMAT", "H5Writer", "read_info", "open_dataset"]
+__all__ = ["FORMAT", "H5Writer", "chunk_rows", "read_info", "open_dataset"]
 
 FORMAT = "synprobe-h5/1"
 _SLAB = 8192  # samples copied per write when assembling
@@ -46,7 +46,7 @@ class H5Writer:
 
         self.f = h5py.File(path, "w", libver=("v110", "v110"), track_order=False)
         h, w, c = shape
-        chunk = max(1, min(n, 256 * 1024 // max(h * w * c, 1) * 4))
+        chunk = min(n, chunk_rows(h, w, c))
         comp = {"compression": compression} if compression else {}
         self.x = self.f.create_dataset("x", (n, h, w, c), np.uint8, chunks=(chunk, h, w, c), **comp)
         self.mask = None
@@ -60,19 +60,24 @@ class H5Writer:
         if self.mask is not None and mask is not None:
             self.mask[start : start + len(mask)] = mask
 
-    def write_y(self, y: list[bytes]) -> None:
-        """Per-sample JSON labels, given as UTF-8 encoded bytes."""
+    def create_y(self) -> None:
         import h5py
 
-        d = self.f.create_dataset("y", (len(y),), dtype=h5py.string_dtype("utf-8"))
-        d[:] = np.array(y, dtype=object)
+        self.f.create_dataset("y", (self.n,), dtype=h5py.string_dtype("utf-8"))
 
-    def write_column(self, name: str, values: np.ndarray, categories=None, doc: str = "") -> None:
-        d = self.f.create_dataset(f"attrs/{name}", data=values)
+    def write_y(self, start: int, y: list[bytes]) -> None:
+        """Per-sample JSON labels of rows start.., given as UTF-8 encoded bytes."""
+        self.f["y"][start : start + len(y)] = np.array(y, dtype=object)
+
+    def create_column(self, name: str, row_shape: tuple, dtype, categories=None, doc: str = "") -> None:
+        d = self.f.create_dataset(f"attrs/{name}", (self.n, *row_shape), dtype)
         if categories is not None:
             d.attrs["categories"] = json.dumps(list(categories), ensure_ascii=False)
         if doc:
             d.attrs["doc"] = doc
+
+    def write_column(self, name: str, start: int, values: np.ndarray) -> None:
+        self.f[f"attrs/{name}"][start : start + len(values)] = values
 
     def write_split(self, name: str, membership: np.ndarray, **attrs) -> None:
         d = self.f.create_dataset(f"split/{name}", data=membership.astype(bool))
@@ -93,6 +98,11 @@ class H5Writer:
             self.f.close()
         except Exception:  # noqa: BLE001 - closing a half-written file on the error path
             pass
+
+
+def chunk_rows(h: int, w: int, c: int) -> int:
+    """Images per HDF5 chunk of ``x``: at most 256 and about 1 MiB (h5py's chunk cache)."""
+    return int(max(1, min(256, (1 << 20) // max(h * w * c, 1))))
 
 
 def _open(path) -> "object":
