@@ -491,7 +491,7 @@ def generate(
         raise SynprobeError(f"{out}: already exists; pass --overwrite to replace it")
     if not out.parent.exists():
         raise SynprobeError(f"{out.parent}: output folder does not exist")
-    chunk = chunk or _chunk_size(*_image_shape(rc))
+    chunk = _chunk_size(*_image_shape(rc)) if chunk is None else chunk
     if not isinstance(chunk, int) or chunk < 1:
         raise SynprobeError(f"chunk: expected a positive integer, got {chunk!r}")
     meta = _meta(rc, n, seed, vocab, chunk)

@@ -98,7 +98,7 @@ def test_missing_output_folder(tmp_path):
 
 
 @pytest.mark.parametrize("kw", [dict(n=0), dict(n=-3), dict(n=2.5), dict(seed=-1), dict(seed=True),
-                                dict(compression="zstd"), dict(chunk=100), dict(workers=0)])
+                                dict(compression="zstd"), dict(chunk=0), dict(chunk=-64), dict(workers=0)])
 def test_bad_arguments(tmp_path, kw):
     args = dict(n=64, workers=1, resolution=8) | kw
     n = args.pop("n")
@@ -109,14 +109,14 @@ def test_bad_arguments(tmp_path, kw):
 
 
 def _interrupted(tmp_path, monkeypatch, **kw) -> Path:
-    """Run to the end of the render phase, then fail in assembly: leaves a complete OUT.partial/."""
+    """Run to the end of the render phase, then fail while finishing the file: leaves a complete OUT.partial/."""
     out = tmp_path / "a.h5"
 
     def boom(*a, **k):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:
-        m.setattr(gen, "_assemble", boom)
+        m.setattr(gen._Assembler, "finish", boom)
         with pytest.raises(KeyboardInterrupt):
             generate("default", 192, out, workers=1, chunk=64, resolution=8, **kw)
     assert not out.exists() and (tmp_path / "a.h5.partial").is_dir()
