@@ -59,7 +59,7 @@ def _chunk_size(h: int, w: int, c: int) -> int:
     return int(rows * max(1, (4 << 20) // (rows * h * w * c)))
 
 
-def _meta(recipe: Recipe, n: int, seed: int, vocab: Vocab, chunk: int) -> dict:
+def _meta(recipe: Recipe, n: int, seed: int, vocab: Vocab, chunk: int, compression) -> dict:
     import synprobe
 
     return {
@@ -67,6 +67,7 @@ def _meta(recipe: Recipe, n: int, seed: int, vocab: Vocab, chunk: int) -> dict:
         "n": n,
         "seed": seed,
         "chunk": chunk,
+        "compression": compression,
         "fonts_manifest_sha256": vocab.fonts_sha256,
         "synprobe_version": synprobe.__version__,
     }
@@ -80,21 +81,26 @@ def _image_shape(recipe: Recipe) -> tuple[int, int, int]:
 class _Work:
     """The ``OUT.partial/`` folder: meta.json, raw x/mask arrays, per-chunk attribute files."""
 
-    def __init__(self, root: Path, recipe: Recipe, n: int, chunk: int):
+    def __init__(self, root: Path, recipe: Recipe, n: int, chunk: int, direct: bool):
         self.root = root
         self.recipe = recipe
         self.n = n
         self.chunk = chunk
         self.shape = _image_shape(recipe)
         self.slots = recipe.max_symbols if recipe.masks else 0
+        self.direct = direct  # pixels go straight into the output file (uncompressed)
+        self.layout: dict = {}  # direct: file offsets of the output's chunks, set by _Assembler
+        self.rows = 0  # direct: rows per chunk of the output file
+        self.target: Path | None = None  # direct: the output file being written
 
     def create(self, meta: dict) -> None:
         (self.root / "chunks").mkdir(parents=True)
         h, w, c = self.shape
-        for name, per in (("x.u8", h * w * c), ("mask.u8", h * w * self.slots)):
-            if per:
-                with open(self.root / name, "wb") as f:
-                    f.truncate(self.n * per)
+        if not self.direct:  # compressed output: raw pixel store, copied in by the assembler
+            for name, per in (("x.u8", h * w * c), ("mask.u8", h * w * self.slots)):
+                if per:
+                    with open(self.root / name, "wb") as f:
+                        f.truncate(self.n * per)
         tmp = self.root / "meta.json.tmp"
         tmp.write_text(json.dumps(meta, sort_keys=True))
         os.replace(tmp, self.root / "meta.json")
@@ -104,6 +110,26 @@ class _Work:
             return json.loads((self.root / "meta.json").read_text())
         except (OSError, ValueError):
             return None
+
+    def write_pixels(self, name: str, start: int, data: np.ndarray) -> None:
+        """Rows [start, start + len(data)) of ``x`` or ``mask``: into the output file's chunks
+        (direct) or the raw store."""
+        per = int(np.prod(data.shape[1:]))
+        if not self.direct:
+            _write_at(self.root / f"{name}.u8", start * per, data)
+            return
+        offsets, rows = self.layout[name], self.rows
+        flat = np.ascontiguousarray(data).reshape(len(data), per)
+        fd = os.open(self.target, os.O_WRONLY)
+        try:
+            r = start
+            while r < start + len(data):
+                j = r // rows
+                stop = min((j + 1) * rows, start + len(data))
+                _pwrite_all(fd, flat[r - start : stop - start], int(offsets[j]) + (r - j * rows) * per)
+                r = stop
+        finally:
+            os.close(fd)
 
     def arrays(self, mode: str = "r+"):
         h, w, c = self.shape
@@ -135,12 +161,16 @@ def _write_at(path: Path, offset: int, data: np.ndarray) -> None:
     """Write raw bytes at an offset (one pwrite per chunk; cheaper than page-faulting an mmap)."""
     fd = os.open(path, os.O_WRONLY)
     try:
-        view = memoryview(np.ascontiguousarray(data)).cast("B")
-        while view:
-            done = os.pwrite(fd, view, offset)
-            view, offset = view[done:], offset + done
+        _pwrite_all(fd, data, offset)
     finally:
         os.close(fd)
+
+
+def _pwrite_all(fd: int, data: np.ndarray, offset: int) -> None:
+    view = memoryview(np.ascontiguousarray(data)).cast("B")
+    while view:
+        done = os.pwrite(fd, view, offset)
+        view, offset = view[done:], offset + done
 
 
 def _build_glyphs(keys) -> dict:
@@ -231,9 +261,9 @@ def _run_chunk(args) -> tuple[int, int]:
                     m=np.empty((n, h, w, work.slots), np.uint8) if work.slots else None)
     index = np.arange(start, stop, dtype=np.int64)
     table, x, m = render_samples(st["renderer"], st["seed"], index, bufs["x"], bufs["m"])
-    _write_at(work.root / "x.u8", start * h * w * c, x)
+    work.write_pixels("x", start, x)
     if m is not None:
-        _write_at(work.root / "mask.u8", start * h * w * work.slots, m)
+        work.write_pixels("mask", start, m)
     y = _y_json(st["renderer"], table, st["seed"], index)
     dst = work.chunk_file(k)
     tmp = dst.with_name(dst.name + ".tmp")
@@ -325,13 +355,50 @@ class _Assembler:
 
         self.work, self.out, self.vocab = work, out, vocab
         self.tmp = out.with_name(f".{out.name}.tmp")
+        old = self.tmp.with_name(self.tmp.name + ".old")
+        keep = bool(work.direct and self.tmp.exists() and work.done())
+        if work.direct and not self.tmp.exists():  # pixels of finished chunks are gone: redo them
+            for k in work.done():
+                work.chunk_file(k).unlink()
+        if keep:  # an interrupted direct run: its finished pixels live in the old output file
+            os.replace(self.tmp, old)
         self.writer = H5Writer(self.tmp, work.n, work.shape, work.slots or None, compression)
+        if work.direct:
+            work.layout, work.rows, work.target = self.writer.raw_layout(), self.writer.rows, self.tmp
+        if keep:
+            self._recover(old)
         self.slab = _slab_rows(*work.shape)
         self.next_chunk = 0  # chunks [0, next_chunk) are done
         self.written = 0  # rows [0, written) are in the file
         self.ready: set[int] = set()
         self.tables: dict[int, dict] = {}
-        self.x, self.m = work.arrays("r")
+        self.x, self.m = (None, None) if work.direct else work.arrays("r")
+
+    def _recover(self, old: Path) -> None:
+        """Copy the pixels of finished chunks from the interrupted file (same layout: the file is
+        created identically every time) into the new one."""
+        w = self.work
+        src = os.open(old, os.O_RDONLY)
+        try:
+            for k in sorted(w.done()):
+                a, b = k * w.chunk, min((k + 1) * w.chunk, w.n)
+                for name, slots in (("x", w.shape[2]), ("mask", w.slots)):
+                    if name not in w.layout:
+                        continue
+                    per = w.shape[0] * w.shape[1] * slots
+                    data = np.empty((b - a, per), np.uint8)
+                    r = a
+                    while r < b:
+                        j = r // w.rows
+                        stop = min((j + 1) * w.rows, b)
+                        nbytes = (stop - r) * per
+                        buf = os.pread(src, nbytes, int(w.layout[name][j]) + (r - j * w.rows) * per)
+                        data[r - a : stop - a] = np.frombuffer(buf.ljust(nbytes, b"\0"), np.uint8).reshape(-1, per)
+                        r = stop
+                    w.write_pixels(name, a, data)
+        finally:
+            os.close(src)
+        old.unlink()
 
     def add(self, k: int) -> None:
         """Chunk k is complete on disk; write every slab whose rows are now all done."""
@@ -370,7 +437,8 @@ class _Assembler:
                 if c.name in rows:
                     w.create_column(c.name, _squeeze(rows[c.name]).shape[1:], c.dtype,
                                     cats.get(c.categories) if c.categories else None, c.doc)
-        w.write_images(start, self.x[start:stop], None if self.m is None else self.m[start:stop])
+        if not self.work.direct:
+            w.write_images(start, self.x[start:stop], None if self.m is None else self.m[start:stop])
         w.write_y(start, rows["y"])
         for c in COLUMNS:
             if c.name in rows:
@@ -397,8 +465,10 @@ class _Assembler:
         os.replace(self.tmp, self.out)
 
     def abort(self) -> None:
+        """Close after an error; in direct mode the file keeps the finished pixels for --resume."""
         self.writer.abort()
-        self.tmp.unlink(missing_ok=True)
+        if not self.work.direct:
+            self.tmp.unlink(missing_ok=True)
 
 
 def _y_lines(t: dict) -> list[bytes]:
@@ -494,17 +564,15 @@ def generate(
     chunk = _chunk_size(*_image_shape(rc)) if chunk is None else chunk
     if not isinstance(chunk, int) or chunk < 1:
         raise SynprobeError(f"chunk: expected a positive integer, got {chunk!r}")
-    meta = _meta(rc, n, seed, vocab, chunk)
-    work = _Work(out.with_name(out.name + ".partial"), rc, n, chunk)
+    meta = _meta(rc, n, seed, vocab, chunk, compression)
+    work = _Work(out.with_name(out.name + ".partial"), rc, n, chunk, direct=compression is None)
     old = work.meta() if work.root.exists() else None
-    resumed = 0
     if work.root.exists():
         if resume and old is not None:
             diff = [k for k in meta if k != "synprobe_version" and old.get(k) != meta[k]]
             if diff:
                 raise SynprobeError(f"{work.root}: cannot resume, the run was started with a different {diff[0]}; "
                                     "pass the same arguments or --overwrite")
-            resumed = len(work.done())
         elif overwrite or (resume and old is None):
             shutil.rmtree(work.root)
         else:
@@ -516,19 +584,20 @@ def generate(
         work.create(meta)
 
     # --- generate
-    todo = [(k, a, min(a + chunk, n)) for k, a in enumerate(range(0, n, chunk)) if k not in work.done()]
     workers = (os.cpu_count() or 1) if workers is None else workers
-    if not isinstance(workers, int) or workers < 1:
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise SynprobeError(f"--workers: expected a positive integer, got {workers!r}")
-    workers = min(workers, max(len(todo), 1))
     import multiprocessing as mp
 
     from synprobe.render.compose import Renderer
 
     renderer = Renderer(rc, registry=registry, vocab=vocab)
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    bar = _progress(n, n - sum(b - a for _, a, b in todo), progress)
     asm = _Assembler(work, out, vocab, compression)  # --- write: as chunks finish, in order
+    resumed = len(work.done())
+    todo = [(k, a, min(a + chunk, n)) for k, a in enumerate(range(0, n, chunk)) if k not in work.done()]
+    workers = min(workers, max(len(todo), 1))
+    bar = _progress(n, n - sum(b - a for _, a, b in todo), progress)
     try:
         for k in sorted(work.done()):  # replay what an interrupted run finished
             asm.add(k)

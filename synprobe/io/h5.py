@@ -38,7 +38,9 @@ class H5Writer:
         path: the temporary path to write (the caller renames it when complete).
         n, shape: number of samples and (H, W, C) image shape.
         mask_slots: S for the optional mask dataset (None: no masks).
-        compression: None, "lzf" or "gzip" for ``x`` and ``mask``.
+        compression: None, "lzf" or "gzip" for ``x`` and ``mask``. Without compression every
+            chunk of ``x`` and ``mask`` is allocated when the file is created, so other processes
+            can write pixels straight into it (see :meth:`raw_layout`).
     """
 
     def __init__(self, path: Path, n: int, shape: tuple, mask_slots: int | None, compression: str | None = None):
@@ -46,14 +48,31 @@ class H5Writer:
 
         self.f = h5py.File(path, "w", libver=("v110", "v110"), track_order=False)
         h, w, c = shape
-        chunk = min(n, chunk_rows(h, w, c))
-        comp = {"compression": compression} if compression else {}
-        self.x = self.f.create_dataset("x", (n, h, w, c), np.uint8, chunks=(chunk, h, w, c), **comp)
+        self.rows = min(n, chunk_rows(h, w, c))
+        if compression:
+            kw = {"compression": compression}
+        else:  # allocate every chunk now (no fill): fixed file offsets for direct writes
+            dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+            dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+            kw = {"dcpl": dcpl, "fill_time": "never"}
+        self.x = self.f.create_dataset("x", (n, h, w, c), np.uint8, chunks=(self.rows, h, w, c), **kw)
         self.mask = None
         if mask_slots:
             self.mask = self.f.create_dataset("mask", (n, h, w, mask_slots), np.uint8,
-                                              chunks=(chunk, h, w, mask_slots), **comp)
+                                              chunks=(self.rows, h, w, mask_slots), **kw)
         self.n = n
+        self.f.flush()
+
+    def raw_layout(self) -> dict:
+        """File byte offset of every chunk of ``x`` (and ``mask``): {name: int64 array}, for
+        writing pixels directly (uncompressed files only). Chunk j holds rows
+        [j * rows, (j + 1) * rows) in C order."""
+        out = {}
+        for name, d in (("x", self.x), ("mask", self.mask)):
+            if d is not None:
+                out[name] = np.array([d.id.get_chunk_info(j).byte_offset for j in range(d.id.get_num_chunks())],
+                                     np.int64)
+        return out
 
     def write_images(self, start: int, x: np.ndarray, mask: np.ndarray | None = None) -> None:
         self.x[start : start + len(x)] = x
