@@ -177,6 +177,12 @@ def _build_glyphs(keys) -> dict:
     return _STATE["renderer"].glyphs.build(keys)
 
 
+def _chunk_codes(job) -> np.ndarray:
+    r = _STATE["renderer"]
+    _, a, b = job
+    return r.glyph_codes(r.sample(_STATE["seed"], np.arange(a, b)))
+
+
 def _prefill_glyphs(renderer, seed: int, todo, workers: int, ctx) -> None:
     """Render every glyph the run needs once, split over the workers, into ``renderer``'s cache.
 
@@ -189,16 +195,17 @@ def _prefill_glyphs(renderer, seed: int, todo, workers: int, ctx) -> None:
         packed = load_atlas(cache)
         if packed is not None:
             renderer.glyphs.add(packed)
-    keys = set()
-    for k, a, b in todo:
-        keys.update(renderer.glyph_keys(renderer.sample(seed, np.arange(a, b))))
-    missing = renderer.glyphs.missing(sorted(keys))
-    if workers > 1 and len(missing) > 1000:
-        shards = [missing[i::workers * 4] for i in range(workers * 4)]
-        with ctx.Pool(workers, _init_glyph_worker, (renderer,)) as pool:
-            for packed in pool.imap_unordered(_build_glyphs, shards):
+    if workers > 1:
+        with ctx.Pool(workers, _init_glyph_worker, (renderer, seed)) as pool:
+            codes = np.unique(np.concatenate([np.zeros(0, np.int64), *pool.imap_unordered(_chunk_codes, todo)]))
+            missing = renderer.glyphs.missing(renderer.decode(codes))
+            shards = [missing[i :: workers * 4] for i in range(workers * 4)]
+            for packed in pool.imap_unordered(_build_glyphs, [sh for sh in shards if sh]):
                 renderer.glyphs.add(packed)
     else:
+        _init_glyph_worker(renderer, seed)
+        codes = np.unique(np.concatenate([np.zeros(0, np.int64), *map(_chunk_codes, todo)]))
+        missing = renderer.glyphs.missing(renderer.decode(codes))
         renderer.glyphs.build(missing)
     if cache is not None and missing:
         try:
@@ -226,9 +233,9 @@ def _atlas_path(renderer) -> Path | None:
     return root / f"atlas-{hashlib.sha256(key).hexdigest()[:24]}.npz"
 
 
-def _init_glyph_worker(renderer) -> None:
+def _init_glyph_worker(renderer, seed: int) -> None:
     _STATE.clear()
-    _STATE["renderer"] = renderer
+    _STATE.update(renderer=renderer, seed=seed)
 
 
 def render_samples(renderer, seed: int, index: np.ndarray, x_out=None, m_out=None):

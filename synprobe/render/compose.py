@@ -58,45 +58,48 @@ class Renderer:
         """Attribute table of samples ``index`` (see :func:`synprobe.sampling.sample_table`)."""
         return sample_table(self.recipe, self.vocab, seed, np.asarray(index))
 
-    def glyph_keys(self, t: dict[str, np.ndarray]) -> list[tuple]:
-        """Glyph-cache keys (font, char, bold, level) that rendering these rows will need."""
+    def glyph_codes(self, t: dict[str, np.ndarray]) -> np.ndarray:
+        """Sorted unique int64 codes of the glyphs rendering these rows needs (see :meth:`decode`)."""
         H, W = self.recipe.resolution
         m = float(min(H, W))
-        keys = set()
-        vchars, vfonts = self.vocab.chars, self.vocab.fonts
+        nch = len(self.vocab.chars)
         parts = [(t["font"], t["char"], t["bold"], t["scale"])]
         if "occluder_kind" in t:
             glyph = t["occluder_kind"] == OCCLUDER_KINDS.index("glyph")
             parts.append((t["occluder_font"][glyph], t["occluder_char"][glyph], np.zeros(glyph.sum(), bool),
                           t["occluder_scale"][glyph]))
+        codes = []
         for font, char, bold, scale in parts:
             active = font >= 0
-            if not active.any():
-                continue
             lv = level_for(scale[active] * m)
-            code = ((font[active].astype(np.int64) * len(vchars) + char[active]) * 2 + bold[active]) * 64 + lv
-            for c in np.unique(code).tolist():
-                rest, lvl = divmod(c, 64)
-                rest, b = divmod(rest, 2)
-                f, ch = divmod(rest, len(vchars))
-                keys.add((vfonts[f], vchars[ch], bool(b), lvl))
-        return sorted(keys)
+            codes.append(((font[active].astype(np.int64) * nch + char[active]) * 2 + bold[active]) * 64 + lv)
+        return np.unique(np.concatenate(codes))
+
+    def decode(self, codes: np.ndarray) -> list[tuple]:
+        """Glyph-cache keys (font, char, bold, level) of codes from :meth:`glyph_codes`."""
+        vchars, vfonts = self.vocab.chars, self.vocab.fonts
+        keys = []
+        for c in np.asarray(codes).tolist():
+            rest, lvl = divmod(c, 64)
+            rest, b = divmod(rest, 2)
+            f, ch = divmod(rest, len(vchars))
+            keys.append((vfonts[f], vchars[ch], bool(b), lvl))
+        return keys
+
+    def glyph_keys(self, t: dict[str, np.ndarray]) -> list[tuple]:
+        """Glyph-cache keys (font, char, bold, level) that rendering these rows will need."""
+        return self.decode(self.glyph_codes(t))
 
     # ------------------------------------------------------------------ geometry
 
     def _glyph_ids(self, font, char, bold, level, active) -> np.ndarray:
         """Atlas ids (n, slots) of symbol glyphs; -1 where inactive."""
-        vchars, vfonts = self.vocab.chars, self.vocab.fonts
+        vchars = self.vocab.chars
         ids = np.full(font.shape, -1, np.int64)
         if active.any():
             code = ((font[active].astype(np.int64) * len(vchars) + char[active]) * 2 + bold[active]) * 64 + level[active]
             uniq, inverse = np.unique(code, return_inverse=True)
-            lut = np.empty(len(uniq), np.int64)
-            for u, c in enumerate(uniq.tolist()):
-                rest, lv = divmod(c, 64)
-                rest, b = divmod(rest, 2)
-                f, ch = divmod(rest, len(vchars))
-                lut[u] = self.glyphs.id(vfonts[f], vchars[ch], bool(b), lv)
+            lut = np.array([self.glyphs.id(*key) for key in self.decode(uniq)], np.int64)
             ids[active] = lut[inverse]
         return ids
 
