@@ -36,7 +36,7 @@ from synprobe.sampling import COLUMNS, Vocab
 
 __all__ = ["GenerateResult", "generate", "render_samples"]
 
-BATCH = 64  # samples rendered together (fits the L2 cache at 32x32)
+BATCH_PIXELS = 1 << 20  # pixels rendered per call of the compiled kernels (amortises Python overhead)
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ _STATE: dict = {}
 
 def _init_worker(renderer, seed: int, work: _Work) -> None:
     _STATE.clear()
-    _STATE.update(renderer=renderer, seed=seed, work=work, buffers={})
+    _STATE.update(renderer=renderer, seed=seed, work=work, buffers={}, reported=len(renderer.glyphs))
 
 
 def _write_at(path: Path, offset: int, data: np.ndarray) -> None:
@@ -173,45 +173,39 @@ def _pwrite_all(fd: int, data: np.ndarray, offset: int) -> None:
         view, offset = view[done:], offset + done
 
 
-def _build_glyphs(keys) -> dict:
-    return _STATE["renderer"].glyphs.build(keys)
+class _GlyphStore:
+    """The on-disk glyph atlas of a run: loaded before the workers start, topped up with the glyphs
+    they rasterise (each chunk's new glyphs travel back with its result), saved at the end.
 
-
-def _chunk_codes(job) -> np.ndarray:
-    r = _STATE["renderer"]
-    _, a, b = job
-    return r.glyph_codes(r.sample(_STATE["seed"], np.arange(a, b)))
-
-
-def _prefill_glyphs(renderer, seed: int, todo, workers: int, ctx) -> None:
-    """Render every glyph the run needs once, split over the workers, into ``renderer``'s cache.
-
-    Without this each worker would rasterise (almost) every glyph itself.
+    Workers rasterise missing glyphs themselves, when first needed: no serial pass over the
+    dataset before rendering starts.
     """
-    from synprobe.render.glyphs import load_atlas, save_atlas
 
-    cache = _atlas_path(renderer)
-    if cache is not None and cache.exists():
-        packed = load_atlas(cache)
-        if packed is not None:
-            renderer.glyphs.add(packed)
-    if workers > 1:
-        with ctx.Pool(workers, _init_glyph_worker, (renderer, seed)) as pool:
-            codes = np.unique(np.concatenate([np.zeros(0, np.int64), *pool.imap_unordered(_chunk_codes, todo)]))
-            missing = renderer.glyphs.missing(renderer.decode(codes))
-            shards = [missing[i :: workers * 4] for i in range(workers * 4)]
-            for packed in pool.imap_unordered(_build_glyphs, [sh for sh in shards if sh]):
+    def __init__(self, renderer):
+        from synprobe.render.glyphs import load_atlas
+
+        self.renderer = renderer
+        self.path = _atlas_path(renderer)
+        self.new = 0
+        if self.path is not None and self.path.exists():
+            packed = load_atlas(self.path)
+            if packed is not None:
                 renderer.glyphs.add(packed)
-    else:
-        _init_glyph_worker(renderer, seed)
-        codes = np.unique(np.concatenate([np.zeros(0, np.int64), *map(_chunk_codes, todo)]))
-        missing = renderer.glyphs.missing(renderer.decode(codes))
-        renderer.glyphs.build(missing)
-    if cache is not None and missing:
-        try:
-            save_atlas(cache, renderer.glyphs.export())
-        except OSError:
-            pass  # a read-only cache folder only costs speed
+
+    def add(self, packed: dict | None) -> None:
+        if packed is not None and len(packed["keys"]):
+            before = len(self.renderer.glyphs)
+            self.renderer.glyphs.add(packed)
+            self.new += len(self.renderer.glyphs) - before
+
+    def save(self) -> None:
+        from synprobe.render.glyphs import save_atlas
+
+        if self.path is not None and self.new:
+            try:
+                save_atlas(self.path, self.renderer.glyphs.export())
+            except OSError:
+                pass  # a read-only cache folder only costs speed
 
 
 def _atlas_path(renderer) -> Path | None:
@@ -233,11 +227,6 @@ def _atlas_path(renderer) -> Path | None:
     return root / f"atlas-{hashlib.sha256(key).hexdigest()[:24]}.npz"
 
 
-def _init_glyph_worker(renderer, seed: int) -> None:
-    _STATE.clear()
-    _STATE.update(renderer=renderer, seed=seed)
-
-
 def render_samples(renderer, seed: int, index: np.ndarray, x_out=None, m_out=None):
     """Sample and render ``index`` in batches; returns (attribute table, x, masks)."""
     table = renderer.sample(seed, index)
@@ -246,8 +235,9 @@ def render_samples(renderer, seed: int, index: np.ndarray, x_out=None, m_out=Non
     x = x_out if x_out is not None else np.empty((n, h, w, c), np.uint8)
     S = renderer.recipe.max_symbols
     m = m_out if (m_out is not None or not renderer.recipe.masks) else np.empty((n, h, w, S), np.uint8)
-    for a in range(0, n, BATCH):
-        b = min(a + BATCH, n)
+    batch = int(np.clip(BATCH_PIXELS // (h * w), 16, 1024))
+    for a in range(0, n, batch):
+        b = min(a + batch, n)
         rows = {k: v[a:b] for k, v in table.items()}
         xb, mb = renderer.render(rows, seed, index[a:b])
         x[a:b] = xb
@@ -256,7 +246,7 @@ def render_samples(renderer, seed: int, index: np.ndarray, x_out=None, m_out=Non
     return table, x, m
 
 
-def _run_chunk(args) -> tuple[int, int]:
+def _run_chunk(args) -> tuple[int, int, dict | None]:
     k, start, stop = args
     st = _STATE
     work: _Work = st["work"]
@@ -277,7 +267,10 @@ def _run_chunk(args) -> tuple[int, int]:
     with open(tmp, "wb") as f:
         np.savez(f, y=np.frombuffer(b"\n".join(y), np.uint8), **table)
     os.replace(tmp, dst)  # the chunk's marker: exists only once its pixels are written
-    return k, stop - start
+    glyphs = st["renderer"].glyphs  # glyphs rasterised for this chunk go back to the parent's atlas
+    new = glyphs.export(since=st["reported"]) if len(glyphs) > st["reported"] else None
+    st["reported"] = len(glyphs)
+    return k, stop - start, new
 
 
 def _y_json(renderer, t: dict, seed: int, index: np.ndarray) -> list[bytes]:
@@ -303,20 +296,29 @@ def _y_json(renderer, t: dict, seed: int, index: np.ndarray) -> list[bytes]:
     chars, fonts, scripts, kinds, occ = tables
     tf = ("false", "true")
     res = f'"resolution":[{rc.resolution[1]},{rc.resolution[0]}],"seed":{seed}'
-    c = {k: v.tolist() for k, v in t.items()}
-    out = []
-    for i in range(len(index)):
-        syms = [
-            f'{scripts[c["script"][i][j]]},"char":{chars[c["char"][i][j]]},{fonts[c["font"][i][j]]},'
-            f'"is_bold":{tf[c["bold"][i][j]]},"is_slant":{tf[c["slant"][i][j] != 0]},"slant":{c["slant"][i][j]!r},'
-            f'"rotation":{c["rotation"][i][j]!r},"scale":{c["scale"][i][j]!r},'
-            f'"translation":[{c["translation_x"][i][j]!r},{c["translation_y"][i][j]!r}],'
-            f'"foreground":{{"style":{kinds[c["foreground_kind"][i][j]]},"seed":{c["foreground_seed"][i][j]}}}'
-            for j in range(c["n_symbols"][i])
+    n = len(index)
+    # one JSON fragment per (sample, symbol slot), built column-wise: slot by slot over all rows
+    per_slot = []
+    for j in range(t["char"].shape[1]):
+        rows = np.nonzero(t["n_symbols"] > j)[0]
+        col = {k: t[k][rows, j].tolist() for k in ("script", "char", "font", "bold", "slant", "rotation", "scale",
+                                                     "translation_x", "translation_y", "foreground_kind",
+                                                     "foreground_seed")}
+        frags = [
+            f'{scripts[sc]},"char":{chars[ch]},{fonts[fo]},"is_bold":{tf[b]},"is_slant":{tf[sl != 0]},"slant":{sl!r},'
+            f'"rotation":{ro!r},"scale":{sa!r},"translation":[{tx!r},{ty!r}],'
+            f'"foreground":{{"style":{kinds[fk]},"seed":{fs}}}'
+            for sc, ch, fo, b, sl, ro, sa, tx, ty, fk, fs in zip(*col.values())
         ]
-        extra = ""
-        if "occluder_kind" in c:
-            extra = ',"occluders":[' + ",".join(
+        slot = [""] * n
+        for r, f in zip(rows.tolist(), frags):
+            slot[r] = f
+        per_slot.append(slot)
+    occluders = [""] * n
+    if "occluder_kind" in t:
+        c = {k: v.tolist() for k, v in t.items() if k.startswith("occluder_") or k == "n_occluders"}
+        for i in range(n):
+            occluders[i] = ',"occluders":[' + ",".join(
                 f'{{"kind":{occ[c["occluder_kind"][i][j]]},'
                 + (f'"char":{chars[c["occluder_char"][i][j]]},{fonts[c["occluder_font"][i][j]]},'
                    if c["occluder_char"][i][j] >= 0 else "")
@@ -325,10 +327,15 @@ def _y_json(renderer, t: dict, seed: int, index: np.ndarray) -> list[bytes]:
                 f'"foreground":{{"style":{kinds[c["occluder_fg_kind"][i][j]]},"seed":{c["occluder_fg_seed"][i][j]}}}}}'
                 for j in range(c["n_occluders"][i])
             ) + "]"
+    img = zip(t["n_symbols"].tolist(), t["background_kind"].tolist(), t["background_seed"].tolist(),
+              t["inverse_color"].tolist(), t["pixel_noise"].tolist(), index.tolist(), occluders)
+    out = []
+    for i, (ns, bk, bs, inv, noise, idx, extra) in enumerate(img):
+        first = per_slot[0][i]
+        syms = first if ns == 1 else "},{".join(per_slot[j][i] for j in range(ns))
         out.append((
-            f'{{{syms[0]},"background":{{"style":{kinds[c["background_kind"][i]]},"seed":{c["background_seed"][i]}}},'
-            f'"inverse_color":{tf[c["inverse_color"][i]]},"pixel_noise_scale":{c["pixel_noise"][i]!r},{res},'
-            f'"index":{int(index[i])},"n_symbols":{len(syms)},"symbols":[{{{"},{".join(syms)}}}]{extra}}}'
+            f'{{{first},"background":{{"style":{kinds[bk]},"seed":{bs}}},"inverse_color":{tf[inv]},'
+            f'"pixel_noise_scale":{noise!r},{res},"index":{idx},"n_symbols":{ns},"symbols":[{{{syms}}}]{extra}}}'
         ).encode())
     return out
 
@@ -608,19 +615,22 @@ def generate(
     try:
         for k in sorted(work.done()):  # replay what an interrupted run finished
             asm.add(k)
-        _prefill_glyphs(renderer, seed, todo, workers, ctx)
+        store = _GlyphStore(renderer)
         if workers == 1:
             _init_worker(renderer, seed, work)
             for job in todo:
-                k, done = _run_chunk(job)
+                k, done, new = _run_chunk(job)
+                store.new += 0 if new is None else len(new["keys"])  # already in renderer.glyphs
                 asm.add(k)
                 bar.update(done)
         else:
             with ctx.Pool(workers, _init_worker, (renderer, seed, work)) as pool:
-                for k, done in pool.imap_unordered(_run_chunk, todo):
+                for k, done, new in pool.imap_unordered(_run_chunk, todo):
+                    store.add(new)
                     asm.add(k)
                     bar.update(done)
         asm.finish(meta, rc, registry)
+        store.save()
     except BaseException:
         asm.abort()
         raise

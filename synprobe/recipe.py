@@ -92,7 +92,7 @@ class SymbolSpec:
         font: font ids (None: uniform over the fonts that draw the sampled character).
         bold, slant: bold face (a real bold file when the family has one, else emboldened
             outlines) and horizontal shear factor (Synbols uses 0.2; 0 = upright).
-        rotation: radians, counter-clockwise. scale: longest ink side / shortest image side.
+        rotation: radians, clockwise on screen (as Synbols). scale: longest ink side / shortest image side.
         translation_x, translation_y: -1..1 maps the ink box across the free space (Synbols).
         foreground: texture of the glyph.
     """
@@ -454,7 +454,6 @@ def _check_fonts(ctx, recipe: Recipe) -> None:
     from synprobe.fonts import FontRegistry
 
     reg = FontRegistry.load()
-    scripts = sym.script.values() or SCRIPTS
     font_ids = sym.font.values() if sym.font is not None else None
     for i, f in enumerate(font_ids or ()):
         try:

@@ -58,25 +58,8 @@ class Renderer:
         """Attribute table of samples ``index`` (see :func:`synprobe.sampling.sample_table`)."""
         return sample_table(self.recipe, self.vocab, seed, np.asarray(index))
 
-    def glyph_codes(self, t: dict[str, np.ndarray]) -> np.ndarray:
-        """Sorted unique int64 codes of the glyphs rendering these rows needs (see :meth:`decode`)."""
-        H, W = self.recipe.resolution
-        m = float(min(H, W))
-        nch = len(self.vocab.chars)
-        parts = [(t["font"], t["char"], t["bold"], t["scale"])]
-        if "occluder_kind" in t:
-            glyph = t["occluder_kind"] == OCCLUDER_KINDS.index("glyph")
-            parts.append((t["occluder_font"][glyph], t["occluder_char"][glyph], np.zeros(glyph.sum(), bool),
-                          t["occluder_scale"][glyph]))
-        codes = []
-        for font, char, bold, scale in parts:
-            active = font >= 0
-            lv = level_for(scale[active] * m)
-            codes.append(((font[active].astype(np.int64) * nch + char[active]) * 2 + bold[active]) * 64 + lv)
-        return np.unique(np.concatenate(codes))
-
     def decode(self, codes: np.ndarray) -> list[tuple]:
-        """Glyph-cache keys (font, char, bold, level) of codes from :meth:`glyph_codes`."""
+        """Glyph-cache keys (font, char, bold, level) of codes ((font * chars + char) * 2 + bold) * 64 + level."""
         vchars, vfonts = self.vocab.chars, self.vocab.fonts
         keys = []
         for c in np.asarray(codes).tolist():
@@ -85,10 +68,6 @@ class Renderer:
             f, ch = divmod(rest, len(vchars))
             keys.append((vfonts[f], vchars[ch], bool(b), lvl))
         return keys
-
-    def glyph_keys(self, t: dict[str, np.ndarray]) -> list[tuple]:
-        """Glyph-cache keys (font, char, bold, level) that rendering these rows will need."""
-        return self.decode(self.glyph_codes(t))
 
     # ------------------------------------------------------------------ geometry
 

@@ -164,10 +164,13 @@ class GlyphCache:
         self._used += total
         self._ids.update(zip((k for k, f in zip(keys, new.tolist()) if f), range(g0, g0 + m)))
 
-    def export(self) -> dict:
-        """Every glyph, packed (same layout as :func:`pack`)."""
+    def export(self, since: int = 0) -> dict:
+        """Glyphs with id >= ``since`` (default: all), packed (same layout as :func:`pack`)."""
         data, off, hw, geom = self.arrays()
-        return {"keys": list(self._ids), "hw": hw.copy(), "geom": geom.copy(), "data": data[: self._used].copy()}
+        start = int(off[since]) if since < len(off) else self._used
+        keys = list(self._ids)[since:]
+        return {"keys": keys, "hw": hw[since:].copy(), "geom": geom[since:].copy(),
+                "data": data[start : self._used].copy()}
 
     def _reserve(self, nbytes: int, nglyphs: int) -> None:
         if self._used + nbytes > len(self._data):
