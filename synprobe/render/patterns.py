@@ -128,7 +128,7 @@ def _camouflage(d: Draws, spec: PatternSpec, h: int, w: int, angles: np.ndarray)
 
     b, n = len(d), spec.n_strokes
     pos = d.uniform("stroke-pos", 2 * n).reshape(b, n, 2)
-    jitter = d.normal("stroke-angle", n) * 0.3
+    jitter = d.normal("stroke-angle", n) * 0.05  # small: the orientation contrast is the cue
     length = spec.stroke_length * (0.5 + d.uniform("stroke-len", n))
     cols = (d.uniform("stroke-color", 3 * n).reshape(b, n, 3) * 255).astype(np.uint8)
     scale = float(min(h, w))
