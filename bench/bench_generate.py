@@ -5,8 +5,10 @@
 
 What is timed:
 - synprobe: the whole ``synprobe generate default -n N`` process (start-up, font registry,
-  glyph rasterisation, rendering, HDF5 assembly), wall clock, with a warm compiled-kernel cache;
-  the first run on a machine also compiles the kernels (timed separately as ``cold``).
+  glyph rasterisation, rendering, HDF5 writing), wall clock, with compiled kernels cached (the
+  very first run on a machine compiles them: timed separately as ``cold_start``). Each
+  configuration runs twice: ``cold`` with an empty glyph-atlas cache (every glyph rasterised in
+  the run) and ``warm`` with the atlas the first run saved (what a researcher's second run sees).
 - Synbols 1.0.2: its steady rate (``bench/synbols_peer/run.py``, generator mode: attributes,
   image and mask per sample; imports and font set-up excluded), with exactly the fonts synprobe
   samples (the registry's non-duplicate regular Latin faces, plus their bold files).
@@ -34,16 +36,17 @@ def _synprobe() -> list[str]:
     return [exe] if exe else [sys.executable, str(ROOT / "cli.py")]
 
 
-def run_synprobe(n: int, res: int, workers: int, tmp: Path, env=None) -> dict:
+def run_synprobe(n: int, res: int, workers: int, tmp: Path, env=None, label: str = "") -> dict:
     out = tmp / f"b-{res}-{workers}.h5"
     cmd = _synprobe() + ["generate", "default", "-n", str(n), "-o", str(out), "--resolution", str(res),
                          "--workers", str(workers), "-q", "--no-preview", "--overwrite"]
+    os.sync()  # start every run with no dirty pages left by the previous one (writeback noise)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t
     size = out.stat().st_size
     out.unlink()
-    return {"n": n, "resolution": res, "workers": workers, "wall_s": round(wall, 3),
+    return {"n": n, "resolution": res, "workers": workers, "atlas": label, "wall_s": round(wall, 3),
             "images_per_s": round(n / wall, 1), "file_mb": round(size / 1e6, 1),
             "command": " ".join(["synprobe"] + cmd[len(_synprobe()):])}
 
@@ -102,38 +105,47 @@ def main() -> None:
     res: dict = {"machine": machine(), "synprobe": [], "peer": []}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        env = dict(os.environ, SYNPROBE_CACHE=str(tmp / "cold-cache"))
-        res["cold_start"] = run_synprobe(1000, 32, 1, tmp, env)  # empty kernel cache: includes compilation
-        run_synprobe(1000, 32, 1, tmp)  # warm the default cache
+        cold_cache = dict(os.environ, SYNPROBE_CACHE=str(tmp / "cold-cache"))
+        res["cold_start"] = run_synprobe(1000, 32, 1, tmp, cold_cache, "none")  # compiles the kernels
+        cache = tmp / "cache"
+        shutil.copytree(tmp / "cold-cache" / "numba", cache / "numba")  # compiled kernels, no atlas
+
+        def pair(n, r, w):
+            shutil.rmtree(cache / "glyphs", ignore_errors=True)
+            env = dict(os.environ, SYNPROBE_CACHE=str(cache))
+            return [run_synprobe(n, r, w, tmp, env, "cold"), run_synprobe(n, r, w, tmp, env, "warm")]
+
         for r in (32, 64):
             for w in sorted({1, cores}):
-                res["synprobe"].append(run_synprobe(args.n, r, w, tmp))
-        res["scaling"] = [run_synprobe(args.n_scaling, 32, w, tmp) for w in sorted({1, min(2, cores)})]
+                res["synprobe"] += pair(args.n, r, w)
+        res["scaling"] = [x for w in sorted({1, min(2, cores)}) for x in pair(args.n_scaling, 32, w)]
         if not args.no_peer and Path(args.peer_python).exists():
             res["peer"] = [run_peer(args.peer_python, r, args.peer_n, tmp) for r in (32, 64)]
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(res, indent=1))
     print(report(res))
+    print(f"\nresults: {args.json}")
 
 
 def report(res: dict) -> str:
     peer = {p["resolution"]: p["images_per_s"] for p in res["peer"]}
     lines = [f"machine: {res['machine']['cpu']}, {res['machine']['cores']} cores, Python {res['machine']['python']}, "
              f"{res['machine']['date']}", "",
-             "| resolution | workers | images | synprobe images/s (whole process) | Synbols 1.0.2 images/s "
-             "(steady, 1 process) | ratio | ratio per core |",
-             "|---|---|---|---|---|---|---|"]
+             "| resolution | workers | images | glyph atlas | synprobe images/s (whole process) | "
+             "Synbols 1.0.2 images/s (steady, 1 process) | ratio | ratio per core |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in res["synprobe"]:
         p = peer.get(r["resolution"])
         ratio = f"{r['images_per_s'] / p:.0f}x" if p else "-"
         per_core = f"{r['images_per_s'] / r['workers'] / p:.0f}x" if p else "-"
-        lines.append(f"| {r['resolution']}x{r['resolution']} | {r['workers']} | {r['n']:,} | {r['images_per_s']:,.0f} | "
-                     f"{p if p else '-'} | {ratio} | {per_core} |")
-    sc = res.get("scaling", [])
-    if len(sc) == 2:
-        lines += ["", f"scaling, 32x32, {sc[0]['n']:,} images: 1 worker {sc[0]['images_per_s']:,.0f}/s, "
-                  f"{sc[1]['workers']} workers {sc[1]['images_per_s']:,.0f}/s: "
-                  f"{sc[1]['images_per_s'] / sc[0]['images_per_s']:.2f}x"]
+        lines.append(f"| {r['resolution']}x{r['resolution']} | {r['workers']} | {r['n']:,} | {r['atlas']} | "
+                     f"{r['images_per_s']:,.0f} | {p if p else '-'} | {ratio} | {per_core} |")
+    sc = {(r["workers"], r["atlas"]): r for r in res.get("scaling", [])}
+    for label in ("cold", "warm"):
+        one, two = sc.get((1, label)), sc.get((2, label))
+        if one and two:
+            lines.append(f"scaling, 32x32, {one['n']:,} images, {label} atlas: 1 worker {one['images_per_s']:,.0f}/s, "
+                         f"2 workers {two['images_per_s']:,.0f}/s: {two['images_per_s'] / one['images_per_s']:.2f}x")
     c = res.get("cold_start")
     if c:
         lines += [f"cold start (empty kernel cache, 1,000 images): {c['wall_s']:.1f} s"]

@@ -246,7 +246,7 @@ def render_samples(renderer, seed: int, index: np.ndarray, x_out=None, m_out=Non
     return table, x, m
 
 
-def _run_chunk(args) -> tuple[int, int, dict | None]:
+def _run_chunk(args) -> tuple[int, int, dict | None, dict]:
     k, start, stop = args
     st = _STATE
     work: _Work = st["work"]
@@ -264,13 +264,14 @@ def _run_chunk(args) -> tuple[int, int, dict | None]:
     y = _y_json(st["renderer"], table, st["seed"], index)
     dst = work.chunk_file(k)
     tmp = dst.with_name(dst.name + ".tmp")
+    table["y"] = np.frombuffer(b"\n".join(y), np.uint8)
     with open(tmp, "wb") as f:
-        np.savez(f, y=np.frombuffer(b"\n".join(y), np.uint8), **table)
+        np.savez(f, **table)
     os.replace(tmp, dst)  # the chunk's marker: exists only once its pixels are written
     glyphs = st["renderer"].glyphs  # glyphs rasterised for this chunk go back to the parent's atlas
     new = glyphs.export(since=st["reported"]) if len(glyphs) > st["reported"] else None
     st["reported"] = len(glyphs)
-    return k, stop - start, new
+    return k, stop - start, new, table  # the table travels back too: the parent need not reread it
 
 
 def _y_json(renderer, t: dict, seed: int, index: np.ndarray) -> list[bytes]:
@@ -414,13 +415,17 @@ class _Assembler:
             os.close(src)
         old.unlink()
 
-    def add(self, k: int) -> None:
-        """Chunk k is complete on disk; write every slab whose rows are now all done."""
+    def add(self, k: int, table: dict | None = None) -> None:
+        """Chunk k is complete on disk (its attribute table given, or read from its chunk file);
+        write every slab whose rows are now all done."""
         self.ready.add(k)
+        if table is not None:
+            self.tables[k] = table
         while self.next_chunk in self.ready:
             self.ready.discard(self.next_chunk)
-            with np.load(self.work.chunk_file(self.next_chunk)) as t:
-                self.tables[self.next_chunk] = {name: t[name] for name in t.files}
+            if self.next_chunk not in self.tables:
+                with np.load(self.work.chunk_file(self.next_chunk)) as t:
+                    self.tables[self.next_chunk] = {name: t[name] for name in t.files}
             self.next_chunk += 1
         done_rows = min(self.next_chunk * self.work.chunk, self.work.n)
         while self.written < self.work.n and (done_rows - self.written >= self.slab or done_rows == self.work.n):
@@ -619,15 +624,15 @@ def generate(
         if workers == 1:
             _init_worker(renderer, seed, work)
             for job in todo:
-                k, done, new = _run_chunk(job)
+                k, done, new, table = _run_chunk(job)
                 store.new += 0 if new is None else len(new["keys"])  # already in renderer.glyphs
-                asm.add(k)
+                asm.add(k, table)
                 bar.update(done)
         else:
             with ctx.Pool(workers, _init_worker, (renderer, seed, work)) as pool:
-                for k, done, new in pool.imap_unordered(_run_chunk, todo):
+                for k, done, new, table in pool.imap_unordered(_run_chunk, todo):
                     store.add(new)
-                    asm.add(k)
+                    asm.add(k, table)
                     bar.update(done)
         asm.finish(meta, rc, registry)
         store.save()
