@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from synprobe import dists
 from synprobe.errors import (
     FontCoverageError,
     FontError,
@@ -28,7 +29,6 @@ from synprobe.recipe import (
     list_recipes,
     load_recipe,
 )
-from synprobe import dists
 
 
 def generate(recipe, n: int, out, **kwargs):

@@ -16,8 +16,9 @@ seeded from (dataset seed, sample index, attribute name), so it stays reproducib
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 

@@ -89,7 +89,7 @@ class FontRegistry:
         self.manifest_sha256 = ""
 
     @classmethod
-    def load(cls, extra_dirs=None, *, user: bool = True) -> "FontRegistry":
+    def load(cls, extra_dirs=None, *, user: bool = True) -> FontRegistry:
         """Read the bundled fonts, the user's fonts (if any) and ``extra_dirs`` (each a folder
         with ``manifest.json`` and ``coverage.json``). Ids must be unique across folders."""
         reg = cls()

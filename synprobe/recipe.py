@@ -20,9 +20,10 @@ import difflib
 import json
 import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -368,7 +369,9 @@ def recipe_from_dict(d: dict | Recipe, source: str = "<recipe>") -> Recipe:
         r = [r, r] if isinstance(r, int) and not isinstance(r, bool) else r
         if not isinstance(r, (list, tuple)) or len(r) != 2:
             ctx.fail("resolution", f"expected an integer or [height, width], got {r!r}")
-        kw["resolution"] = tuple(_number(ctx, f"resolution[{i}]", x, integer=True, lo=8, hi=256) for i, x in enumerate(r))
+        kw["resolution"] = tuple(
+            _number(ctx, f"resolution[{i}]", x, integer=True, lo=8, hi=256) for i, x in enumerate(r)
+        )
     if "n_symbols" in d:
         kw["n_symbols"] = _dist(ctx, "n_symbols", d["n_symbols"], kind="int", lo=1, hi=MAX_SYMBOLS)
     if "inverse_color" in d:

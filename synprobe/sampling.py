@@ -107,7 +107,7 @@ class Vocab:
         }
 
     @staticmethod
-    def build(recipe: Recipe, registry=None) -> "Vocab":
+    def build(recipe: Recipe, registry=None) -> Vocab:
         """Build the tables from the audited font coverage (only verified pairs are sampled)."""
         if registry is None:
             from synprobe.fonts import FontRegistry
@@ -144,7 +144,8 @@ class Vocab:
                 if sup:
                     kept.append((ch, w, sup))
             if not kept:
-                where = "symbol.char" if code == -1 else f"symbol.script ({SCRIPTS[code] if code != 'occ' else 'latin'})"
+                script = "latin" if code == "occ" else SCRIPTS[code] if code != -1 else ""
+                where = "symbol.char" if code == -1 else f"symbol.script ({script})"
                 raise InvalidRecipe("<recipe>", where, "no font in the selection draws any of these characters; "
                                     "see `synprobe fonts list`")
             for ch, _, sup in kept:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import json
+import re
 import time
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

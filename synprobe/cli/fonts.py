@@ -61,7 +61,7 @@ def list_cmd(script, as_json, all_roles) -> None:
 @click.option("--workers", type=int, default=None, help="Audit processes (default: all cores).")
 def check_cmd(write, workers) -> None:
     """Re-audit every bundled and user font, verify checksums, compare with coverage.json."""
-    from ..fonts import audit_dir, verify, _dump
+    from ..fonts import _dump, audit_dir, verify
 
     reg = _registry() if not write else None
     problems = verify(reg) if reg is not None else []

@@ -124,7 +124,7 @@ def chunk_rows(h: int, w: int, c: int) -> int:
     return int(max(1, min(256, (1 << 20) // max(h * w * c, 1))))
 
 
-def _open(path) -> "object":
+def _open(path) -> object:
     import h5py
 
     p = Path(path)

@@ -76,7 +76,8 @@ class Renderer:
         vchars = self.vocab.chars
         ids = np.full(font.shape, -1, np.int64)
         if active.any():
-            code = ((font[active].astype(np.int64) * len(vchars) + char[active]) * 2 + bold[active]) * 64 + level[active]
+            fc = font[active].astype(np.int64) * len(vchars) + char[active]
+            code = (fc * 2 + bold[active]) * 64 + level[active]
             uniq, inverse = np.unique(code, return_inverse=True)
             lut = np.array([self.glyphs.id(*key) for key in self.decode(uniq)], np.int64)
             ids[active] = lut[inverse]
@@ -174,9 +175,9 @@ class Renderer:
             rows = np.arange(n) if layer == 0 else np.nonzero(active[:, layer - 1])[0]
             if len(rows) == 0:
                 continue
-            col = (lambda a: a[rows]) if layer == 0 else (lambda a: a[rows, slot])
-            kk, pp, tex, row = pattern_params(col(t[pre + "kind"]), col(t[pre + "seed"]), spec, H, W,
-                                              col(t[pre + "angle"]))
+            pick = rows if layer == 0 else (rows, slot)
+            kk, pp, tex, row = pattern_params(t[pre + "kind"][pick], t[pre + "seed"][pick], spec, H, W,
+                                              t[pre + "angle"][pick])
             kinds[rows, layer], params[rows, layer] = kk, pp
             if len(tex):
                 tex_row[rows, layer] = np.where(row >= 0, row + n_tex, -1)

@@ -260,7 +260,8 @@ def render_glyph(face, char: str, size_px: float, *, embolden: bool = False) -> 
     if rows == 0 or width == 0:
         raise FontCoverageError(f"{face.family_name!r} renders {char!r} empty")
     arr = np.zeros((rows + 2, width + 2), np.uint8)  # one empty pixel of border all round
-    arr[1:-1, 1:-1] = np.frombuffer(ctypes.string_at(bm.buffer, rows * pitch), np.uint8).reshape(rows, pitch)[:, :width]
+    raw = np.frombuffer(ctypes.string_at(bm.buffer, rows * pitch), np.uint8)
+    arr[1:-1, 1:-1] = raw.reshape(rows, pitch)[:, :width]
     # ink-box centre in mask pixel coordinates (pixel j spans [j - .5, j + .5]); +1 for the border
     cx = (bb.xMin + bb.xMax) / 128.0 - slot.bitmap_left + 0.5
     cy = slot.bitmap_top - (bb.yMin + bb.yMax) / 128.0 + 0.5

@@ -31,7 +31,10 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_home() / "numba"))
 
 import numba  # noqa: E402
 
-__all__ = ["KIND_LINEAR", "KIND_RADIAL", "KIND_SOLID", "KIND_TEXTURE", "N_PARAMS", "composite", "eval_patterns", "warp_layers"]
+__all__ = [
+    "KIND_LINEAR", "KIND_RADIAL", "KIND_SOLID", "KIND_TEXTURE", "N_PARAMS",
+    "composite", "eval_patterns", "warp_layers",
+]
 
 KIND_SOLID, KIND_LINEAR, KIND_RADIAL, KIND_TEXTURE = 0, 1, 2, 3
 N_PARAMS = 14
@@ -100,15 +103,15 @@ def warp_layers(alpha, gid, inv, box, data, off, hw):
     """
     n, L = gid.shape
     for s in range(n):
-        for l in range(L):
-            g = gid[s, l]
+        for ly in range(L):
+            g = gid[s, ly]
             if g < 0:
                 continue
-            m = inv[s, l]
+            m = inv[s, ly]
             h, w, o = hw[g, 0], hw[g, 1], off[g]
             xmax, ymax = np.float64(w - 1), np.float64(h - 1)
-            for i in range(box[s, l, 0], box[s, l, 1]):
-                for j in range(box[s, l, 2], box[s, l, 3]):
+            for i in range(box[s, ly, 0], box[s, ly, 1]):
+                for j in range(box[s, ly, 2], box[s, ly, 3]):
                     x = m[0] * j + m[1] * i + m[2]
                     y = m[3] * j + m[4] * i + m[5]
                     if x < 0.0 or y < 0.0 or x >= xmax or y >= ymax:
@@ -118,7 +121,7 @@ def warp_layers(alpha, gid, inv, box, data, off, hw):
                     p = o + y0 * w + x0
                     top = data[p] * (1.0 - fx) + data[p + 1] * fx
                     bot = data[p + w] * (1.0 - fx) + data[p + w + 1] * fx
-                    alpha[s, l, i, j] = np.uint8(top * (1.0 - fy) + bot * fy + 0.5)
+                    alpha[s, ly, i, j] = np.uint8(top * (1.0 - fy) + bot * fy + 0.5)
 
 
 @numba.njit(cache=True)
@@ -164,11 +167,11 @@ def composite(out, alpha, active, kinds, params, tex, tex_row, gray, inverse, co
     inv255 = np.float32(1.0 / 255.0)
     for s in range(n):
         _fill_pattern(img, kinds[s, 0], params[s, 0], tex, tex_row[s, 0], H, W)
-        for l in range(L):
-            if not active[s, l]:
+        for ly in range(L):
+            if not active[s, ly]:
                 continue
-            _fill_pattern(fg, kinds[s, l + 1], params[s, l + 1], tex, tex_row[s, l + 1], H, W)
-            al = alpha[s, l].reshape(P)
+            _fill_pattern(fg, kinds[s, ly + 1], params[s, ly + 1], tex, tex_row[s, ly + 1], H, W)
+            al = alpha[s, ly].reshape(P)
             for k in range(P):
                 a[k] = np.float32(al[k]) * inv255
             for c in range(3):
@@ -199,7 +202,8 @@ def composite(out, alpha, active, kinds, params, tex, tex_row, gray, inverse, co
         scale = np.float32(255.0) / (hi - lo)
         sg = np.float32(sigma[s] * 255.0)
         if sg > 0:
-            _normal_noise(noise, _mix(np.uint64(seed) ^ _mix(np.uint64(index[s]) + np.uint64(0x9E3779B97F4A7C15))), lut)
+            key = _mix(np.uint64(seed) ^ _mix(np.uint64(index[s]) + np.uint64(0x9E3779B97F4A7C15)))
+            _normal_noise(noise, key, lut)
         else:
             noise[:] = 0.0
         _quantize(flat[s], img, noise, lo, scale, sg, C, P)

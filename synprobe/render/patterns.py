@@ -77,7 +77,8 @@ def _multigradient(d: Draws, spec: PatternSpec, h: int, w: int) -> np.ndarray:
     for layer in range(spec.n_gradients):
         tag = f"/{layer}"
         lin = linear[:, layer]
-        params = np.where(lin[:, None], _gradient_params(d, h, w, "linear", tag), _gradient_params(d, h, w, "radial", tag))
+        params = np.where(lin[:, None], _gradient_params(d, h, w, "linear", tag),
+                          _gradient_params(d, h, w, "radial", tag))
         g = _eval(np.where(lin, KIND_LINEAR, KIND_RADIAL), params, h, w)
         out = g if out is None else out + np.float32(spec.alpha) * (g - out)
     return out
