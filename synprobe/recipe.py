@@ -315,11 +315,17 @@ def _check_keys(ctx, path, d: dict, cls) -> None:
             _unknown(ctx, path, k, names)
 
 
-def _pattern(ctx, path, v) -> PatternSpec:
-    if isinstance(v, PatternSpec):
+def _section(ctx, path, v, cls) -> dict:
+    """A recipe section as a dict (from TOML or a dataclass of type cls), with only known keys."""
+    if isinstance(v, cls):
         v = _spec_dict(v)
     v = _table(ctx, path, v)
-    _check_keys(ctx, path, v, PatternSpec)
+    _check_keys(ctx, path, v, cls)
+    return v
+
+
+def _pattern(ctx, path, v) -> PatternSpec:
+    v = _section(ctx, path, v, PatternSpec)
     p = f"{path}." if path else ""
     kw: dict[str, Any] = {}
     if "kind" in v:
@@ -407,10 +413,7 @@ def _geometry(ctx, path, v, kw) -> None:
 
 
 def _symbol(ctx, path, v) -> SymbolSpec:
-    if isinstance(v, SymbolSpec):
-        v = _spec_dict(v)
-    v = _table(ctx, path, v)
-    _check_keys(ctx, path, v, SymbolSpec)
+    v = _section(ctx, path, v, SymbolSpec)
     kw: dict[str, Any] = {}
     if "script" in v:
         kw["script"] = _dist(ctx, f"{path}.script", v["script"], kind="str", allowed=SCRIPTS)
@@ -434,10 +437,7 @@ def _symbol(ctx, path, v) -> SymbolSpec:
 
 
 def _occlusion(ctx, path, v) -> OcclusionSpec:
-    if isinstance(v, OcclusionSpec):
-        v = _spec_dict(v)
-    v = _table(ctx, path, v)
-    _check_keys(ctx, path, v, OcclusionSpec)
+    v = _section(ctx, path, v, OcclusionSpec)
     kw: dict[str, Any] = {}
     if "count" in v:
         kw["count"] = _dist(ctx, f"{path}.count", v["count"], kind="int", lo=0, hi=MAX_OCCLUDERS)
