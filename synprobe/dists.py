@@ -31,6 +31,7 @@ __all__ = [
     "Dist",
     "Func",
     "LogNormal",
+    "Mixture",
     "Normal",
     "RandInt",
     "Uniform",
@@ -215,6 +216,48 @@ class Choice(Dist):
 
 
 @dataclass(frozen=True)
+class Mixture(Dist):
+    """Component ``i`` with probability ``weights[i]`` (default equal), then its own law.
+
+    E.g. Synbols' missing-symbol translation: ``Mixture((Uniform(-0.9, 0.9), Const(10.0)), (0.9, 0.1))``.
+    """
+
+    components: tuple
+    weights: tuple | None = None
+    kind: ClassVar[str] = "mixture"
+
+    @property
+    def numeric(self):  # type: ignore[override]
+        return all(c.numeric for c in self.components)
+
+    def sample(self, draws, name, slots=None):
+        pick = Choice(tuple(range(len(self.components))), self.weights).sample_index(draws, name + "/component", slots)
+        out = None
+        for i, comp in enumerate(self.components):
+            v = np.asarray(comp.sample(draws, f"{name}/{i}", slots))
+            out = v if out is None else np.where(pick == i, v, out)
+        return out
+
+    def contains(self, values):
+        ok = np.zeros(np.shape(values), bool)
+        for c in self.components:
+            ok |= c.contains(values)
+        return ok
+
+    def values(self):
+        vals = [c.values() for c in self.components]
+        if any(v is None for v in vals):
+            return None
+        return tuple(dict.fromkeys(x for v in vals for x in v))
+
+    def to_dict(self):
+        d = {"dist": "mixture", "components": [c.to_dict() for c in self.components]}
+        if self.weights is not None:
+            d["weights"] = list(self.weights)
+        return d
+
+
+@dataclass(frozen=True)
 class Func(Dist):
     """A callable ``f(rng) -> value`` evaluated once per sample (Python API only)."""
 
@@ -245,5 +288,5 @@ def _dtype(v: Any):
 
 
 DISTS: dict[str, type[Dist]] = {
-    c.kind: c for c in (Const, Uniform, Normal, LogNormal, RandInt, Bernoulli, Choice)
+    c.kind: c for c in (Const, Uniform, Normal, LogNormal, RandInt, Bernoulli, Choice, Mixture)
 }

@@ -165,8 +165,9 @@ def _support_max(d: Dist, cap: int) -> int:
 
 
 class _Ctx:
-    def __init__(self, source: str):
+    def __init__(self, source: str, base: Path | None = None):
         self.source = source
+        self.base = base  # folder that relative paths (image_dir) are relative to
 
     def fail(self, path: str, msg: str):
         raise InvalidRecipe(self.source, path, msg)
@@ -199,6 +200,7 @@ _DIST_PARAMS = {
     "randint": {"low": True, "high": True},
     "bernoulli": {"p": False},
     "choice": {"values": True, "weights": False},
+    "mixture": {"components": True, "weights": False},
 }
 
 
@@ -218,11 +220,35 @@ def _dist(ctx, path, v, *, kind="number", allowed=None, lo=-math.inf, hi=math.in
             if req and k not in v:
                 ctx.fail(f"{path}.{k}", f"missing; {name} needs {_allowed([p for p in params if params[p]])}")
         args = {k: val for k, val in v.items() if k != "dist"}
-        d = _build_dist(ctx, path, name, args, kind)
+        if name == "mixture":
+            d = _mixture(ctx, path, args, kind=kind, allowed=allowed, lo=lo, hi=hi, open_lo=open_lo)
+        else:
+            d = _build_dist(ctx, path, name, args, kind)
     else:
         d = Const(v)
     _check_dist(ctx, path, d, kind=kind, allowed=allowed, lo=lo, hi=hi, open_lo=open_lo)
     return d
+
+
+def _weights(ctx, path, w, n):
+    if w is None:
+        return None
+    if not isinstance(w, (list, tuple)) or len(w) != n:
+        ctx.fail(f"{path}.weights", f"expected a list of {n} numbers (one per value)")
+    w = tuple(_number(ctx, f"{path}.weights[{i}]", x, lo=0) for i, x in enumerate(w))
+    if sum(w) <= 0:
+        ctx.fail(f"{path}.weights", "weights must not all be zero")
+    return w
+
+
+def _mixture(ctx, path, a, **checks) -> Dist:
+    from synprobe.dists import Mixture
+
+    comps = a["components"]
+    if not isinstance(comps, (list, tuple)) or not comps:
+        ctx.fail(f"{path}.components", "expected a non-empty list of constants or distributions")
+    parsed = tuple(_dist(ctx, f"{path}.components[{i}]", c, **checks) for i, c in enumerate(comps))
+    return Mixture(parsed, _weights(ctx, path, a.get("weights"), len(parsed)))
 
 
 def _build_dist(ctx, path, name, a, kind) -> Dist:
@@ -251,21 +277,18 @@ def _build_dist(ctx, path, name, a, kind) -> Dist:
     vals = a["values"]
     if not isinstance(vals, list) or not vals:
         ctx.fail(f"{path}.values", "expected a non-empty list")
-    w = a.get("weights")
-    if w is not None:
-        if not isinstance(w, list) or len(w) != len(vals):
-            ctx.fail(f"{path}.weights", f"expected a list of {len(vals)} numbers (one per value)")
-        w = tuple(_number(ctx, f"{path}.weights[{i}]", x, lo=0) for i, x in enumerate(w))
-        if sum(w) <= 0:
-            ctx.fail(f"{path}.weights", "weights must not all be zero")
-    return Choice(tuple(vals), w)
+    return Choice(tuple(vals), _weights(ctx, path, a.get("weights"), len(vals)))
 
 
 def _check_dist(ctx, path, d, *, kind, allowed, lo, hi, open_lo=False) -> None:
     """The distribution's support must lie in [lo, hi] ((lo, hi] when open_lo)."""
-    from synprobe.dists import Func, RandInt
+    from synprobe.dists import Func, Mixture, RandInt
 
     if isinstance(d, Func):
+        return
+    if isinstance(d, Mixture):  # a Python-built mixture: check every component
+        for i, c in enumerate(d.components):
+            _check_dist(ctx, f"{path}.components[{i}]", c, kind=kind, allowed=allowed, lo=lo, hi=hi, open_lo=open_lo)
         return
     vals = d.values()
     if kind in ("str", "bool") and vals is None:
@@ -346,7 +369,12 @@ def _pattern(ctx, path, v) -> PatternSpec:
     if v.get("image_dir") is not None:
         if not isinstance(v["image_dir"], str):
             ctx.fail(p + "image_dir", "expected a folder path (string)")
-        kw["image_dir"] = v["image_dir"]
+        folder = Path(v["image_dir"]).expanduser()
+        if not folder.is_absolute():
+            folder = (ctx.base or Path.cwd()) / folder
+        if not folder.is_dir():
+            ctx.fail(p + "image_dir", f"{folder}: no such folder (relative paths start at the recipe's folder)")
+        kw["image_dir"] = str(folder.resolve())
     spec = PatternSpec(**kw)
     if "image" in (spec.kind.values() or ()) and spec.image_dir is None:
         ctx.fail(p + "image_dir", "required when kind includes 'image' (a folder of png/jpg pictures)")
@@ -357,9 +385,12 @@ def _spec_dict(spec) -> dict:
     return {f.name: getattr(spec, f.name) for f in fields(spec)}
 
 
-def recipe_from_dict(d: dict | Recipe, source: str = "<recipe>") -> Recipe:
-    """Validate a recipe given as a dict (parsed TOML/JSON) or a :class:`Recipe` (re-validated)."""
-    ctx = _Ctx(source)
+def recipe_from_dict(d: dict | Recipe, source: str = "<recipe>", base: Path | None = None) -> Recipe:
+    """Validate a recipe given as a dict (parsed TOML/JSON) or a :class:`Recipe` (re-validated).
+
+    ``base``: the folder relative ``image_dir`` paths start from (default: the working directory).
+    """
+    ctx = _Ctx(source, base)
     if isinstance(d, Recipe):
         d = _spec_dict(d)
     d = _table(ctx, "", d)
@@ -500,7 +531,7 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
     except (OSError, UnicodeDecodeError) as e:
         raise InvalidRecipe(str(p), "", f"cannot read: {e}") from None
     data.setdefault("name", p.stem)
-    return recipe_from_dict(data, source=_display(p))
+    return recipe_from_dict(data, source=_display(p), base=p.resolve().parent)
 
 
 def _display(p: Path) -> str:
