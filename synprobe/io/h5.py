@@ -61,6 +61,8 @@ class H5Writer:
             self.mask = self.f.create_dataset("mask", (n, h, w, mask_slots), np.uint8,
                                               chunks=(self.rows, h, w, mask_slots), **kw)
         self.n = n
+        self.y = None
+        self.columns: dict = {}  # name -> h5py dataset (handles kept: no group lookups per write)
         self.f.flush()
 
     def raw_layout(self) -> dict:
@@ -82,21 +84,21 @@ class H5Writer:
     def create_y(self) -> None:
         import h5py
 
-        self.f.create_dataset("y", (self.n,), dtype=h5py.string_dtype("utf-8"))
+        self.y = self.f.create_dataset("y", (self.n,), dtype=h5py.string_dtype("utf-8"))
 
     def write_y(self, start: int, y: list[bytes]) -> None:
         """Per-sample JSON labels of rows start.., given as UTF-8 encoded bytes."""
-        self.f["y"][start : start + len(y)] = np.array(y, dtype=object)
+        self.y[start : start + len(y)] = np.array(y, dtype=object)
 
     def create_column(self, name: str, row_shape: tuple, dtype, categories=None, doc: str = "") -> None:
-        d = self.f.create_dataset(f"attrs/{name}", (self.n, *row_shape), dtype)
+        d = self.columns[name] = self.f.create_dataset(f"attrs/{name}", (self.n, *row_shape), dtype)
         if categories is not None:
             d.attrs["categories"] = json.dumps(list(categories), ensure_ascii=False)
         if doc:
             d.attrs["doc"] = doc
 
     def write_column(self, name: str, start: int, values: np.ndarray) -> None:
-        self.f[f"attrs/{name}"][start : start + len(values)] = values
+        self.columns[name][start : start + len(values)] = values
 
     def write_split(self, name: str, membership: np.ndarray, **attrs) -> None:
         d = self.f.create_dataset(f"split/{name}", data=membership.astype(bool))

@@ -174,8 +174,9 @@ class GlyphCache:
 
     def _reserve(self, nbytes: int, nglyphs: int) -> None:
         if self._used + nbytes > len(self._data):
-            grow = max(len(self._data), self._used + nbytes - len(self._data))
-            self._data = np.concatenate([self._data, np.zeros(grow, np.uint8)])
+            data = np.empty(max(2 * len(self._data), self._used + nbytes), np.uint8)
+            data[: self._used] = self._data[: self._used]
+            self._data = data
         if nglyphs > len(self._off):
             extra = max(len(self._off), nglyphs - len(self._off))
             self._off = np.concatenate([self._off, np.zeros(extra, np.int64)])
