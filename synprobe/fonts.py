@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -228,6 +229,10 @@ def audit_dir(d: Path, workers: int | None = None) -> dict:
         if not cov:
             dropped[fid] = "covers no script (>= 80% of an alphabet, 95% for CJK)"
     role = {e["id"]: e.get("role", "regular") for e in entries}
+    for e in entries:  # a heavy face standing in for its family would be recorded as bold=False
+        if role[e["id"]] == "regular" and e["id"] in fonts and _HEAVY.search(e.get("style", "")):
+            dropped[e["id"]] = (f"a {e['style']!r} face with no regular face of its family bundled: "
+                                "glyphs drawn with it would be recorded as not bold")
     order = sorted((f for f in fonts if role[f] == "regular" and f not in dropped),
                    key=lambda f: (-len(fonts[f]), f))
     for fid, per_script in fontaudit.dedup(probes, order).items():
@@ -237,6 +242,9 @@ def audit_dir(d: Path, workers: int | None = None) -> dict:
             dropped[fid] = "; ".join(per_script.values())
     return {"format": COVERAGE_FORMAT, "manifest_sha256": hashlib.sha256(raw).hexdigest(),
             "fonts": fonts, "dropped": dropped}
+
+
+_HEAVY = re.compile(r"bold|black|heavy", re.IGNORECASE)
 
 
 def _audit_job(job):
