@@ -490,11 +490,13 @@ def _check_fonts(ctx, recipe: Recipe) -> None:
     reg = FontRegistry.load()
     font_ids = sym.font.values() if sym.font is not None else None
     for i, f in enumerate(font_ids or ()):
+        p = "symbol.font" if isinstance(sym.font, Const) else f"symbol.font.values[{i}]"
         try:
             reg.entry(f)
         except Exception as e:  # FontError with close matches
-            p = "symbol.font" if isinstance(sym.font, Const) else f"symbol.font.values[{i}]"
             ctx.fail(p, str(e))
+        if f in reg.dropped:
+            ctx.fail(p, f"font {f!r} was dropped by the font audit ({reg.dropped[f]}); choose another")
     if sym.char is not None:
         for i, c in enumerate(sym.char.values() or ()):
             p = "symbol.char" if isinstance(sym.char, Const) else f"symbol.char.values[{i}]"
