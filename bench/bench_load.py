@@ -1,0 +1,58 @@
+"""Time ``synprobe.load.load``: a 100k-image 32x32 file into memory, split "all" and "train".
+
+    python bench/bench_load.py [--file /tmp/bench_load.h5] [-n 100000] [--repeat 5]
+
+Generates the file with ``synprobe generate default`` when it is missing. Reports the best and
+median of ``--repeat`` runs; after the first run the file is in the page cache, so these are warm
+figures. No assertions: figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--file", default="/tmp/bench_load.h5")
+    ap.add_argument("-n", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+
+    path = Path(args.file)
+    if not path.exists():
+        exe = Path(sys.executable).with_name("synprobe")
+        cmd = [str(exe), "generate", "default", "-n", str(args.n), "-o", str(path)]
+        print("generating:", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+
+    from synprobe.load import load
+
+    results = {"file": str(path), "size_bytes": path.stat().st_size}
+    for split, target in (("all", "char"), ("train", "char"), ("test", "font"), ("train", "scale:bins=10")):
+        times = []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            ds = load(path, split, target=target)
+            times.append(time.perf_counter() - t0)
+        n = len(ds)
+        best, med = min(times), statistics.median(times)
+        print(f"load(split={split!r}, target={target!r}): {n:,} images {ds.x.shape[1:]}  "
+              f"best {best:.3f} s  median {med:.3f} s  ({n / best:,.0f} images/s, "
+              f"{ds.x.nbytes / best / 1e9:.2f} GB/s)", flush=True)
+        results[f"{split}/{target}"] = {"n": n, "best_s": best, "median_s": med, "images_per_s": n / best}
+        del ds
+    print(repr(load(path, "train")))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
