@@ -514,26 +514,36 @@ def compute_split(f, kind: str, by=None, ratios=RATIOS, seed: int = 0, **kw) -> 
     for c in cols:
         _check_type(kind, c)
     valid = np.logical_and.reduce([c.valid for c in cols])
-    vals = [c.values[valid] for c in cols]
-    if kind == "stratified":
-        sub = stratified_split(vals[0], r, seed, **kw)
-    elif kind == "compositional":
-        sub = compositional_split(vals[0], vals[1], r, seed)
-    elif kind == "percentile":
-        sub = percentile_split(vals[0], r)
-    elif kind == "interpolation":
-        sub = interpolation_split(vals[0], kw.get("holdout"), r, seed)
-    elif kind == "extrapolation":
-        sub = extrapolation_split(vals[0], kw.get("train_range"), r, seed)
-    else:
-        tv, vv = kw.get("test_values"), kw.get("val_values")
-        if cols[0].categorical:
-            tv = _ranks(cols[0], tv, "test_values")
-            vv = None if vv is None else _ranks(cols[0], vv, "val_values")
-        sub = environments_split(vals[0], tv, vv, r, seed)
+    try:
+        sub = _dispatch(kind, cols, [c.values[valid] for c in cols], r, seed, kw)
+    except SplitError as e:  # name the column where the pure function says "values", "a" or "b"
+        msg, labels = str(e), ("a", "b") if kind == "compositional" else ("values",)
+        for label, c in zip(labels, cols):
+            if msg.startswith(label + ":"):
+                msg = f"by {c.name!r}:" + msg[len(label) + 1 :]
+        raise SplitError(msg) from None
     m = np.zeros((len(valid), 3), bool)
     m[valid] = sub
     return m
+
+
+def _dispatch(kind: str, cols: list, vals: list, r, seed: int, kw: dict) -> np.ndarray:
+    """The pure split function of ``kind`` on the valid rows' values."""
+    if kind == "stratified":
+        return stratified_split(vals[0], r, seed, **kw)
+    if kind == "compositional":
+        return compositional_split(vals[0], vals[1], r, seed)
+    if kind == "percentile":
+        return percentile_split(vals[0], r)
+    if kind == "interpolation":
+        return interpolation_split(vals[0], kw.get("holdout"), r, seed)
+    if kind == "extrapolation":
+        return extrapolation_split(vals[0], kw.get("train_range"), r, seed)
+    tv, vv = kw.get("test_values"), kw.get("val_values")
+    if cols[0].categorical:
+        tv = _ranks(cols[0], tv, "test_values")
+        vv = None if vv is None else _ranks(cols[0], vv, "val_values")
+    return environments_split(vals[0], tv, vv, r, seed)
 
 
 def _check_type(kind: str, c: _Column) -> None:
@@ -643,6 +653,7 @@ def summarize(f, membership: np.ndarray, by=None) -> dict:
                 d[c.name + " range"] = (float(v.min()), float(v.max()))
         if len(cols) == 2:
             ok = rows & cols[0].valid & cols[1].valid
-            d["combinations"] = int(len(np.unique(np.stack([cols[0].values[ok], cols[1].values[ok]]), axis=1)))
+            pairs = np.stack([cols[0].values[ok], cols[1].values[ok]], axis=1)
+            d["combinations"] = int(len(np.unique(pairs, axis=0)))
         out[p] = d
     return out

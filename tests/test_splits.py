@@ -299,6 +299,7 @@ def small_file(tmp_path):
             d = f.create_dataset(f"attrs/{name}", data=rng.integers(0, k, 200).astype(np.int32))
             d.attrs["categories"] = json.dumps([f"{name}{i:02d}" for i in range(k)][::-1])
         f.create_dataset("attrs/scale", data=rng.uniform(0.3, 1.0, (200, 2)))
+        f.create_dataset("attrs/bold", data=rng.integers(0, 2, 200).astype(bool))
         occ = rng.integers(-1, 3, 200).astype(np.int8)
         f.create_dataset("attrs/occluder_kind", data=occ).attrs["categories"] = json.dumps(["a", "b", "c"])
         f.create_dataset("split/random", data=random_split(200, seed=7))
@@ -321,18 +322,41 @@ def test_compute_split_reads_names_and_slot0(small_file):
 
 @pytest.mark.parametrize("kind,by,kw,match", [
     ("stratifed", "font", {}, r"kind: unknown 'stratifed' \(did you mean 'stratified'\?\); expected one of random"),
-    ("stratified", "fnt", {}, r"by: unknown column 'fnt' \(did you mean 'font'\?\); the file has: char, font, "),
+    ("stratified", "fnt", {}, r"by: unknown column 'fnt' \(did you mean 'font'\?\); the file has: bold, char, font, "),
     ("stratified", "scale", {}, r"needs a categorical or integer column; 'scale' is float64"),
     ("percentile", "font", {}, r"needs a numeric column; 'font' is categorical"),
     ("compositional", "char", {}, r"by: kind 'compositional' needs two columns"),
     ("interpolation", "scale", {"holdout": (5, 6)}, r"holdout: \[5, 6\] holds no samples"),
     ("percentile", "scale", {"holdout": (5, 6)}, r"holdout: not an argument of kind 'percentile'"),
+    ("stratified", "char", {"balance": "values"}, None),
+    ("compositional", "char,bold", {}, r"by 'bold': 2 unique value\(s\), fewer than the 3 parts"),
     ("environments", "font", {"test_values": ["nope"]}, r"test_values: nope not among the values of 'font'"),
 ])
 def test_compute_split_errors(small_file, kind, by, kw, match):
-    with h5py.File(small_file, "r") as f, pytest.raises(SplitError, match=match) as e:
-        compute_split(f, kind, by, **kw)
+    with h5py.File(small_file, "r") as f:
+        if match is None:
+            _exact_partition(compute_split(f, kind, by, **kw))
+            return
+        with pytest.raises(SplitError, match=match) as e:
+            compute_split(f, kind, by, **kw)
     assert "\n" not in str(e.value)
+
+
+def test_summarize(small_file):
+    from synprobe.splits import summarize
+
+    with h5py.File(small_file, "r") as f:
+        m = compute_split(f, "compositional", "char,font", seed=2)
+        s = summarize(f, m, "char,font")
+        chars, fonts = f["attrs/char"][()], f["attrs/font"][()]
+        for i, part in enumerate(("train", "val", "test")):
+            rows = m[:, i]
+            assert s[part]["samples"] == rows.sum()
+            assert s[part]["char"] == len(set(chars[rows].tolist()))
+            assert s[part]["combinations"] == len(set(zip(chars[rows].tolist(), fonts[rows].tolist())))
+        assert s["excluded"]["samples"] == 0
+        s = summarize(f, compute_split(f, "percentile", "scale"), "scale")
+        assert s["val"]["scale range"][1] < s["train"]["scale range"][0]
 
 
 def test_write_split(small_file):
