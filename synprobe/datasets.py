@@ -505,6 +505,7 @@ def _generate(entry: CatalogEntry, final: Path, progress: bool, workers, force: 
             raise
         _note(f"{partial}: cannot resume; generating {entry.name} from the start", progress)
         generate(entry.recipe, entry.n, final, overwrite=True, **kw)
+    _incomplete(final).unlink(missing_ok=True)  # a download that never finished is useless now
     _write_source(final, {"source": "generated", "recipe": entry.recipe, "seed": entry.seed, "n": entry.n})
     reason = f" ({'; '.join(why)})" if why else ""
     _note(f"no download available for {entry.name}{reason}: generated locally from recipe {entry.recipe}, "
