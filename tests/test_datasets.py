@@ -332,19 +332,26 @@ def test_unreachable_url_or_offline_falls_back_to_generation(catalog, caplog, mo
 
 
 def _fetch_in_child(name, barrier, results):
+    import synprobe.io.h5  # noqa: F401 (imported before the race, not during it)
+
+    notes = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: notes.append(record.getMessage())
+    ds.logger.addHandler(handler)
+    ds.logger.setLevel(logging.INFO)
     barrier.wait()
-    results.put(str(ds.fetch(name, progress=False)))
+    results.put((str(ds.fetch(name, progress=False)), notes))
 
 
 def test_two_processes_fetching_at_once_share_one_download(server, catalog, good_file):
-    server.delay = 0.05  # ~1 s per download, so the second process has to wait on the lock
+    server.delay = 0.1  # ~2 s per download, so the second process has to wait on the lock
     catalog(hosted=f"{server.url}/good.h5")
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()
     procs = [ctx.Process(target=_fetch_in_child, args=("hosted", barrier, results)) for _ in range(2)]
     for p in procs:
         p.start()
-    paths = [results.get(timeout=60) for _ in procs]
+    paths, notes = zip(*[results.get(timeout=60) for _ in procs])
     for p in procs:
         p.join(30)
         assert p.exitcode == 0
@@ -353,6 +360,7 @@ def test_two_processes_fetching_at_once_share_one_download(server, catalog, good
     assert paths[0] == paths[1] == str(ds.cache_path("hosted"))
     assert Path(paths[0]).read_bytes() == good_file[1]
     assert server.requests == [("good.h5", None)]
+    assert sorted(any("waiting for another process" in m for m in n) for n in notes) == [False, True]
 
 
 # --------------------------------------------------------------------------- CLI
