@@ -436,6 +436,9 @@ def test_cli_end_to_end(dataset, tmp_path, runner):
     (["--kind", "stratified", "--by", "font", "--ratios", "0.5,0.5,0.5", "--name", "q"], "summing to 1"),
     (["--kind", "percentile", "--by", "scale", "--range", "0,1"], "--range does not apply to --kind percentile"),
     (["--kind", "interpolation", "--by", "scale"], "needs --range lo,hi"),
+    (["--kind", "random", "--by", "scale"], "--by does not apply to --kind random"),
+    (["--kind", "environments", "--by", "background_kind", "--test-values", "nope"],
+     "test_values: nope not among the values of 'background_kind'"),
 ])
 def test_cli_errors(dataset, tmp_path, runner, args, match):
     import shutil

@@ -58,6 +58,8 @@ def split(file, kind, by, ratios, seed, name, range_, test_values, val_values, b
     from synprobe.io.h5 import open_dataset
     from synprobe.splits import check_writable, compute_split, default_name, split_attrs, summarize, write_split
 
+    if kind == "random" and by:
+        raise click.UsageError("--by does not apply to --kind random")
     kw = _kind_args(kind, range_, test_values, val_values, balance)
     name = name or default_name(kind, by)
     with open_dataset(file) as f:
