@@ -117,7 +117,8 @@ def _file_key(path: Path) -> tuple:
 def read_table(path) -> Table:
     """The attribute table of a dataset file (synprobe ``attrs/``, or Synbols' parsed ``y`` JSON).
 
-    Synbols tables are parsed once per file version and cached in memory.
+    Synbols tables are parsed once per file version (path, mtime, size) and cached, in memory and
+    in ``$SYNPROBE_CACHE/tables/`` (safe to delete).
     """
     from synprobe.io.h5 import open_dataset
 
@@ -143,13 +144,55 @@ def _table(f, path: Path) -> Table:
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
     if hit is None:
-        cols, cats = _parse_synbols_y(f["y"], path)
-        hit = Table(str(path), "synbols", n, cols, cats, {}, {})
+        got = _disk_cache_get(key)
+        if got is None:
+            got = _parse_synbols_y(f["y"], path)
+            _disk_cache_put(key, *got)
+        hit = Table(str(path), "synbols", n, got[0], got[1], {}, {})
         with _CACHE_LOCK:
             while len(_CACHE) >= _CACHE_MAX:
                 _CACHE.pop(next(iter(_CACHE)))
             _CACHE[key] = hit
     return Table(hit.path, hit.layout, n, hit.columns, hit.categories, {}, splits)
+
+
+def _disk_cache_file(key: tuple) -> Path:
+    import hashlib
+
+    from synprobe.config import cache_home
+
+    h = hashlib.sha256(json.dumps([*key, _TABLE_CACHE_VERSION]).encode()).hexdigest()[:32]
+    return cache_home() / "tables" / f"{h}.npz"
+
+
+_TABLE_CACHE_VERSION = 1
+
+
+def _disk_cache_get(key: tuple):
+    """The parsed ``y`` table of a Synbols file from ``$SYNPROBE_CACHE/tables`` (None: not there)."""
+    p = _disk_cache_file(key)
+    if not p.exists():
+        return None
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            meta = json.loads(str(z["__meta__"]))
+            cols = {name: z[f"c{i}"] for i, name in enumerate(meta["columns"])}
+        return cols, {k: tuple(v) for k, v in meta["categories"].items()}
+    except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never trusted
+        return None
+
+
+def _disk_cache_put(key: tuple, cols: dict, cats: dict) -> None:
+    p = _disk_cache_file(key)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+        meta = json.dumps({"columns": list(cols), "categories": cats}, ensure_ascii=False)
+        with open(tmp, "wb") as fh:
+            np.savez(fh, __meta__=np.array(meta), **{f"c{i}": a for i, a in enumerate(cols.values())})
+        os.replace(tmp, p)
+    except OSError:  # a read-only or full cache folder only costs the next load a re-parse
+        pass
 
 
 def _read_splits(f, path: Path, n: int) -> dict[str, np.ndarray]:
@@ -233,15 +276,13 @@ def _typed(vals: list):
     if kinds <= {int, float}:
         return np.array([np.nan if v is None else v for v in vals], dtype=np.float64), None
     if kinds <= {str, int, float, bool}:
-        s = np.array(["" if v is None else str(v) for v in vals], dtype=object)
-        cats, codes = np.unique(s, return_inverse=True)
-        codes = codes.astype(np.int32)
-        cats = cats.tolist()
-        if "" in cats and len(present) < len(vals):  # missing values: -1
-            k = cats.index("")
-            codes = np.where(codes == k, -1, codes - (codes > k))
-            cats.pop(k)
-        return codes.astype(np.int32), tuple(cats)
+        seen: dict = {}
+        first = np.array([-1 if v is None else seen.setdefault(str(v), len(seen)) for v in vals], np.int64)
+        names = sorted(seen)
+        rank = np.empty(len(seen) + 1, np.int64)
+        rank[[seen[k] for k in names]] = np.arange(len(names))
+        rank[-1] = -1  # missing value
+        return rank[first].astype(np.int32), tuple(names)
     return None
 
 

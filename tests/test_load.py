@@ -305,6 +305,28 @@ def test_synbols_errors_and_cache(synbols):
     assert read_table(path).columns is read_table(path).columns  # parsed once
 
 
+def test_synbols_table_disk_cache(synbols, monkeypatch):
+    import synprobe.load as L
+
+    path, ys = synbols
+    L._CACHE.clear()
+    first = read_table(path)
+    from synprobe.config import cache_home
+
+    assert len(list((cache_home() / "tables").glob("*.npz"))) == 1
+    L._CACHE.clear()
+    monkeypatch.setattr(L, "_parse_synbols_y", lambda *a: pytest.fail("parsed again"))
+    again = read_table(path)
+    assert again.categories == first.categories and list(again.columns) == list(first.columns)
+    for k, v in first.columns.items():
+        np.testing.assert_array_equal(again.columns[k], v)
+    L._CACHE.clear()
+    for p in (cache_home() / "tables").glob("*.npz"):
+        p.write_bytes(b"damaged")
+    with pytest.raises(pytest.fail.Exception):  # a damaged entry is parsed again, not trusted
+        read_table(path)
+
+
 # --------------------------------------------------------------------------- torch
 
 
