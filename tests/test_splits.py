@@ -396,15 +396,24 @@ def dataset(tmp_path_factory):
     return path
 
 
-def test_cli_end_to_end(dataset, tmp_path, runner):
+def _fresh_copy(dataset, tmp_path):
+    """A copy of the generated file holding only split/random (whether or not generation adds more)."""
     import shutil
 
+    path = tmp_path / "a.h5"
+    shutil.copy(dataset, path)
+    with h5py.File(path, "r+") as f:
+        for name in [k for k in f["split"] if k != "random"]:
+            del f["split"][name]
+    return path
+
+
+def test_cli_end_to_end(dataset, tmp_path, runner):
     from synprobe.cli.split import KINDS as CLI_KINDS
     from synprobe.cli.split import split
 
     assert CLI_KINDS == KINDS
-    path = tmp_path / "a.h5"
-    shutil.copy(dataset, path)
+    path = _fresh_copy(dataset, tmp_path)
     r = runner.invoke(split, [str(path), "--kind", "stratified", "--by", "font", "--seed", "3"])
     assert r.exit_code == 0, r.output
     assert "split/stratified_font" in r.output and "unique font" in r.output
@@ -441,12 +450,9 @@ def test_cli_end_to_end(dataset, tmp_path, runner):
      "test_values: nope not among the values of 'background_kind'"),
 ])
 def test_cli_errors(dataset, tmp_path, runner, args, match):
-    import shutil
-
     from synprobe.cli.split import split
 
-    path = tmp_path / "a.h5"
-    shutil.copy(dataset, path)
+    path = _fresh_copy(dataset, tmp_path)
     assert runner.invoke(split, [str(path), "--kind", "stratified", "--by", "font"]).exit_code == 0
     r = runner.invoke(split, [str(path), *args])
     assert r.exit_code != 0 and "Traceback" not in r.output
