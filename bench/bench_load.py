@@ -10,6 +10,7 @@ figures. No assertions: figures only.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import subprocess
@@ -52,7 +53,7 @@ def main() -> None:
     print(repr(load(path, "train")))
 
     # the h5py path (compressed files use it): read_direct over chunk-aligned slabs
-    import synprobe.load as L
+    L = importlib.import_module("synprobe.load")  # not `import synprobe.load as L`: synprobe.load may be the function
 
     raw = L._XReader._raw_runs
     L._XReader._raw_runs = lambda self: None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import h5py
@@ -226,7 +227,7 @@ def test_missing_and_non_dataset_files(tmp_path):
 
 
 def test_resolver_maps_names_to_paths(path, monkeypatch):
-    import synprobe.load as L
+    L = importlib.import_module("synprobe.load")  # not `import synprobe.load as L`: synprobe.load may be the function
 
     seen = []
     assert len(load("tiny-default", "val", resolver=lambda name: seen.append(name) or path)) == 60
@@ -306,7 +307,7 @@ def test_synbols_errors_and_cache(synbols):
 
 
 def test_synbols_table_disk_cache(synbols, monkeypatch):
-    import synprobe.load as L
+    L = importlib.import_module("synprobe.load")  # not `import synprobe.load as L`: synprobe.load may be the function
 
     path, ys = synbols
     L._CACHE.clear()
@@ -352,7 +353,7 @@ def test_torch_dataset(path):
 def test_torch_missing_is_a_clear_error(path, monkeypatch):
     import sys
 
-    import synprobe.load as L
+    L = importlib.import_module("synprobe.load")  # not `import synprobe.load as L`: synprobe.load may be the function
 
     monkeypatch.setitem(sys.modules, "torch", None)
     monkeypatch.delitem(L.__dict__, "_TorchDatasetClass", raising=False)
