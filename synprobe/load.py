@@ -21,7 +21,7 @@ import json
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -576,6 +576,19 @@ class Dataset:
         v = self.attrs[name]
         lut = np.array([*cats, None], dtype=object)
         return lut[np.where(v >= 0, v, len(cats))]
+
+    def subset(self, rows) -> Dataset:
+        """The samples picked by a bool mask or integer positions (e.g. ``ds.subset(ds.y >= 0)``);
+        the class table stays the same."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            if rows.shape != (len(self),):
+                raise LoadError(f"subset: a bool mask needs shape ({len(self)},), got {rows.shape}")
+            rows = np.flatnonzero(rows)
+        elif rows.dtype.kind not in "iu" or rows.ndim != 1:
+            raise LoadError("subset: expected a bool mask or a 1-D array of integer positions")
+        return replace(self, x=self.x[rows], y=self.y[rows], index=self.index[rows],
+                       attrs={k: v[rows] for k, v in self.attrs.items()})
 
     def class_counts(self) -> np.ndarray:
         """Samples per class (int64, len(classes)); samples without a value are not counted."""

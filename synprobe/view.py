@@ -34,11 +34,21 @@ def _matplotlib():
     return Figure, FigureCanvasAgg
 
 
-def _label(v) -> str:
+def _label(v, cmap) -> str:
     s = str(v)
-    if len(s) == 1 and ord(s) > 0x24F:  # beyond Latin: the codepoint too (fonts may lack the glyph)
-        return f"{s} U+{ord(s):04X}"
+    if len(s) == 1 and ord(s) > 0x24F:  # beyond Latin: the codepoint, and the char if the font has it
+        return f"{s} U+{ord(s):04X}" if ord(s) in cmap else f"U+{ord(s):04X}"
     return s if len(s) <= 28 else s[:27] + "…"
+
+
+def _label_charmap() -> set:
+    """Codepoints that matplotlib's default font draws (labels of other chars show U+XXXX only)."""
+    try:
+        from matplotlib import font_manager, ft2font
+
+        return set(ft2font.FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap())
+    except Exception:  # noqa: BLE001 - labels only
+        return set()
 
 
 def view_file(path, out, split_name: str = "random", by=None, rows: int = 4, cols: int = 16,
@@ -85,8 +95,9 @@ def view_file(path, out, split_name: str = "random", by=None, rows: int = 4, col
     axes[0].set_axis_off()
     axes[0].set_title(f"{path.name}: {t.n:,} images {'x'.join(map(str, x.shape[1:]))} ({t.layout}); {title}",
                       fontsize=10)
+    cmap = _label_charmap()
     for ax, col in zip(axes[1:], cols_):
-        _panel(ax, t, col, parts, top_k, bins)
+        _panel(ax, t, col, parts, top_k, bins, cmap)
     path_out = Path(out)
     tmp = path_out.with_name(f".{path_out.name}.tmp")
     with warnings.catch_warnings():
@@ -96,7 +107,7 @@ def view_file(path, out, split_name: str = "random", by=None, rows: int = 4, col
     return path_out
 
 
-def _panel(ax, t, col: str, parts, top_k: int, bins: int) -> None:
+def _panel(ax, t, col: str, parts, top_k: int, bins: int, cmap: set) -> None:
     v = t.first(col)
     cats = t.categories.get(col)
     discrete = cats is not None or v.dtype == bool or (v.dtype.kind in "iu" and len(np.unique(v)) <= 50)
@@ -119,7 +130,7 @@ def _panel(ax, t, col: str, parts, top_k: int, bins: int) -> None:
             frac = c[top] / max(int((sel & ok).sum()), 1)
             ax.bar(pos + (k - (len(parts) - 1) / 2) * w, frac, w, label=f"{p} ({int(sel.sum()):,})",
                    color=_COLORS[k % 3])
-        ax.set_xticks(pos, [_label(names[i]) for i in top.tolist()], rotation=90 if len(top) > 8 else 0,
+        ax.set_xticks(pos, [_label(names[i], cmap) for i in top.tolist()], rotation=90 if len(top) > 8 else 0,
                       fontsize=8)
         n_used = int((total > 0).sum())
         ax.set_title(f"{col}: top {len(top)} of {n_used} values" + (f" ({doc})" if doc else ""), fontsize=10)

@@ -184,6 +184,33 @@ def test_continuous_target_defaults_to_regression(path):
     assert ds.target_kind == "regression" and ds.y.dtype == np.float64
 
 
+def test_multi_symbol_file_targets_first_symbol_and_count(tmp_path):
+    from synprobe.generator import generate
+
+    p = tmp_path / "c.h5"
+    generate("counting", 60, p, workers=1, resolution=8)
+    with h5py.File(p, "r") as f:
+        ys = [json.loads(s) for s in f["y"][()]]
+        slots = f["attrs/char"].shape[1]  # (N, S) symbol columns
+    ds = load(p, "all", target="count")
+    np.testing.assert_array_equal(ds.class_values[ds.y], [y["n_symbols"] for y in ys])
+    ds = load(p, "all", target="char")
+    assert [ds.classes[k] for k in ds.y.tolist()] == [y["char"] for y in ys]
+    assert ds.attrs["char"].shape == (60, slots) and ds.decode("char").shape == (60, slots)
+
+
+def test_subset_keeps_the_class_table(path):
+    ds = load(path, "train", target="font")
+    sub = ds.subset(ds.y < 5)
+    assert sub.classes == ds.classes and (sub.y < 5).all() and len(sub) == int((ds.y < 5).sum())
+    np.testing.assert_array_equal(sub.x, ds.x[ds.y < 5])
+    np.testing.assert_array_equal(sub.index, ds.index[ds.y < 5])
+    assert len(ds.subset(np.array([0, 2, 4]))) == 3 and len(sub.attrs["char"]) == len(sub)
+    with pytest.raises(LoadError) as e:
+        ds.subset(np.ones(3, bool))
+    _one_line(e)
+
+
 # --------------------------------------------------------------------------- errors
 
 
