@@ -4,6 +4,7 @@
     >>> synprobe.generate("default", n=1000, out="default.h5")   # doctest: +SKIP
     >>> synprobe.load_recipe("default").resolution
     (32, 32)
+    >>> d = synprobe.load("default", split="test", split_name="stratified_font")   # doctest: +SKIP
 
 ``import synprobe`` stays light: numpy only; fonts, rendering and HDF5 load on first use.
 """
@@ -13,6 +14,18 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from synprobe import dists
+from synprobe.load import Dataset, LoadError, load, set_resolver
+
+
+def fetch(name_or_path, **kwargs):
+    """Path of a catalog dataset (downloaded and verified, or generated on a miss) or of a file;
+    see :func:`synprobe.datasets.fetch`."""
+    from synprobe.datasets import fetch as _fetch
+
+    return _fetch(name_or_path, **kwargs)
+
+
+set_resolver(fetch)  # synprobe.load("default") fetches catalog names
 from synprobe.errors import (
     FontCoverageError,
     FontError,
@@ -39,11 +52,13 @@ def generate(recipe, n: int, out, **kwargs):
 
 
 __all__ = [
+    "Dataset",
     "FontCoverageError",
     "FontError",
     "FormatError",
     "IncompleteFileError",
     "InvalidRecipe",
+    "LoadError",
     "OcclusionSpec",
     "PatternSpec",
     "Recipe",
@@ -51,7 +66,10 @@ __all__ = [
     "SynprobeError",
     "__version__",
     "dists",
+    "fetch",
     "generate",
     "list_recipes",
+    "load",
     "load_recipe",
+    "set_resolver",
 ]

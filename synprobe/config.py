@@ -6,6 +6,8 @@
   or ``~/.cache/synprobe``.
 - ``SYNPROBE_GLYPH_CACHE``: ``0`` turns off the on-disk glyph atlas cache
   (``$SYNPROBE_CACHE/glyphs``), which saves rasterising the same glyphs in every run.
+- ``SYNPROBE_CATALOG``: an extra dataset catalog (TOML) whose entries override the bundled ones.
+- ``SYNPROBE_OFFLINE``: ``1`` never touches the network; catalog datasets are generated locally.
 - ``SOURCE_DATE_EPOCH``: when set, the ``created`` timestamp written into dataset files, so
   that two runs give identical bytes (the reproducible-builds convention).
 """
@@ -16,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-__all__ = ["cache_home", "created_timestamp", "glyph_cache_dir", "user_home"]
+__all__ = ["cache_home", "catalog_override", "created_timestamp", "glyph_cache_dir", "offline", "user_home"]
 
 
 def cache_home() -> Path:
@@ -40,6 +42,15 @@ def glyph_cache_dir() -> Path | None:
     if os.environ.get("SYNPROBE_GLYPH_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
         return None
     return cache_home() / "glyphs"
+
+
+def catalog_override() -> Path | None:
+    v = os.environ.get("SYNPROBE_CATALOG", "").strip()
+    return Path(v).expanduser() if v else None
+
+
+def offline() -> bool:
+    return os.environ.get("SYNPROBE_OFFLINE", "0").strip().lower() not in ("", "0", "false", "no", "off")
 
 
 def created_timestamp() -> str:

@@ -75,14 +75,15 @@ class VerificationError(SynprobeError, ValueError):
 
 
 def _env_catalog() -> Path | None:
-    """``$SYNPROBE_CATALOG``: an extra catalog TOML file (to move into synprobe.config)."""
-    v = os.environ.get("SYNPROBE_CATALOG", "").strip()
-    return Path(v).expanduser() if v else None
+    from synprobe.config import catalog_override
+
+    return catalog_override()
 
 
 def _env_offline() -> bool:
-    """``$SYNPROBE_OFFLINE=1``: never touch the network (to move into synprobe.config)."""
-    return os.environ.get("SYNPROBE_OFFLINE", "0").strip().lower() not in ("", "0", "false", "no", "off")
+    from synprobe.config import offline
+
+    return offline()
 
 
 # --------------------------------------------------------------------------- catalog
@@ -140,13 +141,33 @@ class CatalogEntry:
         from synprobe.io.h5 import FORMAT
 
         res = list(self.resolution) if self.resolution else None
-        return {"recipe": self.recipe, "n": self.n, "seed": self.seed, "resolution": res, "format": FORMAT}
+        return {"recipe": self.recipe, "n": self.n, "seed": self.seed, "resolution": res, "format": FORMAT,
+                "recipe_json": _recipe_fingerprint(self.recipe, self.resolution), "fonts": _fonts_fingerprint()}
 
     @property
     def config_id(self) -> str:
         """First 16 hex digits of the sha256 of the canonical JSON of :meth:`config`."""
         text = json.dumps(self.config(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _recipe_fingerprint(recipe: str, resolution) -> str:
+    """sha256 of the resolved recipe: editing a recipe file gives a new cache folder."""
+    from synprobe.recipe import recipe_json, resolve_recipe
+
+    try:
+        text = recipe_json(resolve_recipe(recipe, resolution))
+    except SynprobeError:
+        text = recipe  # reported when the dataset is generated
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _fonts_fingerprint() -> str:
+    """sha256 of the samplable fonts (bundled + user-added): adding fonts gives a new cache folder."""
+    from synprobe.fonts import FontRegistry
+
+    reg = FontRegistry.load()
+    return hashlib.sha256(json.dumps([[f, reg.entry(f).sha256] for f in reg.ids()]).encode()).hexdigest()[:16]
 
 
 def _read_catalog(path: Path) -> dict[str, CatalogEntry]:

@@ -344,17 +344,6 @@ def _y_json(renderer, t: dict, seed: int, index: np.ndarray) -> list[bytes]:
 # --------------------------------------------------------------------------- write (assemble)
 
 
-def _random_split(n: int, seed: int, ratios=(0.6, 0.2, 0.2)) -> np.ndarray:
-    """bool (n, 3): exact counts round(r * n) per part (test takes the rest), order by hash."""
-    from synprobe.rng import Draws
-
-    order = np.argsort(Draws(seed, np.arange(n)).bits("split/random"), kind="stable")
-    n_train, n_val = int(round(ratios[0] * n)), int(round(ratios[1] * n))
-    part = np.empty(n, np.int64)
-    part[order[:n_train]], part[order[n_train : n_train + n_val]], part[order[n_train + n_val :]] = 0, 1, 2
-    return np.eye(3, dtype=bool)[part]
-
-
 class _Assembler:
     """Writes finished rows into ``.OUT.tmp`` while workers render, in canonical slabs.
 
@@ -468,7 +457,11 @@ class _Assembler:
         from synprobe.config import created_timestamp
 
         n = self.work.n
-        self.writer.write_split("random", _random_split(n, meta["seed"]), ratios=[0.6, 0.2, 0.2], seed=meta["seed"])
+        from synprobe.splits import DEFAULT_SPLITS, default_splits, split_attrs
+
+        for name, m in default_splits(self.writer.f, seed=meta["seed"]).items():  # Synbols' default four
+            kind, by = DEFAULT_SPLITS[name]
+            self.writer.write_split(name, m, **split_attrs(kind, by, seed=meta["seed"]))
         self.writer.finish(
             synprobe_version=meta["synprobe_version"],
             recipe=meta["recipe"],

@@ -216,7 +216,7 @@ def test_subset_keeps_the_class_table(path):
 
 @pytest.mark.parametrize("kwargs, needle", [
     ({"split": "validation"}, "'train', 'val', 'test', 'all'"),
-    ({"split_name": "stratified_font"}, "random"),
+    ({"split_name": "stratified_size"}, "random"),
     ({"target": "colour"}, "columns: "),
     ({"target": "scal"}, "did you mean 'scale'"),
     ({"target": "scale:bins=0"}, "positive integer"),

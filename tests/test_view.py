@@ -54,7 +54,7 @@ def test_view_writes_a_png(path, tmp_path, args):
 
 @pytest.mark.parametrize("args, needle", [
     (["--by", "colour"], "unknown attribute 'colour'"),
-    (["--split", "stratified_font"], "no split 'stratified_font'"),
+    (["--split", "stratified_size"], "no split 'stratified_size'"),
 ])
 def test_view_errors_are_one_line(path, tmp_path, args, needle):
     _mpl()

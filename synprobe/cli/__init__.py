@@ -40,13 +40,16 @@ def main() -> None:
 
 
 def _register() -> None:
+    from synprobe.cli.download import datasets, download
     from synprobe.cli.fonts import fonts
     from synprobe.cli.generate import generate
     from synprobe.cli.info import info
     from synprobe.cli.preview import preview
     from synprobe.cli.recipes import recipes
+    from synprobe.cli.split import split
+    from synprobe.cli.view import view
 
-    for cmd in (generate, preview, info, recipes, fonts):
+    for cmd in (generate, preview, info, view, split, recipes, datasets, download, fonts):
         main.add_command(cmd)
 
 
