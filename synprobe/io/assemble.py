@@ -1,0 +1,192 @@
+"""Writing the output file while workers render (see :mod:`synprobe.generator`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from synprobe.io.partial import WorkDir
+from synprobe.recipe import Recipe
+from synprobe.sampling import COLUMNS, Vocab
+
+__all__ = ["Assembler"]
+
+
+class Assembler:
+    """Writes finished rows into ``.OUT.tmp`` while workers render, in canonical slabs.
+
+    Rows go to the file in slabs of fixed size (:func:`_slab_rows`, a property of the image
+    shape only), each written once all its rows are done, in order. The sequence of HDF5 calls
+    is therefore the same whatever the chunk size, the worker count, the order chunks finish in,
+    or whether they are replayed after a resume: the file is byte-identical. Only :meth:`finish`
+    marks it complete and renames it.
+    """
+
+    def __init__(self, work: WorkDir, out: Path, vocab: Vocab, compression):
+        from synprobe.io.h5 import H5Writer
+
+        self.work, self.out, self.vocab = work, out, vocab
+        self.tmp = out.with_name(f".{out.name}.tmp")
+        old = self.tmp.with_name(self.tmp.name + ".old")
+        keep = bool(work.direct and self.tmp.exists() and work.done())
+        if work.direct and not self.tmp.exists():  # pixels of finished chunks are gone: redo them
+            for k in work.done():
+                work.chunk_file(k).unlink()
+        if keep:  # an interrupted direct run: its finished pixels live in the old output file
+            os.replace(self.tmp, old)
+        self.writer = H5Writer(self.tmp, work.n, work.shape, work.slots or None, compression)
+        if work.direct:
+            work.layout, work.rows, work.target = self.writer.raw_layout(), self.writer.rows, self.tmp
+        if keep:
+            self._recover(old)
+        self.slab = _slab_rows(*work.shape)
+        self.next_chunk = 0  # chunks [0, next_chunk) are done
+        self.written = 0  # rows [0, written) are in the file
+        self.ready: set[int] = set()
+        self.tables: dict[int, dict] = {}
+        self.x, self.m = (None, None) if work.direct else work.arrays("r")
+
+    def _recover(self, old: Path) -> None:
+        """Copy the pixels of finished chunks from the interrupted file (same layout: the file is
+        created identically every time) into the new one."""
+        w = self.work
+        src = os.open(old, os.O_RDONLY)
+        try:
+            for k in sorted(w.done()):
+                a, b = k * w.chunk, min((k + 1) * w.chunk, w.n)
+                for name, slots in (("x", w.shape[2]), ("mask", w.slots)):
+                    if name not in w.layout:
+                        continue
+                    per = w.shape[0] * w.shape[1] * slots
+                    data = np.empty((b - a, per), np.uint8)
+                    r = a
+                    while r < b:
+                        j = r // w.rows
+                        stop = min((j + 1) * w.rows, b)
+                        nbytes = (stop - r) * per
+                        buf = os.pread(src, nbytes, int(w.layout[name][j]) + (r - j * w.rows) * per)
+                        data[r - a : stop - a] = np.frombuffer(buf.ljust(nbytes, b"\0"), np.uint8).reshape(-1, per)
+                        r = stop
+                    w.write_pixels(name, a, data)
+        finally:
+            os.close(src)
+        old.unlink()
+
+    def add(self, k: int, table: dict | None = None) -> None:
+        """Chunk k is complete on disk (its attribute table given, or read from its chunk file);
+        write every slab whose rows are now all done."""
+        self.ready.add(k)
+        if table is not None:
+            self.tables[k] = table
+        while self.next_chunk in self.ready:
+            self.ready.discard(self.next_chunk)
+            if self.next_chunk not in self.tables:
+                with np.load(self.work.chunk_file(self.next_chunk)) as t:
+                    self.tables[self.next_chunk] = {name: t[name] for name in t.files}
+            self.next_chunk += 1
+        done_rows = min(self.next_chunk * self.work.chunk, self.work.n)
+        while self.written < self.work.n and (done_rows - self.written >= self.slab or done_rows == self.work.n):
+            self._write(self.written, min(self.written + self.slab, self.work.n))
+
+    def _rows(self, start: int, stop: int) -> dict:
+        """Columns and y of rows [start, stop), from the loaded chunk tables."""
+        c = self.work.chunk
+        parts = []
+        for k in range(start // c, (stop - 1) // c + 1):
+            t = self.tables[k]
+            a, b = max(start - k * c, 0), min(stop - k * c, c)
+            parts.append((t, a, b))
+            if (k + 1) * c <= stop:
+                self.tables.pop(k)  # fully consumed
+        out = {name: np.concatenate([t[name][a:b] for t, a, b in parts])
+               for name in parts[0][0] if name not in ("y", "y_split")}
+        out["y"] = [line for t, a, b in parts for line in _y_lines(t)[a:b]]
+        return out
+
+    def _write(self, start: int, stop: int) -> None:
+        w = self.writer
+        rows = self._rows(start, stop)
+        if start == 0:
+            w.create_y()
+            cats = self.vocab.categories
+            for c in COLUMNS:
+                if c.name in rows:
+                    w.create_column(c.name, _squeeze(rows[c.name]).shape[1:], c.dtype,
+                                    cats.get(c.categories) if c.categories else None, c.doc)
+        if not self.work.direct:
+            w.write_images(start, self.x[start:stop], None if self.m is None else self.m[start:stop])
+        w.write_y(start, rows["y"])
+        for c in COLUMNS:
+            if c.name in rows:
+                w.write_column(c.name, start, _squeeze(rows[c.name]))
+        self.written = stop
+
+    def finish(self, meta: dict, recipe: Recipe, registry) -> None:
+        from synprobe.config import created_timestamp
+
+        n = self.work.n
+        from synprobe.splits import DEFAULT_SPLITS, default_splits, split_attrs
+
+        for name, m in default_splits(self.writer.f, seed=meta["seed"]).items():  # Synbols' default four
+            kind, by = DEFAULT_SPLITS[name]
+            self.writer.write_split(name, m, **split_attrs(kind, by, seed=meta["seed"]))
+        self.writer.finish(
+            synprobe_version=meta["synprobe_version"],
+            recipe=meta["recipe"],
+            recipe_name=recipe.name,
+            seed=meta["seed"],
+            n=n,
+            resolution=list(recipe.resolution),
+            fonts_manifest_sha256=meta["fonts_manifest_sha256"],
+            fonts=_fonts_provenance(self.vocab, registry),
+            created=created_timestamp(),
+            versions=json.dumps(_versions(), sort_keys=True),
+        )
+        os.replace(self.tmp, self.out)
+
+    def abort(self) -> None:
+        """Close after an error; in direct mode the file keeps the finished pixels for --resume."""
+        self.writer.abort()
+        if not self.work.direct:
+            self.tmp.unlink(missing_ok=True)
+
+
+def _y_lines(t: dict) -> list[bytes]:
+    """The chunk's JSON labels, split once and kept on the table."""
+    if "y_split" not in t:
+        t["y_split"] = t["y"].tobytes().split(b"\n")
+    return t["y_split"]
+
+
+def _slab_rows(h: int, w: int, c: int) -> int:
+    """Rows per write into the file: whole HDF5 chunks, about 16 MB; depends on the shape only."""
+    from synprobe.io.h5 import chunk_rows
+
+    rows = chunk_rows(h, w, c)
+    return int(rows * max(1, (16 << 20) // (rows * h * w * c)))
+
+
+def _squeeze(col: np.ndarray) -> np.ndarray:
+    """Per-slot columns with a single slot are stored as (N,)."""
+    return col[:, 0] if col.ndim == 2 and col.shape[1] == 1 else col
+
+
+def _fonts_provenance(vocab: Vocab, registry) -> str:
+    """JSON list of [font id, sha256 of its file] for every font the dataset may use."""
+    return json.dumps([[f, registry.entry(f).sha256] for f in vocab.fonts])
+
+
+def _versions() -> dict:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("numpy", "opencv-python-headless", "freetype-py", "h5py"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out

@@ -1,0 +1,109 @@
+"""The ``OUT.partial/`` work folder of a generation run (see :mod:`synprobe.generator`).
+
+It holds ``meta.json`` (the run's arguments, checked on ``--resume``), one attribute file per
+finished chunk (``chunks/NNNNNNN.npz``, written atomically after the chunk's pixels: the set of
+chunk files is the completion record) and, for compressed output only, raw pixel stores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from synprobe.recipe import Recipe
+
+__all__ = ["WorkDir", "image_shape", "pwrite_all", "write_at"]
+
+
+def image_shape(recipe: Recipe) -> tuple[int, int, int]:
+    """(H, W, C) of a recipe's images."""
+    h, w = recipe.resolution
+    return h, w, 1 if recipe.gray else 3
+
+
+class WorkDir:
+    """The ``OUT.partial/`` folder: meta.json, raw x/mask arrays, per-chunk attribute files."""
+
+    def __init__(self, root: Path, recipe: Recipe, n: int, chunk: int, direct: bool):
+        self.root = root
+        self.recipe = recipe
+        self.n = n
+        self.chunk = chunk
+        self.shape = image_shape(recipe)
+        self.slots = recipe.max_symbols if recipe.masks else 0
+        self.direct = direct  # pixels go straight into the output file (uncompressed)
+        self.layout: dict = {}  # direct: file offsets of the output's chunks, set by _Assembler
+        self.rows = 0  # direct: rows per chunk of the output file
+        self.target: Path | None = None  # direct: the output file being written
+
+    def create(self, meta: dict) -> None:
+        (self.root / "chunks").mkdir(parents=True)
+        h, w, c = self.shape
+        if not self.direct:  # compressed output: raw pixel store, copied in by the assembler
+            for name, per in (("x.u8", h * w * c), ("mask.u8", h * w * self.slots)):
+                if per:
+                    with open(self.root / name, "wb") as f:
+                        f.truncate(self.n * per)
+        tmp = self.root / "meta.json.tmp"
+        tmp.write_text(json.dumps(meta, sort_keys=True))
+        os.replace(tmp, self.root / "meta.json")
+
+    def meta(self) -> dict | None:
+        try:
+            return json.loads((self.root / "meta.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def write_pixels(self, name: str, start: int, data: np.ndarray) -> None:
+        """Rows [start, start + len(data)) of ``x`` or ``mask``: into the output file's chunks
+        (direct) or the raw store."""
+        per = int(np.prod(data.shape[1:]))
+        if not self.direct:
+            write_at(self.root / f"{name}.u8", start * per, data)
+            return
+        offsets, rows = self.layout[name], self.rows
+        flat = np.ascontiguousarray(data).reshape(len(data), per)
+        fd = os.open(self.target, os.O_WRONLY)
+        try:
+            r = start
+            while r < start + len(data):
+                j = r // rows
+                stop = min((j + 1) * rows, start + len(data))
+                pwrite_all(fd, flat[r - start : stop - start], int(offsets[j]) + (r - j * rows) * per)
+                r = stop
+        finally:
+            os.close(fd)
+
+    def arrays(self, mode: str = "r+"):
+        h, w, c = self.shape
+        x = np.memmap(self.root / "x.u8", np.uint8, mode, shape=(self.n, h, w, c))
+        m = None
+        if self.slots:
+            m = np.memmap(self.root / "mask.u8", np.uint8, mode, shape=(self.n, h, w, self.slots))
+        return x, m
+
+    def chunk_file(self, k: int) -> Path:
+        return self.root / "chunks" / f"{k:07d}.npz"
+
+    def done(self) -> set[int]:
+        """Chunks whose pixels and attribute file are complete (half-written files end in .tmp)."""
+        return {int(p.stem) for p in (self.root / "chunks").glob("*.npz") if p.stem.isdigit()}
+
+
+def write_at(path: Path, offset: int, data: np.ndarray) -> None:
+    """Write raw bytes at an offset (one pwrite per chunk; cheaper than page-faulting an mmap)."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        pwrite_all(fd, data, offset)
+    finally:
+        os.close(fd)
+
+
+def pwrite_all(fd: int, data: np.ndarray, offset: int) -> None:
+    view = memoryview(np.ascontiguousarray(data)).cast("B")
+    while view:
+        done = os.pwrite(fd, view, offset)
+        view, offset = view[done:], offset + done
