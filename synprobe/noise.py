@@ -160,13 +160,15 @@ def _check_matrix(T, n_classes: int, name: str = "T") -> np.ndarray:
     if m.shape != (n_classes, n_classes):
         raise NoiseError(f"{name}: expected a square {n_classes}x{n_classes} matrix T[true, noisy], got shape "
                          f"{m.shape}")
-    for i, row in enumerate(m):
-        if not np.all(np.isfinite(row)) or row.min() < 0:
-            raise NoiseError(f"{name}: row {i} has negative or non-finite entries; entries must be >= 0")
-        if abs(row.sum() - 1.0) > 1e-6:
-            raise NoiseError(f"{name}: row {i} sums to {row.sum():.9g}, expected 1 within 1e-6 "
-                             f"(row-stochastic, T[true, noisy]; cleanlab's matrices are column-stochastic: "
-                             f"pass their transpose)")
+    bad = ~np.isfinite(m).all(axis=1) | (np.nan_to_num(m, nan=-1.0) < 0).any(axis=1)
+    if bad.any():
+        raise NoiseError(f"{name}: row {int(np.argmax(bad))} has negative or non-finite entries; entries must be >= 0")
+    sums = m.sum(axis=1)
+    off = np.abs(sums - 1.0) > 1e-6
+    if off.any():
+        i = int(np.argmax(off))
+        raise NoiseError(f"{name}: row {i} sums to {sums[i]:.9g}, expected 1 within 1e-6 (row-stochastic, "
+                         f"T[true, noisy]; cleanlab's matrices are column-stochastic: pass their transpose)")
     return m / m.sum(axis=1, keepdims=True)
 
 
@@ -187,32 +189,43 @@ def flip_count(rate: float, n: int) -> int:
     return int(math.floor(_check_rate(rate) * int(n) + 0.5))
 
 
-def _largest_remainder(quota: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
-    """Integers summing to ``total``, each floor(q) or floor(q) + 1; ties between equal remainders are
-    broken at random (never towards zero quotas while a positive remainder is left)."""
-    base = np.floor(quota).astype(np.int64)
-    frac = np.where(quota > 0, quota - base, -1.0)
-    left = total - int(base.sum())
-    if left > 0:
-        order = np.lexsort((rng.random(len(quota)), -frac))
-        base[order[:left]] += 1
-    return base
+def _largest_remainder(quota: np.ndarray, total, rng: np.random.Generator) -> np.ndarray:
+    """Integers summing to ``total`` along the last axis, each floor(q) or floor(q) + 1 (largest remainders
+    get the +1; ties at random; zero quotas never while a positive remainder is left).
+
+    ``quota`` is (K,) with an int ``total``, or (R, K) with ``total`` (R,) for one rounding per row.
+    """
+    q = np.atleast_2d(quota)
+    base = np.floor(q).astype(np.int64)
+    frac = np.where(q > 0, q - base, -1.0)
+    left = np.asarray(total).reshape(-1) - base.sum(axis=1)
+    order = np.lexsort((rng.random(q.shape), -frac), axis=-1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(q.shape[1])[None, :].repeat(len(q), axis=0), axis=-1)
+    base += rank < left[:, None]
+    return base.reshape(np.shape(quota))
+
+
+def _grouped(y: np.ndarray, members: np.ndarray, k: int, rng: np.random.Generator):
+    """``members`` in random order within each class, grouped by class: (order, start of each class,
+    rank of each position within its class)."""
+    perm = rng.permutation(members)
+    order = perm[np.argsort(y[perm], kind="stable")]
+    start = np.concatenate([[0], np.cumsum(np.bincount(y[order], minlength=k))])
+    rank = np.arange(len(order)) - start[y[order]]
+    return order, start, rank
 
 
 def _choose(y: np.ndarray, eligible: np.ndarray, rate: float, stratify: bool, k: int,
             rng: np.random.Generator) -> np.ndarray:
-    """Indices of exactly ``flip_count(rate, len(eligible))`` samples of ``eligible``, without replacement.
-
-    With ``stratify`` each class gets its largest-remainder share ``rate * n_c`` of the total.
-    """
+    """Sorted indices of exactly ``flip_count(rate, len(eligible))`` samples of ``eligible``, without
+    replacement; with ``stratify`` class c gets its largest-remainder share of ``rate * n_c``."""
     count = flip_count(rate, len(eligible))
     if not stratify:
-        return np.sort(rng.choice(eligible, size=count, replace=False)) if count else eligible[:0]
-    per_class = np.bincount(y[eligible], minlength=k)
-    want = _largest_remainder(rate * per_class.astype(np.float64), count, rng)
-    picked = [rng.choice(eligible[y[eligible] == c], size=want[c], replace=False)
-              for c in range(k) if want[c]]
-    return np.sort(np.concatenate(picked)) if picked else eligible[:0]
+        return np.sort(rng.permutation(eligible)[:count])
+    order, start, rank = _grouped(y, eligible, k, rng)
+    want = _largest_remainder(rate * np.diff(start).astype(np.float64), count, rng)
+    return np.sort(order[rank < want[y[order]]])
 
 
 def _uniform_other(true: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -220,18 +233,22 @@ def _uniform_other(true: np.ndarray, k: int, rng: np.random.Generator) -> np.nda
     return (true + rng.integers(1, k, size=len(true))) % k if len(true) else true.copy()
 
 
+def _draw_rows(m: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One draw from row ``m[r]`` of the row-stochastic (K, K) matrix for each r in ``rows``, without
+    building an (n, K) array: rows are offset by their index so one searchsorted serves them all."""
+    k = m.shape[1]
+    cdf = np.cumsum(m, axis=1)
+    last = k - 1 - np.argmax(m[:, ::-1] > 0, axis=1)  # past a row's last positive entry its cdf is 1
+    cdf[np.arange(k)[None, :] >= last[:, None]] = 1.0
+    flat = (cdf + np.arange(len(m))[:, None]).ravel()
+    return np.searchsorted(flat, rows + rng.random(len(rows)), side="right") - rows * k
+
+
 def _top_k_weighted(log_w: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     """Weighted sampling of ``count`` indices without replacement (Gumbel-top-k, i.e. Efraimidis-Spirakis):
     successive draws proportional to ``exp(log_w)`` among those left; zero weights come last, at random."""
     g = log_w + rng.gumbel(size=len(log_w))
     return np.sort(np.lexsort((rng.random(len(log_w)), -g))[:count])
-
-
-def _categorical(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One draw per row of the row-stochastic (m, K) matrix ``p``."""
-    cdf = np.cumsum(p, axis=1)
-    u = rng.random(len(p)) * cdf[:, -1]
-    return np.minimum((cdf <= u[:, None]).sum(axis=1), p.shape[1] - 1)
 
 
 # --- class-conditional models ----------------------------------------------------------------------------
@@ -365,14 +382,13 @@ def from_matrix(labels, n_classes: int, T, seed, exact: bool = True) -> NoisyLab
     rng = np.random.default_rng(seed)
     observed = y.copy()
     if exact:
-        for c in range(k):
-            members = np.flatnonzero(y == c)
-            if not len(members):
-                continue
-            sizes = _largest_remainder(len(members) * m[c], len(members), rng)
-            observed[rng.permutation(members)] = np.repeat(np.arange(k), sizes)
-    elif len(y):
-        observed = _categorical(m[y], rng)
+        order, start, _ = _grouped(y, np.arange(len(y)), k, rng)
+        sizes = _largest_remainder(np.diff(start)[:, None] * m, np.diff(start), rng)
+        bounds = (np.cumsum(sizes, axis=1) + start[:-1, None]).ravel()
+        cls = y[order]
+        observed[order] = np.searchsorted(bounds, np.arange(len(y)), side="right") - cls * k
+    else:
+        observed = _draw_rows(m, y, rng)
     params = {"T": m.tolist(), "exact": bool(exact)}
     return _result(y, observed, "from_matrix", params, seed, k)
 
@@ -446,7 +462,9 @@ def instance_dependent(labels, n_classes: int, features, rate: float, seed, *, s
         s = x[idx[rows]] @ w
         s[:, c] = -np.inf
         p = np.exp(s - s.max(axis=1, keepdims=True))
-        new[rows] = _categorical(p / p.sum(axis=1, keepdims=True), rng)
+        cdf = np.cumsum(p, axis=1)
+        u = rng.random(len(rows)) * cdf[:, -1]
+        new[rows] = np.minimum((cdf <= u[:, None]).sum(axis=1), k - 1)
     observed[idx] = new
     params = {"rate": rate, "std": float(std), "exact": bool(exact), "n_features": int(x.shape[1])}
     return _result(y, observed, "instance_dependent", params, seed, k)
@@ -496,12 +514,11 @@ def attribute_dependent(labels, n_classes: int, scores, rate: float, seed, confu
     if off is None:
         observed[idx] = _uniform_other(y[idx], k, rng)
     elif count:
-        rows = off[y[idx]]
-        mass = rows.sum(axis=1)
-        if np.any(mass <= 0):
-            c = int(y[idx][np.argmax(mass <= 0)])
+        mass = off.sum(axis=1)
+        if np.any(mass[y[idx]] <= 0):
+            c = int(y[idx][np.argmax(mass[y[idx]] <= 0)])
             raise NoiseError(f"confusion: row {c} has no mass off the diagonal, so class {c} cannot flip")
-        observed[idx] = _categorical(rows / mass[:, None], rng)
+        observed[idx] = _draw_rows(off / np.where(mass > 0, mass, 1.0)[:, None], y[idx], rng)
     params = {"rate": rate, "strength": float(strength), "confusion": None if off is None else off.tolist()}
     return _result(y, observed, "attribute_dependent", params, seed, k)
 

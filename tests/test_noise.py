@@ -161,6 +161,15 @@ def test_from_matrix_sampled_is_close_to_T():
     assert np.abs(from_matrix(y, 5, T, seed=2).transition() - T).max() <= 1 / 4000
 
 
+@given(label_sets(max_n=400), st.integers(0, 1000))
+def test_from_matrix_sampled_never_uses_zero_entries(case, tseed):
+    labels, k, _, seed = case
+    T = _random_row_stochastic(k, tseed)
+    r = from_matrix(labels, k, T, seed, exact=False)
+    _check_invariants(r, labels, k)
+    assert not r.counts()[T == 0].any()
+
+
 @pytest.mark.parametrize(("T", "match"), [
     (np.eye(3)[:2], r"T: expected a square 3x3"),
     (np.array([[1, 0, 0], [0.5, 0.6, -0.1], [0, 0, 1]]), r"T: row 1 has negative"),
