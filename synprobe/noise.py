@@ -422,7 +422,9 @@ def instance_dependent(labels, n_classes: int, features, rate: float, seed, *, s
     4. ``exact=True``: exactly ``flip_count(rate, n)`` samples are chosen by weighted sampling without
        replacement with weights ``q_i`` (larger ``q_i``, likelier flip), and each gets a label drawn
        from ``p_i``. ``exact=False``: Xia's original draw ``y~_i ~ q_i p_i + (1 - q_i) e_{y_i}``, i.e.
-       each sample flips independently with probability ``q_i`` (about ``rate`` of them on average).
+       each sample flips independently with probability ``q_i``. The truncation moves the mean of
+       ``q`` towards 1/2 near the ends (rate 0 with std 0.1 gives about 8% flips, not 0);
+       ``params["mean_flip_prob"]`` records the realised mean of ``q``.
 
     Features are used as given (Xia used normalised flattened images); logits grow with their scale
     and with d, which makes ``p_i`` peak on one class. The cost is O(n d K): pass compact features
@@ -445,7 +447,7 @@ def instance_dependent(labels, n_classes: int, features, rate: float, seed, *, s
     x = x.reshape(len(y), math.prod(x.shape[1:]))
     if not (isinstance(std, (int, float)) and 0 < std < math.inf):
         raise NoiseError(f"std: expected a number > 0, got {std!r}")
-    _need_other_class(k, flip_count(rate, len(y)) if exact else len(y) * (rate > 0))
+    _need_other_class(k, flip_count(rate, len(y)) if exact else len(y))
     s_q, s_pick, *s_w = np.random.SeedSequence(seed).spawn(2 + k)
     q = _truncated_normal(rate, std, len(y), np.random.default_rng(s_q))
     rng = np.random.default_rng(s_pick)
@@ -466,7 +468,8 @@ def instance_dependent(labels, n_classes: int, features, rate: float, seed, *, s
         u = rng.random(len(rows)) * cdf[:, -1]
         new[rows] = np.minimum((cdf <= u[:, None]).sum(axis=1), k - 1)
     observed[idx] = new
-    params = {"rate": rate, "std": float(std), "exact": bool(exact), "n_features": int(x.shape[1])}
+    params = {"rate": rate, "std": float(std), "exact": bool(exact), "n_features": int(x.shape[1]),
+              "mean_flip_prob": float(q.mean()) if len(q) else rate}
     return _result(y, observed, "instance_dependent", params, seed, k)
 
 
@@ -531,7 +534,8 @@ def difficulty(attrs: Mapping[str, np.ndarray], weights: Mapping[str, float]) ->
     (``{"scale": -1}``: small glyphs are hard).
 
     Args:
-        attrs: name -> numeric (n,) column (e.g. ``Dataset.attrs``); columns must be finite.
+        attrs: name -> numeric (n,) column (e.g. ``Dataset.attrs``); (n, S) columns give their first
+            slot (the first symbol). Columns must be finite.
         weights: name -> float weight; at least one.
 
     Returns:
@@ -548,6 +552,8 @@ def difficulty(attrs: Mapping[str, np.ndarray], weights: Mapping[str, float]) ->
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
             raise NoiseError(f"weights[{name!r}]: expected a finite number, got {w!r}")
         col = np.asarray(attrs[name], dtype=np.float64)
+        if col.ndim > 1:  # symbol- or occluder-level (n, S): the first slot, as load()'s targets
+            col = col.reshape(len(col), -1)[:, 0]
         if col.ndim != 1 or (total is not None and col.shape != total.shape):
             raise NoiseError(f"attrs[{name!r}]: expected a 1-D column like the others, got shape {col.shape}")
         if not np.all(np.isfinite(col)):
@@ -562,17 +568,22 @@ def difficulty(attrs: Mapping[str, np.ndarray], weights: Mapping[str, float]) ->
 def confusion_from_prototypes(images, labels, n_classes: int, temperature: float = 0.1) -> np.ndarray:
     """Confusion matrix of visually close classes, from distances between per-class mean images.
 
-    ``m_c`` is the mean image of class c (as float, flattened); ``d[c, j]`` the root-mean-square pixel
-    distance ``||m_c - m_j|| / sqrt(D)`` divided by 255 for uint8 images (so in [0, 1]);
-    ``C[c, j] = softmax_{j != c}(-d[c, j] / temperature)``, ``C[c, c] = 0``: closer classes are more
-    confusable, and a smaller temperature concentrates on the nearest. Classes without samples get no
-    mass from others, and their own row is uniform over the other classes.
+    ``m_c`` is the mean image of class c (flattened); ``d[c, j] = ||m_c - m_j||`` divided by the median
+    distance between two different present classes (so the temperature does not depend on the image
+    size, range or dataset); ``C[c, j] = softmax_{j != c}(-d[c, j] / temperature)``, ``C[c, c] = 0``.
+    Closer classes are more confusable; a smaller temperature concentrates on the nearest (at 0.1 a
+    class twice as far as another gets e^-10 of its mass). Classes without samples get no mass from
+    the others, and their own row is uniform over the other classes.
+
+    Mean images show glyph shapes when the glyph is the main source of variation (``plain``,
+    ``default-bw``); with random colours and backgrounds they are blurred. Then pass the images of a
+    plain dataset with the same class table, or masks, or any per-sample features.
 
     Args:
-        images: (n, ...) images or features (uint8 or float).
+        images: (n, ...) images or features (uint8 or float); summed in 4,096-row blocks.
         labels: int (n,) labels in [0, n_classes).
         n_classes: K >= 2.
-        temperature: > 0.
+        temperature: > 0, in units of the median distance.
 
     Returns:
         float64 (K, K) row-stochastic ``C[true, noisy]`` with a zero diagonal.
@@ -580,12 +591,11 @@ def confusion_from_prototypes(images, labels, n_classes: int, temperature: float
     y, k = _check_labels(labels, n_classes)
     if k < 2:
         raise NoiseError(f"n_classes: a confusion matrix needs n_classes >= 2, got {k}")
-    if not (isinstance(temperature, (int, float)) and 0 < temperature < math.inf):
+    if isinstance(temperature, bool) or not (isinstance(temperature, (int, float)) and 0 < temperature < math.inf):
         raise NoiseError(f"temperature: expected a number > 0, got {temperature!r}")
     x = np.asarray(images)
     if x.ndim < 2 or len(x) != len(y):
         raise NoiseError(f"images: expected an array (n, ...) with n = {len(y)}, got shape {x.shape}")
-    scale = 255.0 if x.dtype == np.uint8 else 1.0
     x = x.reshape(len(y), math.prod(x.shape[1:]))
     sums = np.zeros((k, x.shape[1]))
     for start in range(0, len(y), 4096):  # one-hot matmul per block: no float copy of the whole set
@@ -594,23 +604,20 @@ def confusion_from_prototypes(images, labels, n_classes: int, temperature: float
         onehot[yb, np.arange(len(yb))] = 1.0
         sums += onehot @ x[start:start + 4096].astype(np.float32)
     n_c = np.bincount(y, minlength=k)
-    present = n_c > 0
-    protos = sums[present] / n_c[present, None] / scale
+    present = np.flatnonzero(n_c)
+    protos = sums[present] / n_c[present, None]
     sq = (protos**2).sum(axis=1)
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * protos @ protos.T, 0.0)
-    d = np.full((k, k), np.inf)
-    d[np.ix_(present, present)] = np.sqrt(d2 / x.shape[1])
-    np.fill_diagonal(d, np.inf)
-    logits = -d / temperature
-    out = np.zeros((k, k))
-    for c in range(k):
-        if np.isfinite(logits[c]).any():
-            e = np.exp(logits[c] - logits[c][np.isfinite(logits[c])].max())
-            out[c] = e / e.sum()
-        else:
-            out[c] = 1.0 / (k - 1)
-            out[c, c] = 0.0
-    return out
+    d = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * protos @ protos.T, 0.0))
+    pairs = d[~np.eye(len(present), dtype=bool)]
+    scale = np.median(pairs) if len(pairs) else 0.0
+    logits = np.full((k, k), -np.inf)
+    logits[np.ix_(present, present)] = -d / (temperature * scale) if scale > 0 else 0.0
+    np.fill_diagonal(logits, -np.inf)
+    empty = ~np.isfinite(logits).any(axis=1)  # absent classes (or a single present one)
+    logits[empty] = 0.0
+    logits[empty, empty.nonzero()[0]] = -np.inf
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 # --- dispatch ---------------------------------------------------------------------------------------------

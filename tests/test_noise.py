@@ -268,6 +268,8 @@ def test_difficulty_standardises_and_signs():
     assert np.argmax(d) == 0 and d.mean() == pytest.approx(0) and d.std() == pytest.approx(1)
     both = difficulty(attrs, {"scale": -1.0, "occlusion": 2.0, "const": 5.0})
     assert np.allclose(both, d + 2 * np.array([-1, -1, 1, 1]))
+    two_slots = {"scale": np.stack([attrs["scale"], np.full(4, np.nan)], axis=1)}  # (n, S): first symbol
+    assert np.allclose(difficulty(two_slots, {"scale": -1.0}), d)
     with pytest.raises(NoiseError, match="did you mean 'scale'"):
         difficulty(attrs, {"scael": 1.0})
     with pytest.raises(NoiseError, match=r"attrs\['x'\]: 1 non-finite"):
@@ -284,6 +286,10 @@ def test_confusion_from_prototypes_prefers_close_classes():
     assert np.allclose(c.sum(axis=1), 1) and np.allclose(np.diag(c), 0)
     assert c[0, 1] > 0.99 and c[1, 0] > 0.99 and c[2, 1] > c[2, 0]
     assert c[:3, 3].max() == 0 and np.allclose(c[3, :3], 1 / 3)  # absent class 3
+    scaled = confusion_from_prototypes(imgs.astype(np.float64) / 255.0, y, 4, temperature=0.1)
+    assert np.allclose(scaled, c)  # relative distances: the image range does not matter
+    single = confusion_from_prototypes(imgs[:10], y[:10], 3)
+    assert np.allclose(single, (1 - np.eye(3)) / 2)
     r = attribute_dependent(y, 4, np.zeros(30), 0.5, seed=0, confusion=c)
     assert r.counts()[0, 1] + r.counts()[0, 0] == 10
 
