@@ -1,0 +1,499 @@
+"""Stream builders: each one only decides which classes or which samples every task holds; the
+shared assemblers below own all indexing (rows, budgets, val parts), vectorised over tasks.
+
+Builders take the TRAIN part of a dataset (``d = load(path, "train")``: ``d.y`` labels and
+``d.index`` file rows), so held-out rows never enter a stream:
+
+    >>> import numpy as np
+    >>> from synprobe.scenarios.builders import recurring
+    >>> y = np.repeat(np.arange(5), 20)                  # 5 classes, 20 samples each
+    >>> s = recurring(y, classes_per_task=2, n_tasks=3, samples_per_class=10, seed=0)
+    >>> [len(t.train) for t in s], [len(t.val) for t in s]
+    ([18, 18, 18], [2, 2, 2])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from synprobe.scenarios._common import ScenarioError, check_seed, csr_take, rng_for
+from synprobe.scenarios.laws import Law, Uniform, law_from_spec
+from synprobe.scenarios.stream import Stream, with_eval_sets
+
+__all__ = [
+    "attach_eval_sets",
+    "class_incremental",
+    "domain_incremental",
+    "drift",
+    "eval_sets_from_file",
+    "instance_incremental",
+    "recurring",
+    "train_from_file",
+]
+
+SCHEDULES = ("linear", "cosine", "triangle", "random")
+
+
+# ---- checks -------------------------------------------------------------------------------
+def _int(x, name: str, lo: int = 1) -> int:
+    if isinstance(x, bool) or not isinstance(x, int | np.integer) or x < lo:
+        raise ScenarioError(f"{name}: {x!r} must be an integer >= {lo}")
+    return int(x)
+
+
+def _fraction(f, name: str = "val_fraction") -> float:
+    if isinstance(f, bool) or not isinstance(f, int | float | np.floating) or not 0.0 <= f < 1.0:
+        raise ScenarioError(f"{name}: {f!r} must be a number in [0, 1)")
+    return float(f)
+
+
+def _labels_index(labels, index) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(labels)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ScenarioError(f"labels: expected a 1-d integer array (Dataset.y), got {y.dtype} shape {y.shape}")
+    idx = np.arange(len(y), dtype=np.int64) if index is None else np.asarray(index)
+    if idx.shape != y.shape or not np.issubdtype(idx.dtype, np.integer):
+        raise ScenarioError(f"index: expected {len(y)} integer rows (Dataset.index), "
+                            f"got {idx.dtype} shape {idx.shape}")
+    return y.astype(np.int64, copy=False), idx.astype(np.int64, copy=False)
+
+
+def _round(x: np.ndarray) -> np.ndarray:
+    return np.floor(np.asarray(x, np.float64) + 0.5).astype(np.int64)
+
+
+# ---- random subsets, vectorised -------------------------------------------------------------
+def _group_pick(rng, sizes: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """Bool mask over ``sum(sizes)`` elements (groups laid out one after another): a uniformly
+    random ``picks[g]``-subset of every group g."""
+    sizes = np.asarray(sizes, np.int64)
+    total = int(sizes.sum())
+    gid = np.repeat(np.arange(len(sizes), dtype=np.float64), sizes)
+    order = np.argsort(gid + rng.random(total), kind="stable")  # groups stay contiguous, shuffled inside
+    starts = np.zeros(len(sizes), np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    rank = np.arange(total, dtype=np.int64) - np.repeat(starts, sizes)
+    mask = np.zeros(total, bool)
+    mask[order[rank < np.repeat(picks, sizes)]] = True
+    return mask
+
+
+def _subsets(rng, n: np.ndarray, k: int) -> np.ndarray:
+    """(R, k) sorted positions: a uniformly random k-subset of range(n[r]) for every row r.
+
+    Rows with n >= 2k draw k positions and redraw duplicates until none are left (the result
+    does not depend on how the universe is labelled, so the subset is uniform); smaller rows
+    shuffle their whole range.
+    """
+    n = np.asarray(n, np.int64)
+    out = np.empty((len(n), k), np.int64)
+    if k == 0 or len(n) == 0:
+        return out
+    big = n >= 2 * k
+    rows = np.flatnonzero(big)
+    if len(rows):
+        nb = n[rows][:, None]
+        pos = (rng.random((len(rows), k)) * nb).astype(np.int64)
+        pos.sort(axis=1)
+        active = np.arange(len(rows))
+        while True:
+            sub = pos[active]
+            dup = np.zeros(sub.shape, bool)
+            dup[:, 1:] = sub[:, 1:] == sub[:, :-1]
+            hit = dup.any(axis=1)
+            if not hit.any():
+                break
+            active, sub, dup = active[hit], sub[hit], dup[hit]
+            r, c = np.nonzero(dup)
+            sub[r, c] = (rng.random(len(r)) * n[rows[active[r]]]).astype(np.int64)
+            sub.sort(axis=1)
+            pos[active] = sub
+        out[rows] = pos
+    small = np.flatnonzero(~big)
+    if len(small):
+        ns = n[small]
+        mask = _group_pick(rng, ns, np.full(len(small), k))
+        within = np.arange(int(ns.sum()), dtype=np.int64) - np.repeat(np.cumsum(ns) - ns, ns)
+        out[small] = within[mask].reshape(len(small), k)
+    return out
+
+
+# ---- assemblers (own all indexing) ---------------------------------------------------------
+def _assemble_classes(y, idx, classes, ci, co, samples_per_class, val_fraction, rng):
+    """Tasks given as class positions (CSR ci/co into ``classes``): every slot (task, class)
+    takes all samples of the class or a budget drawn without replacement, then a val part of
+    round(val_fraction * slot size) of them. Returns indices, offsets, val_indices, val_offsets."""
+    order = np.argsort(y, kind="stable")
+    ys = y[order]
+    starts = np.searchsorted(ys, classes, side="left")
+    sizes = np.searchsorted(ys, classes, side="right") - starts
+    slot_n = sizes[ci]
+    slot_start = starts[ci]
+    rows_sorted = idx[order]
+    if samples_per_class is None:
+        allrows, slot_off = csr_take(rows_sorted, slot_start, slot_n)
+        v = _round(val_fraction * slot_n)
+        if val_fraction > 0:
+            val = _group_pick(rng, slot_n, v)
+        else:
+            val = np.zeros(len(allrows), bool)
+        train_rows, val_rows = allrows[~val], allrows[val]
+        tr_len, va_len = slot_n - v, v
+    else:
+        k = samples_per_class
+        if len(ci) and slot_n.min() < k:
+            c = int(classes[ci[np.argmin(slot_n)]])
+            raise ScenarioError(f"samples_per_class={k} exceeds the {int(slot_n.min())} train samples of class {c}; "
+                                f"use at most {int(sizes.min())} or None (all samples)")
+        pos = _subsets(rng, slot_n, k)
+        pos += slot_start[:, None]
+        v = int(_round(val_fraction * k))
+        if v:
+            vcols = _subsets(rng, np.full(len(pos), k), v)
+            vmask = np.zeros(pos.shape, bool)
+            np.put_along_axis(vmask, vcols, True, axis=1)
+            val_rows = rows_sorted[pos[vmask]]
+            train_rows = rows_sorted[pos[~vmask]]
+        else:
+            val_rows, train_rows = np.zeros(0, np.int64), rows_sorted[pos.reshape(-1)]
+        tr_len, va_len = np.full(len(ci), k - v, np.int64), np.full(len(ci), v, np.int64)
+    return train_rows, _task_offsets(tr_len, co), val_rows, _task_offsets(va_len, co)
+
+
+def _task_offsets(slot_len: np.ndarray, co: np.ndarray) -> np.ndarray:
+    cum = np.zeros(len(slot_len) + 1, np.int64)
+    np.cumsum(slot_len, out=cum[1:])
+    return cum[co]
+
+
+def _assemble_samples(idx, pos, off, val_fraction, rng):
+    """Tasks given as sample positions (CSR pos/off): a val part of round(val_fraction * size)
+    per task, uniformly at random. Returns indices, offsets, val_indices, val_offsets."""
+    sizes = np.diff(off)
+    v = _round(val_fraction * sizes) if val_fraction > 0 else np.zeros(len(sizes), np.int64)
+    val = _group_pick(rng, sizes, v) if val_fraction > 0 else np.zeros(len(pos), bool)
+    rows = idx[pos]
+    tr_off = np.zeros(len(sizes) + 1, np.int64)
+    np.cumsum(sizes - v, out=tr_off[1:])
+    va_off = np.zeros(len(sizes) + 1, np.int64)
+    np.cumsum(v, out=va_off[1:])
+    return rows[~val], tr_off, rows[val], va_off
+
+
+def _task_classes(y, pos, off):
+    """CSR of the distinct labels (>= 0) of every task, sorted."""
+    t = len(off) - 1
+    if y is None or len(pos) == 0:
+        return np.zeros(0, np.int64), np.zeros(t + 1, np.int64)
+    lab = y[pos]
+    tid = np.repeat(np.arange(t, dtype=np.int64), np.diff(off))
+    keep = lab >= 0
+    m = int(lab.max()) + 1 if keep.any() else 1
+    key = np.unique(tid[keep] * m + lab[keep])
+    co = np.zeros(t + 1, np.int64)
+    np.cumsum(np.bincount(key // m, minlength=t), out=co[1:])
+    return key % m, co
+
+
+def _stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed) -> Stream:
+    if val_fraction == 0:
+        va = va_off = None
+    return Stream(tr, tr_off, ci, co, va, va_off, {}, None, None, spec, seed)
+
+
+# ---- builders -------------------------------------------------------------------------------
+def _class_list(y, classes, n_classes, seed):
+    present = np.unique(y[y >= 0])
+    if classes is not None:
+        cl = np.asarray(classes, np.int64)
+        missing = np.setdiff1d(cl, present)
+        if cl.ndim != 1 or len(np.unique(cl)) != len(cl) or len(missing):
+            raise ScenarioError(f"classes: expected distinct labels present in the train part; "
+                                f"not present: {missing[:5].tolist()}")
+        if n_classes is not None:
+            raise ScenarioError("classes and n_classes: give one or the other")
+        return cl
+    if n_classes is None:
+        return present
+    n_classes = _int(n_classes, "n_classes")
+    if n_classes > len(present):
+        raise ScenarioError(f"n_classes={n_classes} exceeds the {len(present)} classes of the train part")
+    return np.sort(rng_for(seed, "scenario/classes").choice(present, n_classes, replace=False))
+
+
+def recurring(labels, index=None, *, n_classes=None, classes=None, classes_per_task=None, n_tasks=1000,
+              law: Law | str | dict = "uniform", samples_per_class=None, val_fraction=0.1, seed=0) -> Stream:
+    """SCoLe-style recurring stream: every task is C distinct classes drawn by ``law``, with all
+    their train samples (or ``samples_per_class`` of each, without replacement within the task,
+    redrawn every task); a val part of round(val_fraction * k) samples per class of the task.
+
+    Args:
+        labels, index: ``Dataset.y`` and ``Dataset.index`` of the TRAIN part (index defaults
+            to 0..n-1). Samples with label -1 are never used.
+        n_classes: None (every class) or a seeded random subset of that many classes.
+        classes: explicit class list, in the order the law sees them (instead of n_classes).
+        classes_per_task: C (None only for the CIR law).
+        n_tasks: T.
+        law: a :mod:`~synprobe.scenarios.laws` law, a name, or a spec dict.
+        samples_per_class: None or a per-task budget per class.
+        val_fraction: in [0, 1); 0 gives no val part.
+        seed: every random choice derives from it.
+    """
+    seed = check_seed(seed)
+    y, idx = _labels_index(labels, index)
+    law = law_from_spec(law if law is not None else Uniform())
+    n_tasks = _int(n_tasks, "n_tasks")
+    val_fraction = _fraction(val_fraction)
+    if samples_per_class is not None:
+        samples_per_class = _int(samples_per_class, "samples_per_class")
+    cl = _class_list(y, classes, n_classes, seed)
+    if len(cl) == 0:
+        raise ScenarioError("labels: no sample has a class (all labels are -1 or the train part is empty)")
+    pos_ci, co, info = law.draw(len(cl), classes_per_task, n_tasks, rng_for(seed, "scenario/law"))
+    tr, tr_off, va, va_off = _assemble_classes(y, idx, cl, pos_ci, co, samples_per_class, val_fraction,
+                                               rng_for(seed, "scenario/samples"))
+    spec = {"kind": "recurring", "classes": cl.tolist(), "classes_per_task": classes_per_task,
+            "n_tasks": n_tasks, "law": law.spec(), "law_info": info, "samples_per_class": samples_per_class,
+            "val_fraction": val_fraction, "n_samples": int(len(y))}
+    return _stream(tr, tr_off, va, va_off, cl[pos_ci], co, val_fraction, spec, seed)
+
+
+def class_incremental(labels, index=None, *, increment=2, initial_increment=0, class_order=None,
+                      val_fraction=0.1, seed=0) -> Stream:
+    """Disjoint class-incremental tasks: ``initial_increment`` classes first (if > 0), then
+    ``increment`` classes per task (an int, or a list of task sizes), in ``class_order``
+    (default: a seeded shuffle of the classes, recorded in the spec). All samples of a class."""
+    seed = check_seed(seed)
+    y, idx = _labels_index(labels, index)
+    val_fraction = _fraction(val_fraction)
+    present = np.unique(y[y >= 0])
+    if class_order is None:
+        order = rng_for(seed, "scenario/class_order").permutation(present)
+    else:
+        order = np.asarray(class_order, np.int64)
+        if order.ndim != 1 or len(np.unique(order)) != len(order) or not np.isin(order, present).all():
+            raise ScenarioError("class_order: expected distinct labels present in the train part")
+    n = len(order)
+    if isinstance(increment, list | tuple):
+        sizes = [_int(s, "increment[i]") for s in increment]
+        if initial_increment:
+            raise ScenarioError("initial_increment: not used when increment is a list of task sizes")
+    else:
+        inc = _int(increment, "increment")
+        first = _int(initial_increment, "initial_increment", lo=0)
+        rest = n - first
+        if rest < 0 or rest % inc:
+            raise ScenarioError(f"increment={inc}, initial_increment={first}: {n} classes do not split into "
+                                f"tasks of that size ({rest} left after the first task)")
+        sizes = ([first] if first else []) + [inc] * (rest // inc)
+    if sum(sizes) != n:
+        raise ScenarioError(f"increment: task sizes sum to {sum(sizes)}; the class order has {n} classes")
+    co = np.zeros(len(sizes) + 1, np.int64)
+    np.cumsum(sizes, out=co[1:])
+    ci = np.concatenate([np.sort(order[co[t]:co[t + 1]]) for t in range(len(sizes))]) if sizes else order
+    pos = np.searchsorted(present, ci)
+    tr, tr_off, va, va_off = _assemble_classes(y, idx, present, pos, co, None, val_fraction,
+                                               rng_for(seed, "scenario/samples"))
+    spec = {"kind": "class_incremental", "class_order": order.tolist(), "task_sizes": sizes,
+            "val_fraction": val_fraction, "n_samples": int(len(y))}
+    return _stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed)
+
+
+def instance_incremental(n, n_tasks, *, labels=None, index=None, val_fraction=0.1, seed=0) -> Stream:
+    """New instances only: a seeded permutation of the n samples cut into ``n_tasks`` parts of
+    n // n_tasks samples (the first n % n_tasks parts get one more)."""
+    seed = check_seed(seed)
+    n = _int(n, "n", lo=0)
+    n_tasks = _int(n_tasks, "n_tasks")
+    val_fraction = _fraction(val_fraction)
+    y = None
+    if labels is not None:
+        y, idx = _labels_index(labels, index)
+        if len(y) != n:
+            raise ScenarioError(f"labels: {len(y)} labels for n={n}")
+    else:
+        idx = np.arange(n, dtype=np.int64) if index is None else np.asarray(index, np.int64)
+        if idx.shape != (n,):
+            raise ScenarioError(f"index: expected {n} rows, got shape {idx.shape}")
+    if n_tasks > max(n, 1):
+        raise ScenarioError(f"n_tasks={n_tasks} exceeds the {n} samples")
+    pos = rng_for(seed, "scenario/instances").permutation(n)
+    sizes = np.full(n_tasks, n // n_tasks, np.int64)
+    sizes[: n % n_tasks] += 1
+    off = np.zeros(n_tasks + 1, np.int64)
+    np.cumsum(sizes, out=off[1:])
+    # sorted inside each task: file order, deterministic
+    pos = np.sort(np.repeat(np.arange(n_tasks), sizes) * max(n, 1) + pos) % max(n, 1)
+    ci, co = _task_classes(y, pos, off)
+    tr, tr_off, va, va_off = _assemble_samples(idx, pos, off, val_fraction, rng_for(seed, "scenario/val"))
+    spec = {"kind": "instance_incremental", "n": n, "n_tasks": n_tasks, "val_fraction": val_fraction}
+    return _stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed)
+
+
+def domain_incremental(labels, domains, index=None, *, groups=None, recurrence=None, val_fraction=0.1,
+                       seed=0) -> Stream:
+    """One domain group per task: every sample whose domain code (font group, script, pattern
+    kind...) is in the group. ``groups``: a list of lists of domain values (default: each value
+    alone, in a seeded order, recorded). ``recurrence``: None (each group once), an int R (the
+    group sequence R times) or an explicit sequence of group numbers (domains may recur)."""
+    seed = check_seed(seed)
+    y, idx = _labels_index(labels, index)
+    val_fraction = _fraction(val_fraction)
+    d = np.asarray(domains)
+    if d.shape != y.shape:
+        raise ScenarioError(f"domains: expected one code per sample ({len(y)}), got shape {d.shape}")
+    values, codes = np.unique(d, return_inverse=True)
+    if groups is None:
+        groups = [[v] for v in rng_for(seed, "scenario/domains").permutation(values).tolist()]
+    gl = []
+    for g in groups:
+        g = list(g) if isinstance(g, list | tuple | np.ndarray) else [g]
+        miss = [v for v in g if v not in set(values.tolist())]
+        if miss or not g:
+            raise ScenarioError(f"groups: domain values {miss[:5]} not in the data; known: {values[:10].tolist()}")
+        gl.append(g)
+    if recurrence is None:
+        seq = np.arange(len(gl))
+    elif isinstance(recurrence, int | np.integer) and not isinstance(recurrence, bool):
+        seq = np.tile(np.arange(len(gl)), _int(recurrence, "recurrence"))
+    else:
+        seq = np.asarray(recurrence, np.int64)
+        if seq.ndim != 1 or len(seq) == 0 or seq.min() < 0 or seq.max() >= len(gl):
+            raise ScenarioError(f"recurrence: expected an int or group numbers in [0, {len(gl)})")
+    gid = np.full(len(values), -1, np.int64)
+    for i, g in enumerate(gl):
+        hit = np.searchsorted(values, np.asarray(g, values.dtype))
+        if (gid[hit] >= 0).any():
+            raise ScenarioError("groups: a domain value is in two groups")
+        gid[hit] = i
+    sg = gid[codes]
+    order = np.argsort(sg, kind="stable")
+    gs = sg[order]
+    starts = np.searchsorted(gs, np.arange(len(gl)))
+    ends = np.searchsorted(gs, np.arange(len(gl)), side="right")
+    pos, off = csr_take(order, starts[seq], (ends - starts)[seq])
+    ci, co = _task_classes(y, pos, off)
+    tr, tr_off, va, va_off = _assemble_samples(idx, pos, off, val_fraction, rng_for(seed, "scenario/val"))
+    jsonable = [[v.item() if hasattr(v, "item") else v for v in g] for g in gl]
+    spec = {"kind": "domain_incremental", "groups": jsonable, "sequence": seq.tolist(), "val_fraction": val_fraction}
+    return _stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed)
+
+
+def _centers(schedule: str, t: int, periods: float, rng) -> np.ndarray:
+    """Window centres in [0, 1] (quantile of the attribute) for tasks 0..T-1."""
+    x = np.arange(t) / max(t - 1, 1)
+    if schedule == "linear":  # low -> high, repeated `periods` times (sawtooth)
+        return (x * periods) % 1.0 if periods != 1 else x
+    if schedule == "cosine":  # low -> high -> low, `periods` round trips
+        return (1 - np.cos(2 * np.pi * periods * x)) / 2
+    if schedule == "triangle":
+        ph = (x * periods) % 1.0
+        return 1 - np.abs(2 * ph - 1)
+    return rng.random(t)
+
+
+def drift(values, n_tasks, *, window=0.2, schedule="linear", periods=1.0, labels=None, index=None,
+          samples_per_task=None, val_fraction=0.1, seed=0) -> Stream:
+    """Attribute drift: task t holds the samples whose ``values`` (a numeric attribute: scale,
+    rotation...) lie in a window covering ``window`` of the attribute's quantile range, centred
+    by ``schedule`` ("linear": low to high, "cosine"/"triangle": there and back, repeated
+    ``periods`` times, so windows recur; "random": seeded centres). Window edges are values, so
+    tied values are never split. ``samples_per_task``: None (the whole window) or a budget."""
+    seed = check_seed(seed)
+    v = np.asarray(values, np.float64)
+    if v.ndim != 1:
+        raise ScenarioError(f"values: expected a 1-d numeric array, got shape {v.shape}")
+    n_tasks = _int(n_tasks, "n_tasks")
+    val_fraction = _fraction(val_fraction)
+    if schedule not in SCHEDULES:
+        raise ScenarioError(f"schedule {schedule!r}: expected one of {', '.join(map(repr, SCHEDULES))}")
+    if isinstance(window, bool) or not isinstance(window, int | float) or not 0 < window <= 1:
+        raise ScenarioError(f"window: {window!r} must be a fraction in (0, 1]")
+    y = None
+    if labels is not None:
+        y, idx = _labels_index(labels, index)
+        if len(y) != len(v):
+            raise ScenarioError(f"labels: {len(y)} labels for {len(v)} values")
+    else:
+        idx = np.arange(len(v), dtype=np.int64) if index is None else np.asarray(index, np.int64)
+    ok = np.flatnonzero(np.isfinite(v))
+    if len(ok) == 0:
+        raise ScenarioError("values: no finite value")
+    order = ok[np.argsort(v[ok], kind="stable")]
+    sv = v[order]
+    c = _centers(schedule, n_tasks, float(periods), rng_for(seed, "scenario/drift"))
+    c = window / 2 + (1 - window) * c
+    m = len(sv) - 1
+    lo_v = sv[np.floor((c - window / 2) * m + 1e-9).astype(np.int64).clip(0, m)]
+    hi_v = sv[np.ceil((c + window / 2) * m - 1e-9).astype(np.int64).clip(0, m)]
+    lo = np.searchsorted(sv, lo_v, side="left")
+    hi = np.searchsorted(sv, hi_v, side="right")
+    if samples_per_task is None:
+        pos, off = csr_take(order, lo, hi - lo)
+    else:
+        k = _int(samples_per_task, "samples_per_task")
+        if (hi - lo).min() < k:
+            raise ScenarioError(f"samples_per_task={k} exceeds the {int((hi - lo).min())} samples of the "
+                                f"smallest window; widen the window or lower the budget")
+        p = _subsets(rng_for(seed, "scenario/samples"), hi - lo, k) + lo[:, None]
+        pos, off = order[p.reshape(-1)], np.arange(n_tasks + 1, dtype=np.int64) * k
+    ci, co = _task_classes(y, pos, off)
+    tr, tr_off, va, va_off = _assemble_samples(idx, pos, off, val_fraction, rng_for(seed, "scenario/val"))
+    spec = {"kind": "drift", "n_tasks": n_tasks, "window": window, "schedule": schedule, "periods": periods,
+            "ranges": np.stack([lo_v, hi_v], 1).tolist() if n_tasks <= 100_000 else None,
+            "samples_per_task": samples_per_task, "val_fraction": val_fraction}
+    return _stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed)
+
+
+# ---- dataset files --------------------------------------------------------------------------
+def _file_splits(path) -> dict:
+    from synprobe.load import read_table
+
+    return read_table(path).splits
+
+
+def eval_sets_from_file(path, split_name="random", ood=None) -> dict:
+    """Evaluation rows of a dataset file: ``"iid"``, the test part of ``split_name`` restricted
+    to the training distribution (rows in the train part of every OOD split), and
+    ``"ood_<name>"``, the test part of each other ``split/<name>`` (``ood``: names; default all
+    others): held-out fonts, chars, ranges, combinations."""
+    splits = _file_splits(path)
+    names = _ood_names(splits, split_name, ood, path)
+    inside = np.ones(len(splits[split_name]), bool)
+    for name in names:
+        inside &= splits[name][:, 0]
+    out = {"iid": np.flatnonzero(splits[split_name][:, 2] & inside).astype(np.int64)}
+    for name in names:
+        out[f"ood_{name}"] = np.flatnonzero(splits[name][:, 2]).astype(np.int64)
+    return out
+
+
+def _ood_names(splits, split_name, ood, path):
+    if split_name not in splits:
+        have = ", ".join(sorted(splits)) or "none"
+        raise ScenarioError(f"{path}: no split {split_name!r}; the file's splits: {have}")
+    names = [n for n in sorted(splits) if n != split_name] if ood is None else list(ood)
+    bad = [n for n in names if n not in splits or n == split_name]
+    if bad:
+        raise ScenarioError(f"ood: {bad!r} not other splits of {path}; have: {', '.join(sorted(splits))}")
+    return names
+
+
+def train_from_file(path, target="char", split_name="random", ood=None):
+    """(labels, index) of the rows a stream may train on: the train part of ``split_name`` that
+    is also in the train part of every OOD split (``ood``; default all others), so no row of an
+    :func:`eval_sets_from_file` set, nor any held-out value, enters training."""
+    from synprobe.load import load
+
+    splits = _file_splits(path)
+    names = _ood_names(splits, split_name, ood, path)
+    d = load(path, "train", split_name, target)
+    keep = np.ones(len(d.index), bool)
+    for name in names:
+        keep &= splits[name][d.index, 0]
+    return d.y[keep].astype(np.int64), d.index[keep]
+
+
+def attach_eval_sets(stream: Stream, path, split_name="random", ood=None) -> Stream:
+    """``with_eval_sets(stream, eval_sets_from_file(path, split_name, ood))``."""
+    return with_eval_sets(stream, eval_sets_from_file(path, split_name, ood))
