@@ -203,6 +203,10 @@ def _largest_remainder(quota: np.ndarray, total, rng: np.random.Generator) -> np
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(q.shape[1])[None, :].repeat(len(q), axis=0), axis=-1)
     base += rank < left[:, None]
+    if (left < 0).any():  # float round-off pushed the floors past the total: take back the smallest
+        order = np.lexsort((rng.random(q.shape), np.where(base > 0, frac, np.inf)), axis=-1)
+        np.put_along_axis(rank, order, np.arange(q.shape[1])[None, :].repeat(len(q), axis=0), axis=-1)
+        base -= rank < -left[:, None]
     return base.reshape(np.shape(quota))
 
 

@@ -364,6 +364,18 @@ def test_errors_are_one_line_value_errors(call, match):
     assert "\n" not in str(e.value)
 
 
+def test_largest_remainder_hits_the_total_even_past_round_off():
+    from synprobe.noise import _largest_remainder
+
+    rng = np.random.default_rng(0)
+    q = np.array([2.9999999999, 3.0000000001, 0.0, 1.5])
+    for total in (6, 7, 8):
+        got = _largest_remainder(q, total, rng)
+        assert got.sum() == total and np.all(np.abs(got - q) < 1 + 1e-9) and got[2] == 0
+    rows = _largest_remainder(np.array([[0.5, 0.5, 0.0], [3.0, 0.0, 0.0]]), np.array([1, 2]), rng)
+    assert rows.sum(axis=1).tolist() == [1, 2] and rows[0, 2] == 0
+
+
 def test_flip_count_rounds_half_up():
     assert [flip_count(0.5, n) for n in (1, 3, 5)] == [1, 2, 3]
     assert flip_count(0.25, 10) == 3 and flip_count(0.0, 10) == 0 and flip_count(1.0, 7) == 7
