@@ -133,10 +133,12 @@ def _assemble_classes(y, idx, classes, ci, co, samples_per_class, val_fraction, 
     if samples_per_class is None:
         allrows, slot_off = csr_take(rows_sorted, slot_start, slot_n)
         v = _round(val_fraction * slot_n)
-        if val_fraction > 0:
-            val = _group_pick(rng, slot_n, v)
-        else:
-            val = np.zeros(len(allrows), bool)
+        val = np.zeros(len(allrows), bool)
+        for c in np.unique(ci) if val_fraction > 0 else ():  # v depends on the class only
+            rows = np.flatnonzero(ci == c)
+            if v[rows[0]]:
+                picks = _subsets(rng, slot_n[rows], int(v[rows[0]]))
+                val[(slot_off[rows][:, None] + picks).reshape(-1)] = True
         train_rows, val_rows = allrows[~val], allrows[val]
         tr_len, va_len = slot_n - v, v
     else:
