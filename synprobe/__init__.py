@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 
 from synprobe import dists
 from synprobe.load import Dataset, LoadError, load, set_resolver
+from synprobe.noise import NoiseError, NoisyLabels, apply_noise
 
 
 def fetch(name_or_path, **kwargs):
@@ -53,6 +54,8 @@ def generate(recipe, n: int, out, **kwargs):
 
 __all__ = [
     "Dataset",
+    "NoiseError",
+    "NoisyLabels",
     "FontCoverageError",
     "FontError",
     "FormatError",
@@ -65,6 +68,7 @@ __all__ = [
     "SymbolSpec",
     "SynprobeError",
     "__version__",
+    "apply_noise",
     "dists",
     "fetch",
     "generate",

@@ -24,7 +24,8 @@ def test_import_is_light():
     assert json.loads(out) == []
 
 
-@pytest.mark.parametrize("module", ["synprobe.recipe", "synprobe.sampling", "synprobe.dists", "synprobe.rng"])
+@pytest.mark.parametrize("module", ["synprobe.recipe", "synprobe.sampling", "synprobe.dists", "synprobe.rng",
+                                    "synprobe.noise", "synprobe.splits", "synprobe.load"])
 def test_light_modules_stay_light(module):
     code = (f"import json, sys; import {module}; "
             "print(json.dumps([m for m in ('h5py', 'PIL', 'cv2', 'torch') if m in sys.modules]))")
