@@ -39,7 +39,7 @@ def main() -> None:
           f"{a.budget} samples per class per task")
     print(f"{'law':<16}{'build s':>9}{'peak MiB':>10}{'stream MiB':>12}{'entries':>13}")
     for law in (Uniform(), ScoleEntropy(e=2), Zipf(a=1.0), Cycle(replace=0.2), ProbReduction(r=2.0)):
-        def build():
+        def build(law=law):
             return recurring(y, index, classes_per_task=a.per_task, n_tasks=a.tasks, law=law,
                              samples_per_class=a.budget, val_fraction=0.1, seed=0)
         times = []
