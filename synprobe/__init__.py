@@ -13,7 +13,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from synprobe import dists
+from synprobe import dists, scenarios
 from synprobe.load import Dataset, LoadError, load, set_resolver
 from synprobe.noise import NoiseError, NoisyLabels, apply_noise
 
@@ -75,5 +75,6 @@ __all__ = [
     "list_recipes",
     "load",
     "load_recipe",
+    "scenarios",
     "set_resolver",
 ]
