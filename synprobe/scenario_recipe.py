@@ -237,11 +237,10 @@ def _noise(ctx: _Ctx, v) -> dict:
     extra = _NOISE_EXTRA.get(model, ())
     allowed = ["model", *(p for p in sig if p not in _NOISE_AUTO), *extra]
     ctx.keys("noise", v, allowed)
-    for p, par in sig.items():
-        if p in _NOISE_AUTO or par.default is not inspect.Parameter.empty:
-            continue
+    required = [q for q, par in sig.items() if q not in _NOISE_AUTO and par.default is inspect.Parameter.empty]
+    for p in required:
         if p not in v:
-            ctx.fail(f"noise.{p}", f"missing; {model} needs {_allowed([q for q in sig if q not in _NOISE_AUTO and sig[q].default is inspect.Parameter.empty])}")
+            ctx.fail(f"noise.{p}", f"missing; {model} needs {_allowed(required)}")
     if "rate" in v:
         v["rate"] = ctx.num("noise.rate", v["rate"], lo=0, hi=1)
     for b in ("stratify", "exact"):
