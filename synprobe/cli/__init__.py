@@ -46,10 +46,11 @@ def _register() -> None:
     from synprobe.cli.info import info
     from synprobe.cli.preview import preview
     from synprobe.cli.recipes import recipes
+    from synprobe.cli.scenario import scenario
     from synprobe.cli.split import split
     from synprobe.cli.view import view
 
-    for cmd in (generate, preview, info, view, split, recipes, datasets, download, fonts):
+    for cmd in (generate, preview, info, view, split, recipes, datasets, download, scenario, fonts):
         main.add_command(cmd)
 
 
