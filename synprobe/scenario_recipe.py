@@ -235,8 +235,9 @@ def _noise(ctx: _Ctx, v) -> dict:
     model = ctx.str("noise.model", v["model"], list(MODELS))
     sig = inspect.signature(MODELS[model]).parameters
     extra = _NOISE_EXTRA.get(model, ())
-    allowed = ["model", *(p for p in sig if p not in _NOISE_AUTO), *extra]
+    allowed = ["model", "scope", *(p for p in sig if p not in _NOISE_AUTO), *extra]
     ctx.keys("noise", v, allowed)
+    v["scope"] = ctx.str("noise.scope", v.get("scope", "row"), ["row", "task"])
     required = [q for q, par in sig.items() if q not in _NOISE_AUTO and par.default is inspect.Parameter.empty]
     for p in required:
         if p not in v:
@@ -424,17 +425,30 @@ def _apply_noise(spec: ScenarioSpec, stream, y_of_row, table, seed):
                                     f"class {k} -> {v}: both must be classes of the stream")
             m[int(a)] = int(b)
         nz["mapping"] = m
+    scope = nz.pop("scope", "row")
+    pos = np.searchsorted(rows, stream.indices)
     try:
-        noisy = apply_noise(model, compact, len(classes), seed=(seed, 1), **nz)
+        if scope == "row":  # one annotation per row, shared by every occurrence of the row
+            noisy = apply_noise(model, compact, len(classes), seed=(seed, 1), **nz)
+            obs = classes[noisy.observed][pos]
+            summary = noisy.summary()
+            flipped = noisy.flipped[pos]
+        else:  # "task": each task's training labels are annotated anew; exact counts per task
+            obs = np.empty(len(pos), np.int64)
+            flipped = np.empty(len(pos), bool)
+            per_row = {k: v for k, v in nz.items() if k in ("scores", "features")}
+            for t in range(len(stream)):
+                a, b = stream.offsets[t], stream.offsets[t + 1]
+                kw = dict(nz, **{k: v[pos[a:b]] for k, v in per_row.items()})
+                nt = apply_noise(model, compact[pos[a:b]], len(classes), seed=(seed, 1, t), **kw)
+                obs[a:b], flipped[a:b] = classes[nt.observed], nt.flipped
+            summary = {"model": model, "rate": float(flipped.mean()) if len(flipped) else 0.0,
+                       "n_flipped": int(flipped.sum()), "params": {k: v for k, v in nz.items() if k not in per_row}}
     except NoiseError as e:
         raise InvalidRecipe(spec.source, "noise", str(e)) from None
-    obs = classes[noisy.observed]
-    pos = np.searchsorted(rows, stream.indices)
-    summary = noisy.summary()
-    summary.update(scope="row", stream_classes=classes.tolist(),
-                   n_occurrences=int(len(stream.indices)),
-                   n_occurrences_flipped=int(noisy.flipped[pos].sum()))
-    return true[pos], obs[pos], summary
+    summary.update(scope=scope, stream_classes=classes.tolist(), n_occurrences=int(len(stream.indices)),
+                   n_occurrences_flipped=int(flipped.sum()))
+    return true[pos], obs, summary
 
 
 def build(spec: ScenarioSpec | str | Path, data_path, seed: int | None = None, overrides: dict | None = None):

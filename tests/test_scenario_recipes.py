@@ -171,3 +171,25 @@ def test_cli(data, tmp_path):
     assert res.exit_code == 1 and res.output.count("\n") == 1 and "bundled scenarios" in res.output
     res = r.invoke(scenario, ["show", str(tmp_path / "none.npz"), "-o", str(png)])
     assert res.exit_code == 1 and "no such file" in res.output
+
+
+def test_noise_scope_task_flips_exactly_per_task(data):
+    from synprobe.noise import flip_count
+
+    st = build("noisy-40-sym", data, overrides={"n_tasks": 9, "noise": {"model": "uniform_other", "rate": 0.4,
+                                                                        "scope": "task"}})
+    assert st.spec["noise"]["scope"] == "task"
+    for t in range(len(st)):
+        a, b = st.offsets[t], st.offsets[t + 1]
+        flipped = st.labels_true[a:b] != st.labels_observed[a:b]
+        assert flipped.sum() == flip_count(0.4, b - a)
+
+
+def test_noise_scope_is_validated(tmp_path):
+    from synprobe.errors import InvalidRecipe
+
+    p = tmp_path / "s.toml"
+    p.write_text('kind = "recurring"\nn_tasks = 3\nclasses_per_task = 2\n[noise]\nmodel = "uniform_other"\n'
+                 'rate = 0.2\nscope = "sample"\n')
+    with pytest.raises(InvalidRecipe, match=r"noise\.scope.*'row', 'task'"):
+        load_scenario(p)

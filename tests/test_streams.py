@@ -300,3 +300,21 @@ def test_eval_sets_never_trained_on_end_to_end(tmp_path):
     s_all = class_incremental(d.y, d.index, increment=1, seed=0)
     with pytest.raises(ScenarioError, match="hold them out"):
         with_eval_sets(s_all, {k: v for k, v in ev.items() if k.startswith("ood_")})
+
+
+def test_class_and_instance_incremental_recur():
+    from synprobe.scenarios.builders import class_incremental, instance_incremental, recur
+
+    y = np.repeat(np.arange(6), 10)
+    once = class_incremental(y, increment=2, seed=3)
+    twice = class_incremental(y, increment=2, recurrence=2, seed=3)
+    assert len(twice) == 2 * len(once)
+    for t in range(len(once)):
+        for u in (t, t + len(once)):
+            assert np.array_equal(twice.task(u).train, once.task(t).train)
+            assert np.array_equal(twice.task(u).classes, once.task(t).classes)
+    order = instance_incremental(60, 3, recurrence=[0, 2, 0], seed=1)
+    base = instance_incremental(60, 3, seed=1)
+    assert [len(order.task(t).train) for t in range(3)] == [len(base.task(t).train) for t in (0, 2, 0)]
+    with pytest.raises(ScenarioError, match="recurrence"):
+        recur(base, [0, 5])

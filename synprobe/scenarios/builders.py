@@ -23,6 +23,7 @@ from synprobe.scenarios.stream import Stream, with_eval_sets
 __all__ = [
     "attach_eval_sets",
     "class_incremental",
+    "recur",
     "domain_incremental",
     "drift",
     "eval_sets_from_file",
@@ -260,8 +261,27 @@ def recurring(labels, index=None, *, n_classes=None, classes=None, classes_per_t
     return _stream(tr, tr_off, va, va_off, cl[pos_ci], co, val_fraction, spec, seed)
 
 
+def recur(stream: Stream, recurrence=None) -> Stream:
+    """The tasks of ``stream`` shown again: ``recurrence`` None (once), an int R (the whole
+    sequence R times) or a list of task numbers (any order, any repetition)."""
+    if recurrence is None:
+        return stream
+    n = len(stream)
+    if isinstance(recurrence, int | np.integer) and not isinstance(recurrence, bool):
+        seq = np.tile(np.arange(n), _int(recurrence, "recurrence"))
+    else:
+        seq = np.asarray(recurrence, np.int64)
+        if seq.ndim != 1 or len(seq) == 0 or seq.min() < 0 or seq.max() >= n:
+            raise ScenarioError(f"recurrence: expected an int >= 1 or task numbers in [0, {n})")
+    out = stream.select(seq)
+    spec = dict(out.spec, recurrence=recurrence if isinstance(recurrence, int) else seq.tolist())
+    spec.pop("selected_tasks", None)
+    return Stream(out.indices, out.offsets, out.class_indices, out.class_offsets, out.val_indices, out.val_offsets,
+                  out.eval_sets, out.labels_true, out.labels_observed, spec, out.seed)
+
+
 def class_incremental(labels, index=None, *, increment=2, initial_increment=0, class_order=None,
-                      val_fraction=0.1, seed=0) -> Stream:
+                      val_fraction=0.1, recurrence=None, seed=0) -> Stream:
     """Disjoint class-incremental tasks: ``initial_increment`` classes first (if > 0), then
     ``increment`` classes per task (an int, or a list of task sizes), in ``class_order``
     (default: a seeded shuffle of the classes, recorded in the spec). All samples of a class."""
@@ -298,10 +318,11 @@ def class_incremental(labels, index=None, *, increment=2, initial_increment=0, c
                                                rng_for(seed, "scenario/samples"))
     spec = {"kind": "class_incremental", "class_order": order.tolist(), "task_sizes": sizes,
             "val_fraction": val_fraction, "n_samples": int(len(y))}
-    return _stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed)
+    return recur(_stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed), recurrence)
 
 
-def instance_incremental(n, n_tasks, *, labels=None, index=None, val_fraction=0.1, seed=0) -> Stream:
+def instance_incremental(n, n_tasks, *, labels=None, index=None, val_fraction=0.1, recurrence=None,
+                         seed=0) -> Stream:
     """New instances only: a seeded permutation of the n samples cut into ``n_tasks`` parts of
     n // n_tasks samples (the first n % n_tasks parts get one more)."""
     seed = check_seed(seed)
@@ -329,7 +350,7 @@ def instance_incremental(n, n_tasks, *, labels=None, index=None, val_fraction=0.
     ci, co = _task_classes(y, pos, off)
     tr, tr_off, va, va_off = _assemble_samples(idx, pos, off, val_fraction, rng_for(seed, "scenario/val"))
     spec = {"kind": "instance_incremental", "n": n, "n_tasks": n_tasks, "val_fraction": val_fraction}
-    return _stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed)
+    return recur(_stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed), recurrence)
 
 
 def domain_incremental(labels, domains, index=None, *, groups=None, recurrence=None, val_fraction=0.1,
