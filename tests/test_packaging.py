@@ -25,7 +25,11 @@ from synprobe.paths import bundled
 from synprobe.fonts import FontRegistry
 from synprobe.recipe import load_recipe, list_recipes
 from synprobe.io.h5 import read_info
+from synprobe.scenario_recipe import list_scenarios
+from synprobe.datasets import list_catalog
 reg = FontRegistry.load(user=False)
+assert "scole-10c-2pt" in list_scenarios() and "default" in list_catalog()
+load_recipe("natural-patterns")  # its image_dir resolves inside the installed package
 r = synprobe.generate("default", 64, "tiny.h5", workers=1, resolution=8)
 print(json.dumps({
     "file": synprobe.__file__,
@@ -55,6 +59,9 @@ def test_wheel_contents(wheel):
     assert "synprobe/_data/fonts/manifest.json" in names
     assert "synprobe/_data/fonts/coverage.json" in names
     assert "synprobe/_data/generators/default.toml" in names
+    assert "synprobe/_data/generators/textures/clouds-0.png" in names  # natural-patterns' picture bank
+    assert "synprobe/_data/scenarios/scole-10c-2pt.toml" in names
+    assert "synprobe/catalog.toml" in names
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     manifest = json.loads(zipfile.ZipFile(wheel).read("synprobe/_data/fonts/manifest.json"))
     shipped = set(names)
