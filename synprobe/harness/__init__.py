@@ -1,0 +1,1 @@
+"""Training-harness helpers; :mod:`synprobe.harness.metrics` holds the pure-numpy evaluation metrics."""
