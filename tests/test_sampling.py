@@ -188,3 +188,32 @@ def test_bernoulli_rates_match(default):
     for k in ("inverse_color", "bold"):
         rate = float(t[k].mean())
         assert abs(rate - 0.5) < 0.02, (k, rate)
+
+
+def test_mixture_samples_each_component_with_its_weight():
+    from synprobe.dists import Const, Mixture, Uniform
+    from synprobe.recipe import recipe_from_dict, recipe_to_dict
+    from synprobe.rng import Draws
+
+    r = recipe_from_dict({"symbol": {"translation_x": {
+        "dist": "mixture", "components": [{"dist": "uniform", "low": -0.9, "high": 0.9}, 10.0], "weights": [0.9, 0.1]}}})
+    m = r.symbol.translation_x
+    assert m == Mixture((Uniform(-0.9, 0.9), Const(10.0)), (0.9, 0.1))
+    assert recipe_from_dict(recipe_to_dict(r)) == r
+    v = m.sample(Draws(3, np.arange(20000)), "x")
+    far = v == 10.0
+    assert abs(far.mean() - 0.1) < 0.01  # ~7 standard deviations
+    assert np.all(np.abs(v[~far]) <= 0.9) and m.contains(v).all()
+
+
+def test_bold_synthetic_records_how_bold_was_drawn(registry):
+    from synprobe.recipe import recipe_from_dict
+    from synprobe.sampling import Vocab, sample_table
+
+    with_bold = next(f for f in registry.ids("latin") if registry.entry(f).bold
+                     and registry.supports(registry.entry(f).bold, "a"))
+    without = next(f for f in registry.ids("latin") if not registry.entry(f).bold and registry.supports(f, "a"))
+    for font, synthetic in ((with_bold, False), (without, True)):
+        r = recipe_from_dict({"symbol": {"font": font, "char": "a", "bold": True}})
+        t = sample_table(r, Vocab.build(r, registry), seed=0, index=np.arange(8))
+        assert t["bold"].all() and (t["bold_synthetic"] == synthetic).all()
