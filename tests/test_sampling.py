@@ -195,8 +195,9 @@ def test_mixture_samples_each_component_with_its_weight():
     from synprobe.recipe import recipe_from_dict, recipe_to_dict
     from synprobe.rng import Draws
 
-    r = recipe_from_dict({"symbol": {"translation_x": {
-        "dist": "mixture", "components": [{"dist": "uniform", "low": -0.9, "high": 0.9}, 10.0], "weights": [0.9, 0.1]}}})
+    law = {"dist": "mixture", "components": [{"dist": "uniform", "low": -0.9, "high": 0.9}, 10.0],
+           "weights": [0.9, 0.1]}
+    r = recipe_from_dict({"symbol": {"translation_x": law}})
     m = r.symbol.translation_x
     assert m == Mixture((Uniform(-0.9, 0.9), Const(10.0)), (0.9, 0.1))
     assert recipe_from_dict(recipe_to_dict(r)) == r
