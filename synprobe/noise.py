@@ -287,6 +287,18 @@ def uniform_all(labels, n_classes: int, rate: float, seed, *, stratify: bool = F
     return _result(y, observed, "uniform_all", params, seed, k)
 
 
+def _flip_exact(model, labels, n_classes, rate, seed, stratify, relabel) -> NoisyLabels:
+    """Exactly ``flip_count(rate, n)`` samples, chosen without replacement, get ``relabel(y, K, rng)``."""
+    y, k = _check_labels(labels, n_classes)
+    rate, seed = _check_rate(rate), _check_seed(seed)
+    _need_other_class(k, flip_count(rate, len(y)))
+    rng = np.random.default_rng(seed)
+    idx = _choose(y, np.arange(len(y)), rate, stratify, k, rng)
+    observed = y.copy()
+    observed[idx] = relabel(y[idx], k, rng)
+    return _result(y, observed, model, {"rate": rate, "stratify": stratify}, seed, k)
+
+
 def uniform_other(labels, n_classes: int, rate: float, seed, *, stratify: bool = False) -> NoisyLabels:
     """Symmetric noise over the **other** K-1 classes (Co-teaching's ``symmetric``; Toneva et al. 2019).
 
@@ -301,14 +313,8 @@ def uniform_other(labels, n_classes: int, rate: float, seed, *, stratify: bool =
         seed: int >= 0 or tuple of ints.
         stratify: split the flip count over classes in proportion to their sizes.
     """
-    y, k = _check_labels(labels, n_classes)
-    rate, seed = _check_rate(rate), _check_seed(seed)
-    _need_other_class(k, flip_count(rate, len(y)))
-    rng = np.random.default_rng(seed)
-    idx = _choose(y, np.arange(len(y)), rate, stratify, k, rng)
-    observed = y.copy()
-    observed[idx] = _uniform_other(y[idx], k, rng)
-    return _result(y, observed, "uniform_other", {"rate": rate, "stratify": stratify}, seed, k)
+    return _flip_exact("uniform_other", labels, n_classes, rate, seed, stratify,
+                       lambda y, k, rng: _uniform_other(y, k, rng))
 
 
 def pair_flip(labels, n_classes: int, rate: float, seed, *, stratify: bool = False) -> NoisyLabels:
@@ -316,14 +322,7 @@ def pair_flip(labels, n_classes: int, rate: float, seed, *, stratify: bool = Fal
 
     Expected matrix ``T[i, i] = 1 - rate``, ``T[i, (i + 1) mod K] = rate``. Args as :func:`uniform_other`.
     """
-    y, k = _check_labels(labels, n_classes)
-    rate, seed = _check_rate(rate), _check_seed(seed)
-    _need_other_class(k, flip_count(rate, len(y)))
-    rng = np.random.default_rng(seed)
-    idx = _choose(y, np.arange(len(y)), rate, stratify, k, rng)
-    observed = y.copy()
-    observed[idx] = (y[idx] + 1) % k
-    return _result(y, observed, "pair_flip", {"rate": rate, "stratify": stratify}, seed, k)
+    return _flip_exact("pair_flip", labels, n_classes, rate, seed, stratify, lambda y, k, rng: (y + 1) % k)
 
 
 def asymmetric(labels, n_classes: int, mapping: Mapping[int, int], rate: float, seed, *,

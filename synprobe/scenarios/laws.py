@@ -210,8 +210,8 @@ class Forgetting(_Static):
 
     def draw(self, n_classes, classes_per_task, n_tasks, rng):
         if classes_per_task is not None and classes_per_task > n_classes // 2:
-            raise ScenarioError(f"forgetting: classes_per_task={classes_per_task} exceeds the {n_classes // 2} "
-                                f"classes of the second half")
+            raise ScenarioError(f"{self.name}: classes_per_task={classes_per_task} exceeds the {n_classes // 2} "
+                                f"classes a task may draw from (half of {n_classes})")
         return super().draw(n_classes, classes_per_task, n_tasks, rng)
 
     def spec(self):
@@ -237,11 +237,6 @@ class Incremental(Forgetting):
             return m
         return mask
 
-    def draw(self, n_classes, classes_per_task, n_tasks, rng):
-        if classes_per_task is not None and classes_per_task > n_classes // 2:
-            raise ScenarioError(f"incremental: classes_per_task={classes_per_task} exceeds the {n_classes // 2} "
-                                f"classes of each half")
-        return _Static.draw(self, n_classes, classes_per_task, n_tasks, rng)
 
 
 @dataclass(frozen=True)
