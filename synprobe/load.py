@@ -652,6 +652,18 @@ def __getattr__(name):  # ``synprobe.load.TorchDataset`` (pickling for DataLoade
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _check_rows(rows, n: int, path) -> np.ndarray | None:
+    if rows is None:
+        return None
+    r = np.asarray(rows)
+    if r.ndim != 1 or (r.size and r.dtype.kind not in "iu"):
+        raise LoadError("load: rows must be a 1-d array of integer row numbers")
+    r = np.unique(r.astype(np.int64))
+    if r.size and (r[0] < 0 or r[-1] >= n):
+        raise LoadError(f"{path}: rows must lie in [0, {n}); got {int(r[0])}..{int(r[-1])}")
+    return r
+
+
 def _resolve_source(source, resolve) -> Path:
     if isinstance(source, (str, os.PathLike)):
         p = Path(source)
@@ -665,7 +677,7 @@ def _resolve_source(source, resolve) -> Path:
 
 
 def load(source, split: str = "train", split_name: str = "random", target: str = "char", *,
-         target_kind: str | None = None, resolver: Callable | None = None) -> Dataset:
+         target_kind: str | None = None, resolver: Callable | None = None, rows=None) -> Dataset:
     """Load one split of a dataset file into memory.
 
     Args:
@@ -680,6 +692,8 @@ def load(source, split: str = "train", split_name: str = "random", target: str =
         target_kind: ``"classification"`` or ``"regression"`` (raw float targets); default:
             regression for continuous columns without bins, else classification.
         resolver: ``fn(name) -> path`` for names that are not existing files.
+        rows: with ``split="all"``, only these row numbers (int array; sorted and deduplicated
+            here): the images a training run needs, without reading the rest of the file.
 
     Raises:
         LoadError (a SynprobeError and ValueError): unknown split, split name, target or option,
@@ -698,7 +712,9 @@ def load(source, split: str = "train", split_name: str = "random", target: str =
         col = t.resolve(name)
         tg = _make_target(t, col, target, opts, target_kind)
         if split == "all":
-            rows = None
+            rows = _check_rows(rows, t.n, path)
+        elif rows is not None:
+            raise LoadError("load: rows= needs split='all'")
         else:
             if split_name not in t.splits:
                 have = ", ".join(sorted(t.splits)) or "none (use split='all')"

@@ -46,11 +46,12 @@ def _register() -> None:
     from synprobe.cli.info import info
     from synprobe.cli.preview import preview
     from synprobe.cli.recipes import recipes
+    from synprobe.cli.run import run_cmd
     from synprobe.cli.scenario import scenario
     from synprobe.cli.split import split
     from synprobe.cli.view import view
 
-    for cmd in (generate, preview, info, view, split, recipes, datasets, download, scenario, fonts):
+    for cmd in (generate, preview, info, view, split, recipes, datasets, download, scenario, fonts, run_cmd):
         main.add_command(cmd)
 
 

@@ -1,0 +1,145 @@
+"""``TrainConfig``: every knob of a training run, validated, JSON-able, no torch import.
+
+    >>> from synprobe.harness.config import TrainConfig
+    >>> TrainConfig(model="resnet20", masking="group").batch_size
+    64
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, field, fields
+
+from synprobe.harness.errors import HarnessError
+
+__all__ = ["AUGMENTS", "LOSSES", "MASKINGS", "OPTIMIZERS", "SCHEDULES", "TrainConfig"]
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+MASKINGS = ("none", "group", "seen")
+LOSSES = ("ce", "elr")
+SCHEDULES = ("constant", "cosine")
+AUGMENTS = ("none", "shift")
+REPLAYS = ("none", "random", "frequency", "reservoir")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train over a stream. Defaults follow SCoLe's baseline (plain SGD, batch 64, 1 epoch per task)."""
+
+    # --- model
+    model: str = "scole_cnn"  # a name from synprobe.harness.models.list_models()
+    model_args: dict = field(default_factory=dict)  # keyword arguments of the model builder
+    # --- optimisation
+    optimizer: str = "sgd"  # sgd | adam | adamw
+    lr: float = 0.01  # learning rate (SCoLe: SGD 0.01; Adam 1e-4 without masking, 1e-3 with)
+    momentum: float = 0.0  # SGD momentum (SCoLe runs use 0)
+    weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
+    schedule: str = "constant"  # constant | cosine (over all steps of the run)
+    clip: float | None = 10.0  # gradient-norm clip (SCoLe: 10); None = off
+    reset_optimizer: bool = False  # fresh optimizer state at every task
+    batch_size: int = 64  # minibatch size
+    epochs: int = 1  # passes over each task's samples
+    steps: int | None = None  # optimizer steps per task instead of epochs (cycles through the samples)
+    # --- strategy
+    masking: str = "none"  # none | group (classes absent from the minibatch, SCoLe) | seen (never-seen classes)
+    loss: str = "ce"  # ce | elr (early-learning regularisation, Liu et al. 2020)
+    elr_lambda: float = 3.0  # ELR weight (ELR's CIFAR-10 symmetric config: 3)
+    elr_beta: float = 0.7  # ELR target momentum (ELR's CIFAR-10 symmetric config: 0.7)
+    replay: str = "none"  # none | random | frequency | reservoir (synprobe.harness.replay)
+    replay_args: dict = field(default_factory=dict)  # keyword arguments of the replay strategy
+    augment: str = "none"  # none | shift (random translation by up to shift_px, on the device)
+    shift_px: int = 2  # largest shift of the "shift" augmentation, in pixels
+    # --- evaluation
+    eval_every_tasks: int = 1  # evaluate every k tasks (the last task is always evaluated); 0 = only at the end
+    ood_every_tasks: int | None = None  # evaluate the non-iid sets every k tasks; None = 20 times per run
+    eval_every_steps: int = 0  # also evaluate every n optimizer steps (stability-gap metrics); 0 = off
+    eval_every_epochs: int = 0  # also evaluate every n epochs inside a task (memorization curves); 0 = off
+    eval_sets: tuple | None = None  # names of the stream's eval sets to use; None = all
+    eval_batch_size: int = 512  # evaluation minibatch (inference mode)
+    memorization: bool | None = None  # ELR fractions on the seen training rows at each eval; None = if noisy
+    forgetting_events: bool = True  # count Toneva forgetting events on training presentations
+    # --- run
+    tasks: int | None = None  # run only the first N tasks of the stream
+    seed: int = 0  # seeds model init, minibatch order, augmentation and replay
+    amp: bool = True  # bf16 autocast on CUDA (ignored on the CPU)
+    threads: int | None = None  # torch CPU threads; None = torch's default (all cores)
+
+    def __post_init__(self):
+        def bad(name, msg):
+            raise HarnessError(f"train config: {name}: {msg}")
+
+        def choice(name, allowed):
+            v = getattr(self, name)
+            if v not in allowed:
+                hint = difflib.get_close_matches(str(v), allowed, 1)
+                more = f" (did you mean {hint[0]!r}?)" if hint else ""
+                bad(name, f"unknown {v!r}; expected one of: {', '.join(allowed)}{more}")
+
+        def num(name, lo=None, hi=None, integer=False, none=False, lo_open=False):
+            v = getattr(self, name)
+            if v is None and none:
+                return
+            kind = int if integer else (int, float)
+            if isinstance(v, bool) or not isinstance(v, kind):
+                bad(name, f"{v!r} is not {'an integer' if integer else 'a number'}")
+            if lo is not None and (v < lo or (lo_open and v == lo)):
+                bad(name, f"{v!r} must be {'>' if lo_open else '>='} {lo}")
+            if hi is not None and v > hi:
+                bad(name, f"{v!r} must be <= {hi}")
+
+        choice("optimizer", OPTIMIZERS)
+        choice("masking", MASKINGS)
+        choice("loss", LOSSES)
+        choice("schedule", SCHEDULES)
+        choice("augment", AUGMENTS)
+        choice("replay", REPLAYS)
+        if not isinstance(self.model, str) or not self.model:
+            bad("model", f"{self.model!r} is not a model name")
+        for name in ("model_args", "replay_args"):
+            if not isinstance(getattr(self, name), dict):
+                bad(name, "expected a table of keyword arguments")
+        num("lr", 0, lo_open=True)
+        num("momentum", 0, 1)
+        num("weight_decay", 0)
+        num("clip", 0, none=True, lo_open=True)
+        num("batch_size", 1, integer=True)
+        num("epochs", 1, integer=True)
+        num("steps", 1, integer=True, none=True)
+        num("elr_lambda", 0)
+        num("elr_beta", 0, 1)
+        num("shift_px", 0, integer=True)
+        num("eval_every_tasks", 0, integer=True)
+        num("ood_every_tasks", 0, integer=True, none=True)
+        num("eval_every_steps", 0, integer=True)
+        num("eval_every_epochs", 0, integer=True)
+        num("eval_batch_size", 1, integer=True)
+        num("tasks", 1, integer=True, none=True)
+        num("seed", 0, integer=True)
+        num("threads", 1, integer=True, none=True)
+        if self.optimizer != "sgd" and self.momentum:
+            bad("momentum", f"only for sgd (got optimizer {self.optimizer!r}); use 0")
+        if self.eval_sets is not None:
+            if isinstance(self.eval_sets, str) or not all(isinstance(s, str) for s in self.eval_sets):
+                bad("eval_sets", "expected a list of eval set names")
+            object.__setattr__(self, "eval_sets", tuple(self.eval_sets))
+        for name in ("reset_optimizer", "forgetting_events", "amp"):
+            if not isinstance(getattr(self, name), bool):
+                bad(name, f"{getattr(self, name)!r} must be true or false")
+        if self.memorization is not None and not isinstance(self.memorization, bool):
+            bad("memorization", f"{self.memorization!r} must be true, false or unset")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["eval_sets"] = None if self.eval_sets is None else list(self.eval_sets)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "train config") -> TrainConfig:
+        """A config from a dict (e.g. a TOML ``[train]`` table); unknown keys are errors."""
+        names = [f.name for f in fields(cls)]
+        for k in d:
+            if k not in names:
+                hint = difflib.get_close_matches(k, names, 1)
+                more = f" (did you mean {hint[0]!r}?)" if hint else ""
+                raise HarnessError(f"{source}: unknown field {k!r}{more}; fields: {', '.join(names)}")
+        return cls(**d)

@@ -1,0 +1,193 @@
+"""The training loop end to end on a tiny dataset: files, determinism, budgets, strategies, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from synprobe.harness.config import TrainConfig
+from synprobe.harness.errors import HarnessError
+from synprobe.harness.train import run
+from synprobe.scenario_recipe import build
+
+FAST = dict(device="cpu", progress=False, plots=False)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from synprobe.generator import generate
+
+    out = tmp_path_factory.mktemp("train") / "d.h5"
+    generate("default", 2400, out, workers=1, resolution=16)
+    return out
+
+
+@pytest.fixture(scope="module")
+def stream(data):
+    return build("scole-10c-2pt", data, overrides={"n_tasks": 6, "ood": ["stratified_font"]})
+
+
+def _strip(rows):
+    return [{k: v for k, v in r.items() if k != "time"} for r in rows]
+
+
+def test_run_writes_every_file_and_checkpoint_reproduces_accuracy(data, stream, tmp_path):
+    out = tmp_path / "run"
+    s = run(stream, data, out=out, model="scole_cnn", **FAST)
+    names = {p.name for p in out.iterdir()}
+    assert {"config.json", "metrics.jsonl", "metrics.csv", "summary.json", "accuracy_matrix.npy",
+            "forgetting_events.npz", "checkpoint.pt", "plots"} <= names
+    assert not (tmp_path / "run.incomplete").exists()
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["format"] == "synprobe.run/1" and cfg["stream"]["n_tasks"] == 6 and cfg["train"]["model"] == "scole_cnn"
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if r["kind"] == "eval" and r["set"] == "iid"]
+    assert [r["task"] for r in evals] == [-1, 0, 1, 2, 3, 4, 5]
+    assert sum(r["kind"] == "task" for r in rows) == 6
+    assert np.load(out / "accuracy_matrix.npy").shape == (6, 6)
+    summ = json.loads((out / "summary.json").read_text())
+    assert summ["final"]["iid"] == pytest.approx(evals[-1]["acc"]) == pytest.approx(s["final"]["iid"])
+    assert summ["train_samples"] == len(stream.indices[: stream.offsets[6]])
+    # the checkpoint is a plain dict that rebuilds the final model exactly
+    ck = torch.load(out / "checkpoint.pt", weights_only=True)
+    from synprobe.harness.data import DeviceData, prepare
+    from synprobe.harness.models import build_model
+
+    m = build_model(ck["model_name"], tuple(ck["in_shape"]), ck["n_classes"], **ck["model_args"])
+    m.load_state_dict(ck["model"])
+    m.eval()
+    rd = prepare(stream, data)
+    X = DeviceData(rd.x, torch.device("cpu"))
+    p, y = rd.evals["iid"]
+    with torch.inference_mode():
+        pred = m(X.batch(torch.from_numpy(p))).argmax(1).numpy()
+    assert (pred == y).mean() == pytest.approx(summ["final"]["iid"])
+
+
+def test_same_seed_same_metrics(data, stream):
+    a = run(stream, data, tasks=3, seed=7, **FAST)
+    b = run(stream, data, tasks=3, seed=7, **FAST)
+    c = run(stream, data, tasks=3, seed=8, **FAST)
+    assert _strip(a["rows"]) == _strip(b["rows"])
+    assert _strip(a["rows"]) != _strip(c["rows"])
+
+
+def test_training_learns_a_small_task(data, stream):
+    s = run(stream, data, tasks=1, epochs=40, lr=0.05, momentum=0.9, eval_sets=["iid"], **FAST)
+    task = [r for r in s["rows"] if r["kind"] == "task"][0]
+    assert task["train_acc"] > 0.6  # over all 40 epochs; chance is 0.5
+    assert s["forgetting_events"]["never_learned"] < 0.5
+
+
+def test_forgetting_event_presentations_count_every_occurrence(data, stream, tmp_path):
+    run(stream, data, out=tmp_path / "r", tasks=4, epochs=2, **FAST)
+    ev = np.load(tmp_path / "r" / "forgetting_events.npz")
+    occ = stream.indices[: stream.offsets[4]]
+    rows, counts = np.unique(occ, return_counts=True)
+    assert np.array_equal(ev["rows"], rows)
+    assert np.array_equal(ev["presentations"], 2 * counts)
+    assert (ev["counts"] >= 0).all() and (ev["counts"] <= ev["presentations"] // 2 + 1).all()
+
+
+def test_steps_budget_and_step_evaluations(data, tmp_path):
+    st = build("class-inc-5x2", data, overrides={"ood": ["stratified_font"]})
+    s = run(st, data, steps=3, batch_size=8, eval_every_steps=2, masking="seen", **FAST)
+    tasks = [r for r in s["rows"] if r["kind"] == "task"]
+    assert [r["step"] for r in tasks] == [3, 6, 9, 12, 15]
+    steps = [r["step"] for r in s["rows"] if r["kind"] == "eval" and r["at"] == "step" and r["set"] == "iid"]
+    assert steps == [2, 4, 6, 8, 10, 12, 14]
+    assert s["stability"] is not None and 0 <= s["stability"]["min_acc"] <= 1
+    assert s["matrix"] is not None and set(s["matrix"]) >= {"ACC", "BWT", "FWT", "forgetting_chaudhry"}
+
+
+def test_replay_adds_samples(data, stream):
+    s = run(stream, data, replay="random", replay_args={"budget": 1.0}, **FAST)
+    tasks = [r for r in s["rows"] if r["kind"] == "task"]
+    assert tasks[0]["n_replayed"] == 0 and any(r["n_replayed"] > 0 for r in tasks[1:])
+    own = np.diff(stream.offsets)[:6]
+    assert [r["n_samples"] - r["n_replayed"] for r in tasks] == own.tolist()
+
+
+def test_noisy_stream_records_memorization(data):
+    st = build("noisy-40-sym", data, overrides={"n_tasks": 3, "ood": ["stratified_font"]})
+    s = run(st, data, loss="elr", epochs=2, eval_every_epochs=1, **FAST)
+    memo = [r for r in s["rows"] if r["kind"] == "memorization"]
+    assert len(memo) == 3 * 2  # per task: the epoch-1 eval and the task-end eval (none before training)
+    for r in memo:
+        assert r["noisy_memorized"] + r["noisy_correct"] + r["noisy_other"] == pytest.approx(1)
+        assert r["clean_correct"] + r["clean_incorrect"] == pytest.approx(1)
+    rows, first = np.unique(st.indices, return_index=True)
+    assert memo[-1]["n_noisy"] == int((st.labels_true[first] != st.labels_observed[first]).sum())
+
+
+@pytest.mark.parametrize("kw, needle", [
+    ({"model": "resnet"}, "expected one of"),
+    ({"masking": "grup"}, "did you mean 'group'"),
+    ({"lr": -1}, "lr"),
+    ({"tasks": 99}, "exceeds the stream's 6 tasks"),
+    ({"eval_sets": ["ood_nope"]}, "not an eval set"),
+    ({"replay": "random", "replay_args": {"budgett": 1}}, "budgett"),
+])
+def test_bad_settings_are_one_line_errors(data, stream, kw, needle):
+    with pytest.raises(HarnessError, match=None) as e:
+        run(stream, data, **kw, **FAST)
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_mismatched_data_file(data, stream, tmp_path):
+    from synprobe.generator import generate
+
+    other = tmp_path / "other.h5"
+    generate("default", 2400, other, workers=1, resolution=16, seed=1)
+    with pytest.raises(HarnessError, match="rebuild the stream"):
+        run(stream, other, **FAST)
+    small = tmp_path / "small.h5"
+    generate("default", 100, small, workers=1, resolution=16)
+    with pytest.raises(HarnessError, match="rows"):
+        run(stream, small, **FAST)
+
+
+def test_existing_run_dir_is_refused(data, stream, tmp_path):
+    out = tmp_path / "r"
+    out.mkdir()
+    with pytest.raises(HarnessError, match="--overwrite"):
+        run(stream, data, out=out, tasks=1, **FAST)
+    run(stream, data, out=out, tasks=1, overwrite=True, **FAST)
+    assert (out / "summary.json").exists()
+
+
+def test_train_config_round_trip_and_unknown_field():
+    c = TrainConfig(model="mlp", eval_sets=["iid"], masking="group")
+    assert TrainConfig.from_dict(c.to_dict()) == c
+    with pytest.raises(HarnessError, match="did you mean 'epochs'"):
+        TrainConfig.from_dict({"epoch": 3})
+
+
+def test_cli_run_end_to_end(data, tmp_path, runner):
+    from synprobe.cli import main
+
+    out = tmp_path / "cli"
+    r = runner.invoke(main, ["run", "scole-10c-2pt", "--data", str(data), "-o", str(out), "--tasks", "2",
+                             "--device", "cpu", "-q", "--no-plots", "--model-arg", "hidden=20", "--threads", "1"])
+    assert r.exit_code == 0, r.output
+    assert "final accuracy: iid" in r.output
+    assert json.loads((out / "config.json").read_text())["train"]["model_args"] == {"hidden": 20}
+    bad = runner.invoke(main, ["run", "scole-10c-2pt", "--data", str(data), "-o", str(tmp_path / "x"),
+                               "--model", "nope", "--device", "cpu"])
+    assert bad.exit_code == 1 and "Error: model 'nope' unknown" in bad.output and "Traceback" not in bad.output
+    bad = runner.invoke(main, ["run", "nope.npz", "--data", str(data), "-o", str(tmp_path / "y")])
+    assert bad.exit_code == 1 and "nope.npz" in bad.output
+    bad = runner.invoke(main, ["run", "scole-10c-2pt", "--data", str(data), "-o", str(tmp_path / "z"),
+                               "--device", "cuda:0"] if not torch.cuda.is_available() else ["--help"])
+    assert torch.cuda.is_available() or (bad.exit_code == 1 and "no CUDA device" in bad.output)
