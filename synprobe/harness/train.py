@@ -71,13 +71,15 @@ def _planned_steps(rd, cfg: TrainConfig) -> int:
 
 
 def run(stream, data, config: TrainConfig | None = None, out=None, *, device: str = "auto", progress: bool = True,
-        overwrite: bool = False, argv=None, plots: bool = True, **overrides) -> dict:
+        overwrite: bool = False, argv=None, plots: bool = True, on_end=None, **overrides) -> dict:
     """Train over ``stream`` (Stream, ``.npz`` or scenario recipe) on dataset file ``data``.
 
     Args:
         config: a :class:`TrainConfig`; ``overrides`` replace its fields (``lr=0.1``).
         out: run directory to write (see docs/runs.md); None = write nothing, return the summary.
         device: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+        on_end: optional callback ``on_end(model, X, rd)`` after training, before files are
+            finished: the trained model (eval mode), the :class:`DeviceData` and the :class:`RunData`.
 
     Returns:
         The summary dict (also ``summary.json``), with ``"rows"``: every metric row.
@@ -266,6 +268,9 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
 
     # --- metrics and files -----------------------------------------------------------------------
     time_s = time.perf_counter() - state["t0"]
+    if on_end is not None:
+        model.eval()
+        on_end(model, X, rd)
     ends = [r for r in rows if r["kind"] == "eval" and r["at"] == "task_end" and r["set"] == primary]
     matrix = None
     if ends:
