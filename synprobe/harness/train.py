@@ -301,7 +301,8 @@ def _plain(torch, obj):
     if isinstance(obj, (list, tuple)):
         return [_plain(torch, v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(obj))
+        a = np.ascontiguousarray(obj)
+        return torch.from_numpy(a.view(np.int64) if a.dtype == np.uint64 else a)  # uint64: same bits
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
