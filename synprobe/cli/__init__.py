@@ -46,12 +46,13 @@ def _register() -> None:
     from synprobe.cli.info import info
     from synprobe.cli.preview import preview
     from synprobe.cli.recipes import recipes
+    from synprobe.cli.report import report
     from synprobe.cli.run import run_cmd
     from synprobe.cli.scenario import scenario
     from synprobe.cli.split import split
     from synprobe.cli.view import view
 
-    for cmd in (generate, preview, info, view, split, recipes, datasets, download, scenario, fonts, run_cmd):
+    for cmd in (generate, preview, info, view, split, recipes, datasets, download, scenario, fonts, run_cmd, report):
         main.add_command(cmd)
 
 

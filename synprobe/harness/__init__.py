@@ -1,7 +1,8 @@
 """The training harness: train models over scenario streams and measure what they learn.
 
-``synprobe.harness.metrics`` is pure numpy; every other module here needs torch
-(``pip install 'synprobe[train]'``) and imports it only when used.
+``metrics``, ``config``, ``replay``, ``outputs`` and the run-directory readers (``rundir``,
+``plots``, ``report``) need no torch; ``train``, ``models``, ``losses`` and ``data.DeviceData``
+need it (``pip install 'synprobe[train]'``).
 """
 
 from synprobe.harness.errors import HarnessError

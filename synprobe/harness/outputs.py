@@ -11,6 +11,7 @@ import json
 import math
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +88,10 @@ class RunWriter:
         if plots:
             from synprobe.harness.plots import plot_run
 
-            plot_run(self.final)
+            try:
+                plot_run(self.final)
+            except HarnessError as e:  # e.g. no matplotlib: the run itself is complete and kept
+                print(f"warning: {self.final}: no plots: {e}", file=sys.stderr)
         return self.final
 
     def abort(self) -> None:

@@ -105,6 +105,8 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.model, (c, h, w), K, **cfg.model_args).to(dev)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     replay = make_replay(cfg.replay, seed=cfg.seed, **cfg.replay_args)
     opt = _optimizer(torch, cfg, model.parameters())
     total = max(_planned_steps(rd, cfg), 1)

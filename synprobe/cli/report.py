@@ -1,0 +1,39 @@
+"""``synprobe report``: compare finished runs in one table and overlay their curves."""
+
+from __future__ import annotations
+
+import click
+
+from synprobe.cli import friendly_errors
+
+
+@click.command("report")
+@click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR...", type=click.Path(file_okay=False))
+@click.option("-o", "--out", "out_dir", default="report", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the overlay plots.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable rows instead of the table.")
+@click.option("--no-plots", is_flag=True, help="Only the table (no matplotlib needed).")
+@friendly_errors
+def report(run_dirs, out_dir, as_json, no_plots):
+    """Compare runs written by 'synprobe run -o RUN_DIR': one row per run (model, masking/loss/replay,
+    throughput, final iid accuracy, knowledge accumulation, ACC/BWT/forgetting, OOD gaps, memorization),
+    plus overlay plots of their curves in OUT_DIR."""
+    from synprobe.harness.report import format_table, row_of, rows_json
+    from synprobe.harness.rundir import read_run
+
+    if not no_plots:
+        from synprobe.harness.plots import need_matplotlib
+
+        need_matplotlib()  # before any output
+    runs = [read_run(d) for d in run_dirs]
+    rows = [row_of(r) for r in runs]
+    click.echo(rows_json(rows) if as_json else format_table(rows))
+    if no_plots:
+        return
+    from synprobe.harness.plots import plot_overlay
+
+    written = plot_overlay(runs, out_dir)
+    if written:
+        click.echo(f"plots: {', '.join(str(p) for p in written)}", err=as_json)
+    else:
+        click.echo(f"plots: none written to {out_dir} (the runs have no task-end evaluations)", err=as_json)

@@ -1,0 +1,319 @@
+"""Feldman–Zhang memorization scores, estimated from K training runs on random subsets of the training rows.
+
+    >>> from synprobe.harness.memorization import estimate                                  # doctest: +SKIP
+    >>> res = estimate("noisy-40-sym", "default.h5", runs=20, subset=0.7, out="runs/fz")    # doctest: +SKIP
+    >>> res["mem_mean"]["noisy"], res["mem_mean"]["clean"]                                  # doctest: +SKIP
+
+The training set S is the distinct training rows of the stream (all tasks). Run ``t`` keeps a uniformly random
+``round(subset * |S|)`` of them (drawn from ``rng_for(seed, "harness/fz")``), removes every other row from every
+task (so a recurring stream keeps its task structure), trains with the same settings and seed ``config.seed + t``,
+then predicts every row of S (scored against its observed, possibly noisy, label) and every row of the primary
+eval set (scored against the true label). ``mem_i = feldman_zhang(in_subset, correct)`` (docs/memorization.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from synprobe.harness.config import TrainConfig
+from synprobe.harness.errors import HarnessError, need_torch
+
+__all__ = ["FORMAT", "draw_subsets", "estimate", "filter_stream", "plot_memorization"]
+
+FORMAT = "synprobe.memorization/1"
+# Evaluation-only settings of the K inner runs: they never change what is trained (evaluation uses no
+# training randomness), only what the discarded per-run metrics would hold, so they are switched off.
+_QUIET_EVAL = dict(eval_every_tasks=0, eval_every_steps=0, eval_every_epochs=0, memorization=False,
+                   forgetting_events=False)
+
+
+def draw_subsets(n: int, size: int, runs: int, seed: int) -> np.ndarray:
+    """Which of ``n`` rows each run trains on: exactly ``size`` uniformly random rows per run.
+
+    Returns:
+        bool array (runs, n); row ``t`` has ``size`` True. Depends only on ``(seed, n, size, runs)``.
+    """
+    from synprobe.scenarios._common import rng_for
+
+    rng = rng_for(seed, "harness/fz")
+    mask = np.zeros((runs, n), bool)
+    for t in range(runs):
+        mask[t, rng.permutation(n)[:size]] = True
+    return mask
+
+
+def filter_stream(stream, keep_rows, note: dict | None = None):
+    """A copy of ``stream`` keeping only the training occurrences whose row is in ``keep_rows``.
+
+    Task boundaries follow the kept occurrences (a task may become empty); class lists, val parts and eval sets
+    are unchanged; ``labels_true``/``labels_observed`` are filtered alongside ``indices``. ``note`` is stored in
+    the spec under ``"fz_subset"``.
+    """
+    from synprobe.scenarios import Stream
+
+    keep = np.isin(stream.indices, np.asarray(keep_rows, np.int64))
+    kept = np.concatenate([[0], np.cumsum(keep)]).astype(np.int64)
+
+    def sub(a):
+        return None if a is None else a[keep]
+
+    spec = dict(stream.spec, fz_subset=note or {})
+    return Stream(stream.indices[keep], kept[stream.offsets], stream.class_indices, stream.class_offsets,
+                  stream.val_indices, stream.val_offsets, dict(stream.eval_sets), sub(stream.labels_true),
+                  sub(stream.labels_observed), spec, stream.seed)
+
+
+def _check(runs, subset) -> None:
+    if isinstance(runs, bool) or not isinstance(runs, int | np.integer) or runs < 2:
+        raise HarnessError(f"runs: {runs!r} must be an integer >= 2 (runs with and without each row are compared)")
+    if isinstance(subset, bool) or not isinstance(subset, int | float) or not 0 < subset < 1:
+        raise HarnessError(f"subset: {subset!r} must be a fraction with 0 < subset < 1")
+
+
+def _nanstat(fn, a) -> float | None:
+    a = np.asarray(a, float)
+    a = a[np.isfinite(a)]
+    return float(fn(a)) if a.size else None
+
+
+class _Writer:
+    """Writes ``<out>.incomplete`` and renames it to ``out`` when :meth:`finish` is called."""
+
+    def __init__(self, out, overwrite: bool):
+        self.final = Path(out)
+        if self.final.exists() and not overwrite:
+            raise HarnessError(f"{self.final}: already exists; choose another -o or pass --overwrite")
+        self.dir = self.final.with_name(self.final.name + ".incomplete")
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+
+    def json(self, name: str, obj) -> None:
+        from synprobe.harness.outputs import clean_json
+
+        text = json.dumps(clean_json(obj), indent=1, ensure_ascii=False, allow_nan=False)
+        (self.dir / name).write_text(text + "\n", encoding="utf-8")
+
+    def finish(self) -> Path:
+        if self.final.exists():
+            shutil.rmtree(self.final)
+        os.replace(self.dir, self.final)
+        return self.final
+
+
+def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10, subset: float = 0.7,
+             seed: int | None = None, device: str = "auto", out=None, progress: bool = True, overwrite: bool = False,
+             plots: bool = True, argv=None, **overrides) -> dict:
+    """Estimate Feldman–Zhang memorization of every training row of ``stream`` from ``runs`` subset trainings.
+
+    Args:
+        stream: a Stream, a stream ``.npz`` or a scenario recipe name/path.
+        data: the dataset file (.h5) the stream indexes.
+        config: a :class:`TrainConfig` (``overrides`` replace its fields); run ``t`` trains with seed
+            ``config.seed + t``.
+        runs: K >= 2 training runs.
+        subset: fraction r in (0, 1) of the training rows each run keeps (``round(r * |S|)`` rows).
+        seed: seed of the subset draws; None = ``config.seed``.
+        device: "auto", "cpu", "cuda" or "cuda:N".
+        out: directory to write (``memorization.npz``, ``summary.json``, ``config.json``, ``plots/``); None = none.
+
+    Returns:
+        The summary dict (also ``summary.json``) plus ``"arrays"``: the arrays of ``memorization.npz`` —
+        ``rows`` int64 (n,) sorted file rows of S; ``mem`` float64 (n,) (NaN where undefined); ``in_subset``,
+        ``correct`` bool (K, n); ``observed``, ``true`` int64 (n,) labels 0..C-1; ``noisy`` bool (n,);
+        ``classes`` int64 (C,) file class ids of the labels; ``eval_rows`` int64 (m,), ``eval_true`` int64 (m,),
+        ``eval_correct`` bool (K, m); ``test_acc`` float64 (K,); ``train_seeds`` int64 (K,).
+    """
+    # --- setup -----------------------------------------------------------------------------------
+    cfg = config or TrainConfig()
+    if overrides:
+        cfg = TrainConfig.from_dict({**cfg.to_dict(), **overrides})
+    _check(runs, subset)
+    subset_seed = cfg.seed if seed is None else seed
+    torch = need_torch()
+    from synprobe.harness import train as _train
+    from synprobe.harness.data import DeviceData, file_sha256, prepare
+    from synprobe.harness.metrics import feldman_zhang
+    from synprobe.harness.outputs import clean_json
+
+    t0 = time.perf_counter()
+    dev = _train.resolve_device(device)
+    stream, source = _train.resolve_stream(stream, data)
+    primary = "iid" if "iid" in stream.eval_sets else next(iter(stream.eval_sets), None)
+    rd = prepare(stream, data, cfg.tasks, None if primary is None else [primary], source)
+    if cfg.tasks is not None:
+        stream = stream[:cfg.tasks]
+    pos, first = np.unique(rd.pos, return_index=True)  # S as image positions, and each row's first occurrence
+    rows, observed, true = rd.rows[pos], rd.label[first], rd.true[first]
+    conflicts = int(np.unique(rd.pos[rd.label != observed[np.searchsorted(pos, rd.pos)]]).size)
+    n = len(rows)
+    size = round(subset * n)
+    if not 0 < size < n:
+        raise HarnessError(f"subset: {subset} of the {n} training rows keeps {size}; every run must keep some rows "
+                           "and leave some out")
+    in_subset = draw_subsets(n, size, runs, subset_seed)
+    ev_pos, ev_true = rd.evals.get(primary, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+    X = DeviceData(rd.x, dev)
+    pos_t, ev_t = torch.from_numpy(pos).to(dev), torch.from_numpy(ev_pos).to(dev)
+    amp = cfg.amp and dev.type == "cuda"
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if amp else contextlib.nullcontext
+    inner = {**_QUIET_EVAL, **({"eval_sets": [primary]} if primary is not None else {})}
+    seeds = cfg.seed + np.arange(runs, dtype=np.int64)
+    dev_name = str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else "")
+    writer = _Writer(out, overwrite) if out is not None else None
+    if writer:
+        from synprobe import __version__
+
+        writer.json("config.json", {
+            "format": FORMAT, "synprobe_version": __version__, "torch_version": torch.__version__,
+            "numpy_version": np.__version__, "python": platform.python_version(), "device": dev_name,
+            "seed": cfg.seed, "created": datetime.now(UTC).isoformat(timespec="seconds"), "argv": argv,
+            "memorization": {"runs": runs, "subset": subset, "subset_size": size, "subset_seed": subset_seed,
+                             "train_seeds": seeds, "eval_set": primary, "inner_run_overrides": inner},
+            "train": cfg.to_dict(),
+            "stream": {"source": source, "kind": stream.spec.get("kind"), "n_tasks": rd.n_tasks, "seed": stream.seed,
+                       "spec": stream.spec, "classes": rd.classes, "class_names": rd.class_names,
+                       "n_classes": rd.n_classes, "noisy": rd.noisy},
+            "data": {"file": str(data), "sha256": file_sha256(data), "n_rows": rd.n_file, "target": rd.target,
+                     "image_shape": list(rd.x.shape[1:])},
+        })
+
+    # --- K training runs -------------------------------------------------------------------------
+    correct = np.zeros((runs, n), bool)
+    ev_correct = np.zeros((runs, len(ev_pos)), bool)
+    state = {"samples": 0}
+
+    def predict(model, p):
+        if len(p) == 0:
+            return np.zeros(0, np.int64)
+        bs = cfg.eval_batch_size
+        with torch.inference_mode(), autocast():
+            return torch.cat([model(X.batch(p[i:i + bs])).argmax(1) for i in range(0, len(p), bs)]).cpu().numpy()
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=runs, unit="run", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    try:
+        for t in range(runs):
+            note = {"run": t, "of": runs, "fraction": subset, "rows": size, "of_rows": n, "seed": subset_seed}
+            sub = filter_stream(stream, rows[in_subset[t]], note)
+
+            def on_end(model, _X, _rd, t=t):
+                correct[t] = predict(model, pos_t) == observed
+                ev_correct[t] = predict(model, ev_t) == ev_true
+
+            s = _train.run(sub, data, cfg, None, device=device, progress=False, plots=False, on_end=on_end,
+                           **{**inner, "seed": int(seeds[t])})
+            state["samples"] += s["train_samples"]
+            bar.update(1)
+            acc = ev_correct[: t + 1].mean() if len(ev_pos) else float("nan")
+            bar.set_postfix_str(f"{state['samples'] / max(time.perf_counter() - t0, 1e-9):,.0f} samples/s, "
+                                f"test acc {acc:.3f}", refresh=False)
+    finally:
+        bar.close()
+
+    # --- scores and files ------------------------------------------------------------------------
+    mem = feldman_zhang(in_subset, correct)
+    noisy = observed != true
+    test_acc = ev_correct.mean(axis=1) if len(ev_pos) else np.full(runs, np.nan)
+    arrays = {"rows": rows, "mem": mem, "in_subset": in_subset, "correct": correct, "observed": observed,
+              "true": true, "noisy": noisy, "classes": rd.classes, "eval_rows": rd.rows[ev_pos], "eval_true": ev_true,
+              "eval_correct": ev_correct, "test_acc": test_acc, "train_seeds": seeds}
+    time_s = time.perf_counter() - t0
+    summary = clean_json({
+        "format": FORMAT, "runs": runs, "subset": subset, "subset_size": size, "n_rows": n,
+        "n_clean": int((~noisy).sum()), "n_noisy": int(noisy.sum()), "n_undefined": int(np.isnan(mem).sum()),
+        "label_conflicts": conflicts,
+        "mem_mean": {"all": _nanstat(np.mean, mem), "clean": _nanstat(np.mean, mem[~noisy]),
+                     "noisy": _nanstat(np.mean, mem[noisy])},
+        "mem_gt_half": {"clean": _nanstat(lambda a: (a > 0.5).mean(), mem[~noisy]),
+                        "noisy": _nanstat(lambda a: (a > 0.5).mean(), mem[noisy])},
+        "eval_set": primary, "n_eval": len(ev_pos),
+        "test_acc": {"mean": _nanstat(np.mean, test_acc), "std": _nanstat(lambda a: a.std(ddof=1), test_acc),
+                     "per_run": test_acc},
+        "subset_seed": subset_seed, "train_seeds": seeds, "time_s": time_s, "train_samples": state["samples"],
+        "samples_per_s": state["samples"] / time_s if time_s > 0 else None, "device": dev_name,
+    })
+    if writer:
+        np.savez(writer.dir / "memorization.npz", **arrays)
+        writer.json("summary.json", summary)
+        if plots:
+            plot_memorization(writer.dir / "plots", arrays, rd.x[np.searchsorted(rd.rows, rows)], rd.class_names)
+        writer.finish()
+    return {**summary, "arrays": arrays}
+
+
+# ------------------------------------------------------------------------------------------------- plots
+
+
+def plot_memorization(folder, arrays: dict, images: np.ndarray, class_names, top: int = 32, dpi: int = 110) -> list:
+    """Write ``mem_hist.png`` (mem of clean vs noisy rows) and ``most_memorized.png`` into ``folder``.
+
+    Args:
+        arrays: the arrays of ``memorization.npz`` (``mem``, ``noisy``, ``observed``, ``true``, ``rows``).
+        images: uint8 (n, H, W, C), the image of every row of ``arrays["rows"]``.
+        class_names: name of each label 0..C-1.
+        top: how many of the most memorized rows to show.
+
+    Returns:
+        The written paths.
+    """
+    from synprobe.harness.plots import need_matplotlib
+
+    Figure, FigureCanvasAgg = need_matplotlib()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    mem, noisy = np.asarray(arrays["mem"], float), np.asarray(arrays["noisy"], bool)
+
+    def save(fig, name):
+        path = folder / name
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*[Gg]lyph .* missing from", category=UserWarning)
+            fig.savefig(path, format="png", dpi=dpi)
+        return path
+
+    fig = Figure(figsize=(6.0, 4.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    bins = np.linspace(-1, 1, 21)
+    for name, sel, color in (("clean", ~noisy, "tab:blue"), ("noisy", noisy, "tab:red")):
+        m = mem[sel & np.isfinite(mem)]
+        if m.size:
+            ax.hist(m, bins=bins, weights=np.full(m.size, 1 / m.size), alpha=0.5, color=color,
+                    label=f"{name}: {m.size} rows, mean {m.mean():.3f}")
+    ax.set_xlabel("Feldman–Zhang memorization")
+    ax.set_ylabel("fraction of rows")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    ax.set_title(f"memorization over {len(arrays['in_subset'])} runs", fontsize=9)
+    paths = [save(fig, "mem_hist.png")]
+
+    order = [i for i in np.lexsort((arrays["rows"], -np.nan_to_num(mem, nan=-np.inf))) if np.isfinite(mem[i])][:top]
+    if order:
+        cols = min(8, len(order))
+        nrows = -(-len(order) // cols)
+        fig = Figure(figsize=(1.3 * cols, 1.45 * nrows), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = np.atleast_1d(fig.subplots(nrows, cols)).ravel()
+        for ax, i in zip(axes, order):
+            img = images[i]
+            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", interpolation="nearest")
+            obs, tru = class_names[arrays["observed"][i]], class_names[arrays["true"][i]]
+            ax.set_title(f"{obs} / {tru}\nmem {mem[i]:.2f}", fontsize=7, color="tab:red" if noisy[i] else "black")
+        for ax in axes:
+            ax.set_axis_off()
+        fig.suptitle("most memorized training rows (observed / true label)", fontsize=9)
+        paths.append(save(fig, "most_memorized.png"))
+    return paths

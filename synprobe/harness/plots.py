@@ -1,0 +1,288 @@
+"""Figures of a run directory (``RUN_DIR/plots/*.png``) and overlays of several runs (``synprobe report``).
+
+    >>> from synprobe.harness.plots import plot_run, plot_overlay
+    >>> plot_run("runs/a")                                   # doctest: +SKIP
+    [PosixPath('runs/a/plots/ka.png'), ...]
+    >>> plot_overlay(["runs/a", "runs/b"], "report")          # doctest: +SKIP
+
+Needs matplotlib (``pip install 'synprobe[view]'``), drawn with the Agg backend (no display); never torch.
+A figure whose data the run lacks (no memorization rows, no step evaluations, no accuracy matrix) is not written.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from synprobe.harness.errors import HarnessError
+from synprobe.harness.rundir import Run, read_run
+
+__all__ = ["MATPLOTLIB_MISSING", "need_matplotlib", "plot_overlay", "plot_run"]
+
+MATPLOTLIB_MISSING = "synprobe plots need matplotlib: pip install 'synprobe[view]'"
+TASKS_TRAINED = "tasks trained (0: before training)"  # x of KA curves: task + 1, as summary.json's ka.tasks_to
+_MEMO_LINES = (("noisy_memorized", "tab:red", "-"), ("noisy_correct", "tab:green", "-"),
+               ("noisy_other", "tab:gray", "-"), ("clean_correct", "tab:blue", "--"),
+               ("clean_incorrect", "tab:orange", "--"))
+
+
+def need_matplotlib():
+    """Import matplotlib's Agg pieces: ``(Figure, FigureCanvasAgg)``, or raise a one-line HarnessError."""
+    try:
+        import matplotlib  # noqa: F401
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise HarnessError(MATPLOTLIB_MISSING) from None
+    return Figure, FigureCanvasAgg
+
+
+def _figure(w: float, h: float):
+    Figure, FigureCanvasAgg = need_matplotlib()
+    fig = Figure(figsize=(w, h), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _int_ticks(*axes) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in axes:
+        axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _save(fig, path: Path, dpi: int) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*[Gg]lyph .* missing from", category=UserWarning)
+        fig.savefig(tmp, format="png", dpi=dpi)
+    tmp.replace(path)
+    return path
+
+
+def _as_run(r) -> Run:
+    return r if isinstance(r, Run) else read_run(r, partial=True)
+
+
+def _title(run: Run) -> str:
+    t = run.train
+    n_tasks = run.config.get("stream", {}).get("n_tasks", "?")
+    return (f"{run.name}: {t.get('model', '?')}, {t.get('masking', '?')}/{t.get('loss', '?')}/"
+            f"{t.get('replay', '?')}, K={run.n_classes}, {n_tasks} tasks")
+
+
+def _fmt(v) -> str:
+    return "-" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{v:.3f}"
+
+
+# ----------------------------------------------------------------------------- one run
+
+
+def _ka(run: Run, path: Path, dpi: int) -> Path | None:
+    sets = [s for s in run.eval_sets if len(run.curve(s))]
+    if not sets:
+        return None
+    fig = _figure(6.4, 4.0)
+    ax = fig.subplots()
+    colors = [f"C{i % 10}" for i in range(len(sets))]
+    for s, c in zip(sets, colors):
+        r = run.curve(s)
+        ax.plot(r["task"] + 1, r["acc"], color=c, marker="." if len(r) <= 60 else None, label=s)
+        if np.isfinite(r["seen_acc"]).any():
+            ax.plot(r["task"] + 1, r["seen_acc"], color=c, linestyle="--", linewidth=1, label=f"{s} seen classes")
+    ka = (run.summary or {}).get("ka") or {}
+    _int_ticks(ax.xaxis)
+    ax.set_xlabel(TASKS_TRAINED)
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(f"{_title(run)}\nKA auc {_fmt(ka.get('auc'))}, final {_fmt(ka.get('final'))}", fontsize=8)
+    return _save(fig, path, dpi)
+
+
+def _per_class(run: Run) -> tuple[np.ndarray, np.ndarray, object] | None:
+    s = run.summary or {}
+    acc, counts = s.get("per_class_final"), s.get("class_task_counts")
+    k = run.n_classes
+    if isinstance(acc, list) and isinstance(counts, list) and len(acc) == len(counts) == k:
+        a = np.array([np.nan if v is None else v for v in acc], np.float64)
+        return a, np.asarray(counts, np.float64), s.get("acc_vs_frequency_spearman")
+    iid = run.curve()  # a partial run: the last iid evaluation and the tasks so far
+    if not len(iid) or not len(run.tasks):
+        return None
+    return iid["per_class"][-1], run.tasks["classes"].sum(0).astype(np.float64), None
+
+
+def _per_class_plot(run: Run, path: Path, dpi: int) -> Path | None:
+    got = _per_class(run)
+    if got is None or not np.isfinite(got[0]).any():
+        return None
+    acc, counts, rho = got
+    fig = _figure(5.0, 4.0)
+    ax = fig.subplots()
+    ax.scatter(counts, acc, s=14, alpha=0.7)
+    if run.n_classes <= 30:
+        names = run.config.get("stream", {}).get("class_names") or []
+        for i, name in enumerate(names[: run.n_classes]):
+            if np.isfinite(acc[i]):
+                ax.annotate(str(name)[:12], (counts[i], acc[i]), fontsize=6, alpha=0.7)
+    _int_ticks(ax.xaxis)
+    ax.set_xlabel("tasks the class occurred in")
+    ax.set_ylabel("final iid accuracy of the class")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"{_title(run)}\nSpearman rho {_fmt(rho)}", fontsize=8)
+    return _save(fig, path, dpi)
+
+
+def _matrix_plot(run: Run, path: Path, dpi: int) -> Path | None:
+    m = run.matrix
+    if m is None or m.size == 0:
+        return None
+    e, t = m.shape
+    fig = _figure(min(9.0, 3.0 + 0.25 * t), min(8.0, 2.5 + 0.22 * e))
+    ax = fig.subplots()
+    im = ax.imshow(m, vmin=0, vmax=1, cmap="viridis", aspect="auto", interpolation="nearest")
+    if e * t <= 400:
+        for i, j in zip(*np.nonzero(np.isfinite(m))):
+            ax.text(j, i, f"{m[i, j]:.2f}"[1:] if 0 <= m[i, j] < 1 else f"{m[i, j]:.1f}", ha="center",
+                    va="center", fontsize=5, color="w" if m[i, j] < 0.6 else "k")
+    fig.colorbar(im, ax=ax, label="accuracy")
+    _int_ticks(ax.xaxis, ax.yaxis)
+    ax.set_xlabel("task j (its classes, iid rows)")
+    after = np.sort(run.evals.where(set=run.iid_set, at="task_end")["task"]) if len(run.evals) else np.zeros(0)
+    if len(after) == e and not np.array_equal(after, np.arange(e)):  # evaluated every few tasks: name them
+        step = max(1, e // 20)
+        ax.set_yticks(range(0, e, step), [str(v) for v in after[::step]])
+    ax.set_ylabel("after task (task-end evaluation i)")
+    mx = (run.summary or {}).get("matrix") or {}
+    ax.set_title(f"{_title(run)}\nACC {_fmt(mx.get('ACC'))}, BWT {_fmt(mx.get('BWT'))}, forgetting "
+                 f"{_fmt(mx.get('forgetting_chaudhry'))} (Chaudhry) / {_fmt(mx.get('forgetting_avalanche'))} "
+                 "(Avalanche)", fontsize=7)
+    return _save(fig, path, dpi)
+
+
+def _memo_plot(run: Run, path: Path, dpi: int) -> Path | None:
+    r = run.memorization
+    if not len(r):
+        return None
+    fig = _figure(6.4, 4.0)
+    ax = fig.subplots()
+    x = r["samples"]
+    for name, color, ls in _MEMO_LINES:
+        ax.plot(x, r[name], color=color, linestyle=ls, label=name.replace("_", " "))
+    ax.set_xlabel("training samples seen")
+    ax.set_ylabel("fraction of distinct rows seen")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(f"{_title(run)}\nnoisy rows {int(r['n_noisy'][-1]):,}, clean rows {int(r['n_clean'][-1]):,}",
+                 fontsize=8)
+    return _save(fig, path, dpi)
+
+
+def _stability_plot(run: Run, path: Path, dpi: int) -> Path | None:
+    if not len(run.evals) or not (run.evals["at"] == "step").any():
+        return None
+    fig = _figure(7.0, 4.0)
+    ax = fig.subplots()
+    for i, s in enumerate(run.eval_sets):
+        r = run.evals.where(set=s, at=("start", "step", "task_end"))
+        o = np.argsort(r["step"], kind="stable")
+        ax.plot(r["step"][o], r["acc"][o], color=f"C{i % 10}", linewidth=1, label=s)
+    if len(run.tasks):
+        for b in run.tasks["step"][:-1]:
+            ax.axvline(b, color="k", alpha=0.15, linewidth=0.6)
+    st = (run.summary or {}).get("stability") or {}
+    ax.set_xlabel("optimizer step (vertical lines: task boundaries)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=7)
+    ax.set_title(f"{_title(run)}\nmin-ACC {_fmt(st.get('min_acc'))}, WC-ACC {_fmt(st.get('wc_acc'))}", fontsize=8)
+    return _save(fig, path, dpi)
+
+
+_PLOTS = (("ka.png", _ka), ("per_class_vs_frequency.png", _per_class_plot), ("accuracy_matrix.png", _matrix_plot),
+          ("memorization.png", _memo_plot), ("stability.png", _stability_plot))
+
+
+def plot_run(run_dir, out_dir=None, dpi: int = 80) -> list[Path]:
+    """Write the figures of one run: ``ka.png``, ``per_class_vs_frequency.png``, ``accuracy_matrix.png``,
+    ``memorization.png``, ``stability.png``, each only when the run holds its data.
+
+    Args:
+        run_dir: a run directory or a :class:`~synprobe.harness.rundir.Run` (an unfinished run is fine).
+        out_dir: where to write; default ``RUN_DIR/plots``.
+        dpi: resolution.
+
+    Returns:
+        the paths written, in the order above.
+    """
+    need_matplotlib()  # fail before creating anything
+    run = _as_run(run_dir)
+    out = Path(out_dir) if out_dir is not None else run.path / "plots"
+    out.mkdir(parents=True, exist_ok=True)
+    written = [fn(run, out / name, dpi) for name, fn in _PLOTS]
+    return [p for p in written if p is not None]
+
+
+# ----------------------------------------------------------------------------- several runs
+
+
+def _labels(runs: list[Run]) -> list[str]:
+    names = [r.name for r in runs]
+    return [f"{r.path.parent.name}/{r.name}" if names.count(r.name) > 1 else r.name for r in runs]
+
+
+def plot_overlay(runs, out_dir, dpi: int = 80) -> list[Path]:
+    """Overlay several runs: ``ka_overlay.png`` (iid accuracy against task, one line per run) and
+    ``memorization_overlay.png`` (noisy rows memorized, solid, and predicted correctly, dashed, against training
+    samples) when any run recorded memorization.
+
+    Args:
+        runs: run directories or :class:`~synprobe.harness.rundir.Run` objects (class counts may differ).
+        out_dir: created if missing.
+        dpi: resolution.
+
+    Returns:
+        the paths written.
+    """
+    need_matplotlib()
+    runs = [_as_run(r) for r in runs]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    labels = _labels(runs)
+    written = []
+    curves = [(lab, r.curve()) for lab, r in zip(labels, runs)]
+    curves = [(lab, c) for lab, c in curves if len(c)]
+    if curves:
+        fig = _figure(6.4, 4.0)
+        ax = fig.subplots()
+        for lab, c in curves:
+            ax.plot(c["task"] + 1, c["acc"], linewidth=1.2, label=lab)
+        _int_ticks(ax.xaxis)
+        ax.set_xlabel(TASKS_TRAINED)
+        ax.set_ylabel("iid accuracy (all classes)")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        ax.set_title(f"knowledge accumulation, {len(curves)} runs", fontsize=9)
+        written.append(_save(fig, out / "ka_overlay.png", dpi))
+    memo = [(lab, r.memorization) for lab, r in zip(labels, runs) if len(r.memorization)]
+    if memo:
+        fig = _figure(6.4, 4.0)
+        ax = fig.subplots()
+        for i, (lab, m) in enumerate(memo):
+            ax.plot(m["samples"], m["noisy_memorized"], color=f"C{i % 10}", label=f"{lab}: memorized")
+            ax.plot(m["samples"], m["noisy_correct"], color=f"C{i % 10}", linestyle="--", label=f"{lab}: correct")
+        ax.set_xlabel("training samples seen")
+        ax.set_ylabel("fraction of noisy rows seen")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        ax.set_title("noisy rows: memorized (solid) vs predicted with their true label (dashed)", fontsize=9)
+        written.append(_save(fig, out / "memorization_overlay.png", dpi))
+    return written
