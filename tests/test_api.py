@@ -25,7 +25,9 @@ def test_import_is_light():
 
 
 @pytest.mark.parametrize("module", ["synprobe.recipe", "synprobe.sampling", "synprobe.dists", "synprobe.rng",
-                                    "synprobe.noise", "synprobe.splits", "synprobe.load"])
+                                    "synprobe.noise", "synprobe.splits", "synprobe.load", "synprobe.harness",
+                                    "synprobe.harness.config", "synprobe.harness.replay", "synprobe.harness.metrics",
+                                    "synprobe.harness.outputs", "synprobe.harness.rundir", "synprobe.cli"])
 def test_light_modules_stay_light(module):
     code = (f"import json, sys; import {module}; "
             "print(json.dumps([m for m in ('h5py', 'PIL', 'cv2', 'torch') if m in sys.modules]))")
