@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from synprobe.cli.report import report as report_cmd
+from synprobe.cli import main
 from synprobe.harness import metrics as M
 from synprobe.harness.errors import HarnessError
 from synprobe.harness.plots import MATPLOTLIB_MISSING, plot_overlay, plot_run
@@ -343,10 +343,10 @@ def test_without_matplotlib_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(HarnessError, match=r"synprobe plots need matplotlib: pip install 'synprobe\[view\]'"):
         plot_run(d)
-    r = CliRunner().invoke(report_cmd, [str(d), "-o", str(tmp_path / "rep")])
+    r = CliRunner().invoke(main, ["report", str(d), "-o", str(tmp_path / "rep")])
     assert r.exit_code == 1 and f"Error: {MATPLOTLIB_MISSING}" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "rep").exists()
-    r = CliRunner().invoke(report_cmd, [str(d), "--no-plots"])
+    r = CliRunner().invoke(main, ["report", str(d), "--no-plots"])
     assert r.exit_code == 0 and "resnet20" in r.output and not (tmp_path / "rep").exists()
 
 
@@ -464,7 +464,7 @@ def test_cli_report_table_and_overlays(tmp_path, runner, monkeypatch):
     pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install 'synprobe[view]'")
     a = make_run(tmp_path / "runs", "k4-memo", k=4, n_tasks=8, memorization=True)
     b = make_run(tmp_path / "runs", "k6-plain", k=6, n_tasks=5, ood=(), matrix=False, model="mlp", replay="random")
-    r = runner.invoke(report_cmd, [str(a), str(b), "-o", str(tmp_path / "rep")])
+    r = runner.invoke(main, ["report", str(a), str(b), "-o", str(tmp_path / "rep")])
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     assert lines[0].startswith("run ") and lines[2].startswith("k4-memo ") and lines[3].startswith("k6-plain ")
@@ -474,7 +474,7 @@ def test_cli_report_table_and_overlays(tmp_path, runner, monkeypatch):
     assert lines[-1] == f"plots: {rep / 'ka_overlay.png'}, {rep / 'memorization_overlay.png'}"
     assert _png_ok(tmp_path / "rep" / "ka_overlay.png") and _png_ok(tmp_path / "rep" / "memorization_overlay.png")
     monkeypatch.chdir(tmp_path)
-    r = runner.invoke(report_cmd, [str(b)])
+    r = runner.invoke(main, ["report", str(b)])
     assert r.exit_code == 0 and "plots: report/ka_overlay.png" in r.output
     assert _png_ok(tmp_path / "report" / "ka_overlay.png")
     assert not (tmp_path / "report" / "memorization_overlay.png").exists()
@@ -484,7 +484,7 @@ def test_cli_report_json(tmp_path, runner):
     pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install 'synprobe[view]'")
     a = make_run(tmp_path, "a", n_tasks=5)
     b = make_run(tmp_path, "b", n_tasks=5, k=7, ood=(), matrix=False)
-    r = runner.invoke(report_cmd, [str(a), str(b), "--json", "-o", str(tmp_path / "o")])
+    r = runner.invoke(main, ["report", str(a), str(b), "--json", "-o", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)
     assert [x["name"] for x in rows] == ["a", "b"] and [x["n_classes"] for x in rows] == [4, 7]
@@ -502,14 +502,14 @@ def test_cli_report_errors(tmp_path, runner, setup, needle):
     p = tmp_path / "bad"
     setup(p)
     good = make_run(tmp_path, "good", n_tasks=3)
-    r = runner.invoke(report_cmd, [str(good), str(p), "--no-plots"])
+    r = runner.invoke(main, ["report", str(good), str(p), "--no-plots"])
     assert r.exit_code == 1 and "Traceback" not in r.output
     (err,) = [ln for ln in r.output.splitlines() if ln.startswith("Error")]
     assert needle in err and str(p) in err
 
 
 def test_cli_report_usage(runner):
-    r = runner.invoke(report_cmd, [])
+    r = runner.invoke(main, ["report", ])
     assert r.exit_code == 2 and "Missing argument 'RUN_DIR...'" in r.output
-    r = runner.invoke(report_cmd, ["--help"])
+    r = runner.invoke(main, ["report", "--help"])
     assert r.exit_code == 0 and "--json" in r.output and "-o, --out" in r.output

@@ -44,6 +44,7 @@ def _register() -> None:
     from synprobe.cli.fonts import fonts
     from synprobe.cli.generate import generate
     from synprobe.cli.info import info
+    from synprobe.cli.memorization import memorization
     from synprobe.cli.preview import preview
     from synprobe.cli.recipes import recipes
     from synprobe.cli.report import report
@@ -52,7 +53,8 @@ def _register() -> None:
     from synprobe.cli.split import split
     from synprobe.cli.view import view
 
-    for cmd in (generate, preview, info, view, split, recipes, datasets, download, scenario, fonts, run_cmd, report):
+    for cmd in (generate, preview, info, view, split, recipes, datasets, download, scenario, fonts,
+                run_cmd, report, memorization):
         main.add_command(cmd)
 
 

@@ -216,10 +216,10 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
             s = _train.run(sub, data, cfg, None, device=device, progress=False, plots=False, on_end=on_end,
                            **{**inner, "seed": int(seeds[t])})
             state["samples"] += s["train_samples"]
-            bar.update(1)
             acc = ev_correct[: t + 1].mean() if len(ev_pos) else float("nan")
             bar.set_postfix_str(f"{state['samples'] / max(time.perf_counter() - t0, 1e-9):,.0f} samples/s, "
                                 f"test acc {acc:.3f}", refresh=False)
+            bar.update(1)
     finally:
         bar.close()
 
