@@ -193,3 +193,22 @@ def test_noise_scope_is_validated(tmp_path):
                  'rate = 0.2\nscope = "sample"\n')
     with pytest.raises(InvalidRecipe, match=r"noise\.scope.*'row', 'task'"):
         load_scenario(p)
+
+
+def test_experiment_recipes_build(data, tmp_path, runner):
+    st = build("noisy-40-sym-joint", data)
+    assert len(st) == 1 and list(st.eval_sets) == ["iid"]  # ood = []: every train row of the 10 classes
+    assert len(np.unique(st.class_indices)) == 10
+    assert st.val_indices is None or len(st.val_indices) == 0
+    import shutil
+
+    from synprobe.cli import main
+
+    with pytest.raises(InvalidRecipe, match="extrapolation_scale"):
+        build("ood-font-scale", data)
+    f = tmp_path / "d.h5"
+    shutil.copy(data, f)
+    r = runner.invoke(main, ["split", str(f), "--kind", "extrapolation", "--by", "scale", "--range", "0,0.7"])
+    assert r.exit_code == 0, r.output
+    st = build("ood-font-scale", f)
+    assert set(st.eval_sets) == {"iid", "ood_stratified_font", "ood_extrapolation_scale"}
