@@ -80,6 +80,17 @@ def _fmt(v) -> str:
 # ----------------------------------------------------------------------------- one run
 
 
+def _within_tasks(run: Run) -> bool:
+    """Whether the run evaluated inside tasks (epochs): curves are then drawn against samples seen."""
+    return bool(len(run.evals)) and bool((run.evals["at"] == "epoch").any())
+
+
+def _timeline(run: Run, set_name: str):
+    """Every start/epoch/task-end eval row of one set, in training order."""
+    r = run.evals.where(set=set_name, at=("start", "epoch", "task_end"))
+    return r.select(np.argsort(r["samples"], kind="stable"))
+
+
 def _ka(run: Run, path: Path, dpi: int) -> Path | None:
     sets = [s for s in run.eval_sets if len(run.curve(s))]
     if not sets:
@@ -87,14 +98,19 @@ def _ka(run: Run, path: Path, dpi: int) -> Path | None:
     fig = _figure(6.4, 4.0)
     ax = fig.subplots()
     colors = [f"C{i % 10}" for i in range(len(sets))]
+    by_samples = _within_tasks(run)
     for s, c in zip(sets, colors):
-        r = run.curve(s)
-        ax.plot(r["task"] + 1, r["acc"], color=c, marker="." if len(r) <= 60 else None, label=s)
-        if np.isfinite(r["seen_acc"]).any():
-            ax.plot(r["task"] + 1, r["seen_acc"], color=c, linestyle="--", linewidth=1, label=f"{s} seen classes")
+        r = _timeline(run, s) if by_samples else run.curve(s)
+        x = r["samples"] if by_samples else r["task"] + 1
+        ax.plot(x, r["acc"], color=c, marker="." if len(r) <= 60 else None, label=s)
+        if s == run.iid_set and np.isfinite(r["seen_acc"]).any():
+            ax.plot(x, r["seen_acc"], color=c, linestyle="--", linewidth=1, label=f"{s}, seen classes")
     ka = (run.summary or {}).get("ka") or {}
-    _int_ticks(ax.xaxis)
-    ax.set_xlabel(TASKS_TRAINED)
+    if by_samples:
+        ax.set_xlabel("training samples seen (points: evaluations at epoch and task ends)")
+    else:
+        _int_ticks(ax.xaxis)
+        ax.set_xlabel(TASKS_TRAINED)
     ax.set_ylabel("accuracy")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
@@ -174,6 +190,9 @@ def _memo_plot(run: Run, path: Path, dpi: int) -> Path | None:
     x = r["samples"]
     for name, color, ls in _MEMO_LINES:
         ax.plot(x, r[name], color=color, linestyle=ls, label=name.replace("_", " "))
+    if run.iid_set is not None:
+        t = _timeline(run, run.iid_set)
+        ax.plot(t["samples"], t["acc"], color="k", linewidth=1.4, label=f"test accuracy ({run.iid_set})")
     ax.set_xlabel("training samples seen")
     ax.set_ylabel("fraction of distinct rows seen")
     ax.set_ylim(-0.02, 1.02)
@@ -275,14 +294,19 @@ def plot_overlay(runs, out_dir, dpi: int = 80) -> list[Path]:
     if memo:
         fig = _figure(6.4, 4.0)
         ax = fig.subplots()
-        for i, (lab, m) in enumerate(memo):
+        runs_m = [r for r in runs if len(r.memorization)]
+        for i, ((lab, m), run) in enumerate(zip(memo, runs_m)):
             ax.plot(m["samples"], m["noisy_memorized"], color=f"C{i % 10}", label=f"{lab}: memorized")
             ax.plot(m["samples"], m["noisy_correct"], color=f"C{i % 10}", linestyle="--", label=f"{lab}: correct")
+            if run.iid_set is not None:
+                t = _timeline(run, run.iid_set)
+                ax.plot(t["samples"], t["acc"], color=f"C{i % 10}", linestyle=":", label=f"{lab}: test accuracy")
         ax.set_xlabel("training samples seen")
         ax.set_ylabel("fraction of noisy rows seen")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        ax.set_title("noisy rows: memorized (solid) vs predicted with their true label (dashed)", fontsize=9)
+        ax.set_title("noisy rows: memorized (solid), predicted with their true label (dashed); test acc (dotted)",
+                     fontsize=8)
         written.append(_save(fig, out / "memorization_overlay.png", dpi))
     return written
