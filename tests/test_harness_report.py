@@ -386,7 +386,8 @@ def test_report_rows_hold_the_summary_numbers(tmp_path):
                    "F avalanche"):
         assert needle in text, needle
     header, rule, line = text.splitlines()
-    cells = dict(zip(["run", "model", "mlr", "K", "tasks", "sps", "iid", "auc", "t5", "t75", "t9"], line.split()))
+    names = ["run", "model", "opt", "mlr", "K", "tasks", "sps", "iid", "auc", "t5", "t75", "t9"]
+    cells = dict(zip(names, line.split()))
     assert (cells["K"], cells["tasks"], cells["t5"], cells["t75"], cells["t9"]) == ("4", "20", "3", "8", "16")
     assert len(header) == len(rule) and set(rule) <= {"-", " "}
 
@@ -403,8 +404,8 @@ def test_report_without_optional_data_uses_none(tmp_path):
     assert row["tasks_to"] == {"0.5": 1, "0.75": None, "0.9": None}
     text = format_table([row])
     header = text.splitlines()[0].split()
-    assert header == ["run", "model", "mask/loss/replay", "K", "tasks", "samples/s", "iid", "KA", "auc", "t@0.5",
-                      "t@0.75", "t@0.9"]  # optional columns with no value are left out
+    assert header == ["run", "model", "optim/lr", "mask/loss/replay", "K", "tasks", "samples/s", "iid", "KA", "auc",
+                      "t@0.5", "t@0.75", "t@0.9"]  # optional columns with no value are left out
     assert text.splitlines()[2].split()[-3:] == ["1", "-", "-"]
     assert "nan" not in rows_json([row]).lower() and json.loads(rows_json([row]))[0]["ACC"] is None
 
@@ -468,8 +469,9 @@ def test_cli_report_table_and_overlays(tmp_path, runner, monkeypatch):
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     assert lines[0].startswith("run ") and lines[2].startswith("k4-memo ") and lines[3].startswith("k6-plain ")
-    assert lines[2].split()[1:4] == ["resnet20", "seen/ce/none", "4"]
-    assert lines[3].split()[1:4] == ["mlp", "seen/ce/random", "6"]
+    assert [lines[2].split()[i] for i in (1, 3, 4)] == ["resnet20", "seen/ce/none", "4"]
+    assert [lines[3].split()[i] for i in (1, 3, 4)] == ["mlp", "seen/ce/random", "6"]
+    assert "/" in lines[2].split()[2]  # optimizer/lr
     rep = tmp_path / "rep"
     assert lines[-1] == f"plots: {rep / 'ka_overlay.png'}, {rep / 'memorization_overlay.png'}"
     assert _png_ok(tmp_path / "rep" / "ka_overlay.png") and _png_ok(tmp_path / "rep" / "memorization_overlay.png")

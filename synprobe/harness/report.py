@@ -75,6 +75,9 @@ def row_of(run: Run) -> dict:
         "name": run.name,
         "path": str(run.path),
         "model": t.get("model"),
+        "optimizer": t.get("optimizer"),
+        "lr": t.get("lr"),
+        "epochs": t.get("epochs"),
         "masking": t.get("masking"),
         "loss": t.get("loss"),
         "replay": t.get("replay"),
@@ -129,6 +132,7 @@ def _columns(rows: list[dict]) -> list[tuple[str, object, bool]]:
     cols = [
         ("run", lambda r: str(r["name"]), False),
         ("model", lambda r: str(r["model"]), False),
+        ("optim/lr", lambda r: f"{r['optimizer']}/{r['lr']:g}" if r.get("lr") is not None else "-", False),
         ("mask/loss/replay", lambda r: f"{r['masking']}/{r['loss']}/{r['replay']}", False),
         ("K", lambda r: str(r["n_classes"]), False),
         ("tasks", lambda r: _task(r["tasks"]), False),
@@ -162,7 +166,7 @@ def format_table(rows: list[dict]) -> str:
             continue
         table.append((head, cells))
     widths = [max(len(h), *(len(c) for c in cells)) for h, cells in table]
-    left = {"run", "model", "mask/loss/replay"}
+    left = {"run", "model", "optim/lr", "mask/loss/replay"}
 
     def line(values):
         return "  ".join(v.ljust(w) if h in left else v.rjust(w)
