@@ -204,11 +204,19 @@ def test_experiment_recipes_build(data, tmp_path, runner):
 
     from synprobe.cli import main
 
-    with pytest.raises(InvalidRecipe, match="extrapolation_scale"):
+    with pytest.raises(InvalidRecipe, match="scale_large"):
         build("ood-font-scale", data)
     f = tmp_path / "d.h5"
     shutil.copy(data, f)
-    r = runner.invoke(main, ["split", str(f), "--kind", "extrapolation", "--by", "scale", "--range", "0,0.7"])
-    assert r.exit_code == 0, r.output
+    for rng, name in (("0,0.7", "scale_large"), ("0.5,inf", "scale_small")):
+        r = runner.invoke(main, ["split", str(f), "--kind", "extrapolation", "--by", "scale", "--range", rng,
+                                 "--name", name])
+        assert r.exit_code == 0, r.output
     st = build("ood-font-scale", f)
-    assert set(st.eval_sets) == {"iid", "ood_stratified_font", "ood_extrapolation_scale"}
+    assert set(st.eval_sets) == {"iid", "ood_stratified_font", "ood_scale_large", "ood_scale_small"}
+    from synprobe.load import read_table
+
+    scale = read_table(f).columns["scale"]
+    scale = scale[:, 0] if scale.ndim == 2 else scale
+    assert scale[st.indices].min() >= 0.5 and scale[st.indices].max() <= 0.7  # trained on the window only
+    assert scale[st.eval_sets["ood_scale_large"]].min() > 0.7 and scale[st.eval_sets["ood_scale_small"]].max() < 0.5

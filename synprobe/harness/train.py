@@ -169,7 +169,7 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
         base = {"task": task, "epoch": epoch, "step": state["step"], "samples": state["samples"],
                 "time": t_start - state["t0"], "at": at}
         seen_np = seen.cpu().numpy()
-        every = at == "start" or (at == "task_end" and (task == T - 1 or (ood_every and (task + 1) % ood_every == 0)))
+        every = at in ("start", "epoch") or (at == "task_end" and (task == T - 1 or (task + 1) % ood_every == 0))
         with torch.inference_mode(), autocast():
             for name, (p, y) in evals.items():
                 if name != primary and not every:
