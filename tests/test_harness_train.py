@@ -129,6 +129,10 @@ def test_noisy_stream_records_memorization(data):
         assert r["clean_correct"] + r["clean_incorrect"] == pytest.approx(1)
     rows, first = np.unique(st.indices, return_index=True)
     assert memo[-1]["n_noisy"] == int((st.labels_true[first] != st.labels_observed[first]).sum())
+    fe = s["forgetting_events"]
+    assert fe["mean_noisy"] >= 0 and fe["mean_clean"] >= 0
+    n_noisy, n_clean = memo[-1]["n_noisy"], memo[-1]["n_clean"]
+    assert fe["mean"] == pytest.approx((fe["mean_noisy"] * n_noisy + fe["mean_clean"] * n_clean) / fe["samples"])
 
 
 @pytest.mark.parametrize("kw, needle", [

@@ -150,6 +150,9 @@ def summarize(rows: list[dict], *, task_classes: list, class_n: dict, n_classes:
         out["forgetting_events"] = {"samples": int(len(cnt)), "mean": float(cnt.mean()),
                                     "unforgettable": float((learned & (cnt == 0)).mean()),
                                     "never_learned": float((~learned).mean())}
+        noisy = events.get("noisy")
+        if noisy is not None and noisy.any() and (~noisy).any():
+            out["forgetting_events"].update(mean_noisy=float(cnt[noisy].mean()), mean_clean=float(cnt[~noisy].mean()))
     else:
         out["forgetting_events"] = None
     return out

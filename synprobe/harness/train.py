@@ -282,7 +282,8 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
     if cfg.forgetting_events and trained.any():
         tr = np.flatnonzero(trained)
         events = {"rows": rd.rows[tr], "counts": ev_count.cpu().numpy()[tr],
-                  "presentations": ev_pres.cpu().numpy()[tr], "learned": ev_learned.cpu().numpy()[tr]}
+                  "presentations": ev_pres.cpu().numpy()[tr], "learned": ev_learned.cpu().numpy()[tr],
+                  "noisy": obs_of[tr] != true_of[tr]}
     summary = summarize(rows, task_classes=rd.task_classes, class_n=class_n, n_classes=K, matrix=matrix,
                         events=events, time_s=time_s, eval_s=state["eval_s"], samples=state["samples"],
                         device=dev_name)
