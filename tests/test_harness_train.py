@@ -142,11 +142,18 @@ def test_noisy_stream_records_memorization(data):
     ({"tasks": 99}, "exceeds the stream's 6 tasks"),
     ({"eval_sets": ["ood_nope"]}, "not an eval set"),
     ({"replay": "random", "replay_args": {"budgett": 1}}, "budgett"),
+    ({"amp": "fp8"}, "expected one of: auto, bf16, off"),
 ])
 def test_bad_settings_are_one_line_errors(data, stream, kw, needle):
     with pytest.raises(HarnessError, match=None) as e:
         run(stream, data, **kw, **FAST)
     assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_bf16_autocast_on_cpu_trains(data, stream):
+    s = run(stream, data, tasks=2, amp="bf16", eval_batch_size=7, **FAST)
+    tasks = [r for r in s["rows"] if r["kind"] == "task"]
+    assert all(np.isfinite(r["train_loss"]) for r in tasks) and 0 <= s["final"]["iid"] <= 1
 
 
 def test_mismatched_data_file(data, stream, tmp_path):

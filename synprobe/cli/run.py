@@ -71,6 +71,8 @@ def _load_config(path):
 @click.option("--seed", type=int, help="Seed of model init, batch order, augmentation, replay. [0]")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--threads", type=int, help="CPU threads for torch. [all cores]")
+@click.option("--amp", type=click.Choice(["auto", "bf16", "off"]),
+              help="Mixed precision: auto = bf16 on CUDA, fp32 on CPU; bf16 also on CPU. [auto]")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")

@@ -20,6 +20,7 @@ LOSSES = ("ce", "elr")
 SCHEDULES = ("constant", "cosine")
 AUGMENTS = ("none", "shift")
 REPLAYS = ("none", "random", "frequency", "reservoir")
+AMPS = ("auto", "bf16", "off")
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,13 @@ class TrainConfig:
     eval_every_steps: int = 0  # also evaluate every n optimizer steps (stability-gap metrics); 0 = off
     eval_every_epochs: int = 0  # also evaluate every n epochs inside a task (memorization curves); 0 = off
     eval_sets: tuple | None = None  # names of the stream's eval sets to use; None = all
-    eval_batch_size: int = 512  # evaluation minibatch (inference mode)
+    eval_batch_size: int | None = None  # inference minibatch; None = 128 on CPU (fastest, measured), 2048 on CUDA
     memorization: bool | None = None  # ELR fractions on the seen training rows at each eval; None = if noisy
     forgetting_events: bool = True  # count Toneva forgetting events on training presentations
     # --- run
     tasks: int | None = None  # run only the first N tasks of the stream
     seed: int = 0  # seeds model init, minibatch order, augmentation and replay
-    amp: bool = True  # bf16 autocast on CUDA (ignored on the CPU)
+    amp: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | bf16 (also on CPU: ~1.3x with AVX512-BF16) | off
     channels_last: bool = True  # model and batches in channels-last order (measured 1.4-2x faster on CPU)
     threads: int | None = None  # torch CPU threads; None = torch's default (all cores)
 
@@ -94,6 +95,7 @@ class TrainConfig:
         choice("schedule", SCHEDULES)
         choice("augment", AUGMENTS)
         choice("replay", REPLAYS)
+        choice("amp", AMPS)
         if not isinstance(self.model, str) or not self.model:
             bad("model", f"{self.model!r} is not a model name")
         for name in ("model_args", "replay_args"):
@@ -113,7 +115,7 @@ class TrainConfig:
         num("ood_every_tasks", 0, integer=True, none=True)
         num("eval_every_steps", 0, integer=True)
         num("eval_every_epochs", 0, integer=True)
-        num("eval_batch_size", 1, integer=True)
+        num("eval_batch_size", 1, integer=True, none=True)
         num("tasks", 1, integer=True, none=True)
         num("seed", 0, integer=True)
         num("threads", 1, integer=True, none=True)
@@ -123,7 +125,7 @@ class TrainConfig:
             if isinstance(self.eval_sets, str) or not all(isinstance(s, str) for s in self.eval_sets):
                 bad("eval_sets", "expected a list of eval set names")
             object.__setattr__(self, "eval_sets", tuple(self.eval_sets))
-        for name in ("reset_optimizer", "forgetting_events", "amp", "channels_last"):
+        for name in ("reset_optimizer", "forgetting_events", "channels_last"):
             if not isinstance(getattr(self, name), bool):
                 bad(name, f"{getattr(self, name)!r} must be true or false")
         if self.memorization is not None and not isinstance(self.memorization, bool):

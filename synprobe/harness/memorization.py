@@ -13,7 +13,6 @@ eval set (scored against the true label). ``mem_i = feldman_zhang(in_subset, cor
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
@@ -166,11 +165,10 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
     ev_pos, ev_true = rd.evals.get(primary, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
     X = DeviceData(rd.x, dev)
     pos_t, ev_t = torch.from_numpy(pos).to(dev), torch.from_numpy(ev_pos).to(dev)
-    amp = cfg.amp and dev.type == "cuda"
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if amp else contextlib.nullcontext
+    autocast = _train.autocast_for(torch, cfg, dev)
     inner = {**_QUIET_EVAL, **({"eval_sets": [primary]} if primary is not None else {})}
     seeds = cfg.seed + np.arange(runs, dtype=np.int64)
-    dev_name = str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else "")
+    dev_name = _train.device_name(torch, dev)
     writer = _Writer(out, overwrite) if out is not None else None
     if writer:
         from synprobe import __version__
@@ -197,7 +195,7 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
     def predict(model, p):
         if len(p) == 0:
             return np.zeros(0, np.int64)
-        bs = cfg.eval_batch_size
+        bs = _train.eval_batch(cfg, dev)
         with torch.inference_mode(), autocast():
             return torch.cat([model(X.batch(p[i:i + bs])).argmax(1) for i in range(0, len(p), bs)]).cpu().numpy()
 

@@ -23,7 +23,7 @@ import numpy as np
 from synprobe.harness.config import TrainConfig
 from synprobe.harness.errors import HarnessError, need_torch
 
-__all__ = ["resolve_device", "resolve_stream", "run"]
+__all__ = ["autocast_for", "device_name", "eval_batch", "resolve_device", "resolve_stream", "run"]
 
 
 def resolve_device(device: str):
@@ -35,6 +35,21 @@ def resolve_device(device: str):
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise HarnessError(f"--device {device}: no CUDA device is available here; use --device cpu or auto")
     return torch.device(device)
+
+
+def autocast_for(torch, cfg: TrainConfig, dev):
+    """A no-argument context factory: bf16 autocast per ``cfg.amp`` ("auto": on CUDA only), else a no-op."""
+    if cfg.amp == "bf16" or (cfg.amp == "auto" and dev.type == "cuda"):
+        return lambda: torch.autocast(dev.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def eval_batch(cfg: TrainConfig, dev) -> int:
+    return cfg.eval_batch_size or (2048 if dev.type == "cuda" else 128)
+
+
+def device_name(torch, dev) -> str:
+    return str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else "")
 
 
 def resolve_stream(stream, data):
@@ -133,9 +148,9 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
     true_of = np.full(n_img, -1, np.int64)
     obs_of[rd.pos[first]], true_of[rd.pos[first]] = rd.label[first], rd.true[first]
     trained = np.zeros(n_img, bool)
-    amp = cfg.amp and dev.type == "cuda"
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if amp else contextlib.nullcontext
-    dev_name = str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else "")
+    autocast = autocast_for(torch, cfg, dev)
+    ebs = eval_batch(cfg, dev)
+    dev_name = device_name(torch, dev)
     writer = RunWriter(out, overwrite) if out is not None else None
     config_json = {
         "format": FORMAT, "synprobe_version": _version(), "torch_version": torch.__version__,
@@ -176,9 +191,9 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
                     continue
                 hits = torch.zeros(K, dtype=torch.int64, device=dev)
                 loss = torch.zeros((), dtype=torch.float64, device=dev)
-                for i in range(0, len(p), cfg.eval_batch_size):
-                    yb = y[i:i + cfg.eval_batch_size]
-                    z = model(X.batch(p[i:i + cfg.eval_batch_size])).float()
+                for i in range(0, len(p), ebs):
+                    yb = y[i:i + ebs]
+                    z = model(X.batch(p[i:i + ebs])).float()
                     loss += torch.nn.functional.cross_entropy(z, yb, reduction="sum").double()
                     hits += torch.bincount(yb[z.argmax(1) == yb], minlength=K)
                 with np.errstate(invalid="ignore", divide="ignore"):
@@ -189,7 +204,7 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
                       "per_class": pc})
             if memorize and trained.any():
                 emit({"kind": "memorization", **base, **_memorization(torch, model, X, trained, obs_of, true_of,
-                                                                     cfg.eval_batch_size, dev)})
+                                                                     ebs, dev)})
         model.train()
         state["eval_s"] += time.perf_counter() - t_start
 
@@ -253,7 +268,7 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
                   "time": time.perf_counter() - state["t0"], "n_samples": n, "n_replayed": len(rp),
                   "classes": rd.task_classes[t], "train_loss": float(loss_sum) / max(seen_samples, 1),
                   "train_acc": float(hit_sum) / max(seen_samples, 1),
-                  "val_acc": _val_acc(torch, model, X, rd.val[t], cfg.eval_batch_size, dev, autocast)})
+                  "val_acc": _val_acc(torch, model, X, rd.val[t], ebs, dev, autocast)})
             if t == T - 1 or (cfg.eval_every_tasks and (t + 1) % cfg.eval_every_tasks == 0):
                 evaluate("task_end", t, epoch if cfg.eval_every_epochs else None)
             bar.update(1)
