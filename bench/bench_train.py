@@ -64,19 +64,20 @@ def ensure_inputs(data: Path, stream: Path) -> None:
         subprocess.run(_synprobe() + ["scenario", "build", RECIPE, "--data", str(data), "-o", str(stream)], check=True)
 
 
-def run_synprobe(a, tasks: int, tmp: Path) -> dict:
+def run_synprobe(a, tasks: int, tmp: Path, amp: str = "auto") -> dict:
     out = tmp / f"run-{tasks}"
     cmd = _synprobe() + ["run", str(a.stream), "--data", str(a.data), "--model", "scole_cnn", "--optimizer",
                          a.optimizer, "--lr", str(a.lr), "--momentum", "0", "--batch-size", "64", "--epochs", "1",
                          "--clip", "10", "--device", a.device, "--threads", str(a.threads), "--seed", str(a.seed),
                          "--tasks", str(tasks), "--eval-every-tasks", "1", "--eval-sets", "iid", "-q", "--no-plots",
-                         "--overwrite", "-o", str(out)]
+                         "--overwrite", "-o", str(out)] + (["--amp", amp] if amp != "auto" else [])
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t
     s = json.loads((out / "summary.json").read_text())
     shutil.rmtree(out, ignore_errors=True)
-    return {"side": "synprobe", "device": s.get("device", a.device), "tasks": s.get("tasks", tasks),
+    side = "synprobe" + ("" if amp == "auto" else f" --amp {amp}")
+    return {"side": side, "device": s.get("device", a.device), "tasks": s.get("tasks", tasks),
             "train_samples": s["train_samples"], "loop_s": s["time_s"], "eval_s": s.get("eval_time_s"),
             "samples_per_s": s["samples_per_s"], "train_samples_per_s": s.get("train_samples_per_s"),
             "wall_s": wall, "final_iid": s["final"].get("iid"), "command": _show(cmd).replace(str(out), "RUN_DIR")}
@@ -162,6 +163,7 @@ def main() -> None:
     ap.add_argument("--peer-normalise", choices=("build", "transform"), default="build",
                     help="peer: normalise once into float tensors (build) or per sample with torchvision")
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--bf16", action="store_true", help="add a synprobe row with --amp bf16 (bf16 autocast on CPU)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per side; the fastest is reported")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
@@ -192,6 +194,8 @@ def main() -> None:
         rows.append(best(ours))
         if peer:
             rows.append(best(theirs))
+        if a.bf16:
+            rows.append(best([run_synprobe(a, a.tasks, Path(tmp), "bf16") for _ in range(a.repeat)]))
         if a.all_tasks and n_stream > a.tasks:
             rows.append(best([run_synprobe(a, n_stream, Path(tmp)) for _ in range(a.repeat)]))
     if peer:
