@@ -46,3 +46,24 @@ def registry():
     from synprobe.fonts import FontRegistry
 
     return FontRegistry.load(user=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_h5(tmp_path_factory):
+    """2,400 ``default`` images at 16x16 (seed 0): enough rows for small training runs."""
+    from synprobe.generator import generate
+
+    out = tmp_path_factory.mktemp("tiny") / "d.h5"
+    generate("default", 2400, out, workers=1, resolution=16)
+    return out
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Training tests run single-threaded (fast and steady on a shared 2-core machine)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

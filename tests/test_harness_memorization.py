@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,20 +21,13 @@ FAST = dict(device="cpu", progress=False, model="mlp", model_args={"hidden": [32
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+def _one_thread(one_torch_thread):
+    return None
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    from synprobe.generator import generate
-
-    out = tmp_path_factory.mktemp("fz") / "d.h5"
-    generate("default", 2400, out, workers=1, resolution=16)
-    return out
+def data(tiny_h5):
+    return tiny_h5
 
 
 @pytest.fixture(scope="module")
