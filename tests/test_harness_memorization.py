@@ -20,14 +20,8 @@ from synprobe.scenarios import Stream
 FAST = dict(device="cpu", progress=False, model="mlp", model_args={"hidden": [32]}, threads=1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread(one_torch_thread):
-    return None
-
-
-@pytest.fixture(scope="module")
-def data(tiny_h5):
-    return tiny_h5
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+data = pytest.fixture(scope="module", name="data")(lambda tiny_h5: tiny_h5)  # the session's tiny dataset
 
 
 @pytest.fixture(scope="module")

@@ -16,14 +16,8 @@ from synprobe.scenario_recipe import build
 FAST = dict(device="cpu", progress=False, plots=False)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread(one_torch_thread):
-    return None
-
-
-@pytest.fixture(scope="module")
-def data(tiny_h5):
-    return tiny_h5
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+data = pytest.fixture(scope="module", name="data")(lambda tiny_h5: tiny_h5)  # the session's tiny dataset
 
 
 @pytest.fixture(scope="module")
