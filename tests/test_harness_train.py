@@ -54,6 +54,8 @@ def test_run_writes_every_file_and_checkpoint_reproduces_accuracy(data, stream, 
     m = build_model(ck["model_name"], tuple(ck["in_shape"]), ck["n_classes"], **ck["model_args"])
     m.load_state_dict(ck["model"])
     m.eval()
+    opt = torch.optim.SGD(m.parameters(), lr=0.01)
+    opt.load_state_dict(ck["optimizer"])  # the optimizer state round-trips too
     rd = prepare(stream, data)
     X = DeviceData(rd.x, torch.device("cpu"))
     p, y = rd.evals["iid"]

@@ -303,7 +303,8 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
                         events=events, time_s=time_s, eval_s=state["eval_s"], samples=state["samples"],
                         device=dev_name)
     if writer:
-        ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "train": cfg.to_dict(),
+        ckpt = {"model": _plain(torch, model.state_dict()), "optimizer": _plain(torch, opt.state_dict()),
+                "train": cfg.to_dict(),
                 "model_name": cfg.model, "model_args": cfg.model_args, "in_shape": [c, h, w], "n_classes": K,
                 "classes": rd.classes.tolist(), "task": T - 1, "step": state["step"], "seed": cfg.seed,
                 "replay": _plain(torch, replay.state())}
@@ -313,9 +314,12 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
 
 
 def _plain(torch, obj):
-    """numpy arrays/scalars as tensors/Python values, so ``torch.load(weights_only=True)`` reads the checkpoint."""
+    """numpy arrays/scalars as tensors/Python values and tensors on the CPU, so ``torch.load(weights_only=True)``
+    reads the checkpoint on any machine."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
     if isinstance(obj, dict):
-        return {str(k): _plain(torch, v) for k, v in obj.items()}
+        return {k: _plain(torch, v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_plain(torch, v) for v in obj]
     if isinstance(obj, np.ndarray):
