@@ -191,3 +191,28 @@ def test_cli_run_end_to_end(data, tmp_path, runner):
     bad = runner.invoke(main, ["run", "scole-10c-2pt", "--data", str(data), "-o", str(tmp_path / "z"),
                                "--device", "cuda:0"] if not torch.cuda.is_available() else ["--help"])
     assert torch.cuda.is_available() or (bad.exit_code == 1 and "no CUDA device" in bad.output)
+
+
+def test_cli_seeds_and_grouped_report(data, tmp_path, runner):
+    from synprobe.cli import main
+
+    out = tmp_path / "multi"
+    args = ["run", "scole-10c-2pt", "--data", str(data), "-o", str(out), "--tasks", "2", "--device", "cpu", "-q",
+            "--no-plots", "--threads", "1"]
+    r = runner.invoke(main, [*args, "--seeds", "3-4"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["seed-3", "seed-4"]
+    finals = [json.loads((out / f"seed-{s}" / "summary.json").read_text())["final"]["iid"] for s in (3, 4)]
+    assert f"2 seeds, final iid accuracy {np.mean(finals):.3f} ± {np.std(finals, ddof=1):.3f}" in r.output
+    assert json.loads((out / "seed-4" / "config.json").read_text())["seed"] == 4
+    rep = runner.invoke(main, ["report", str(out / "seed-3"), str(out / "seed-4"), "--group", "--json", "--no-plots"])
+    assert rep.exit_code == 0, rep.output
+    (row,) = json.loads(rep.output)
+    assert row["n_seeds"] == 2 and row["seeds"] == [3, 4]
+    assert row["final_iid"] == pytest.approx(np.mean(finals))
+    assert row["final_iid_std"] == pytest.approx(np.std(finals, ddof=1))
+    table = runner.invoke(main, ["report", str(out / "seed-3"), str(out / "seed-4"), "--group", "--no-plots"])
+    assert "seeds" in table.output and "± iid" in table.output and "multi/*" in table.output
+    for bad in (["--seeds", "1,x"], ["--seeds", "2,2"], ["--seeds", "1", "--seed", "1"]):
+        e = runner.invoke(main, [*args[:5], str(tmp_path / "bad"), *args[6:], *bad])
+        assert e.exit_code == 1 and "--seed" in e.output and "Traceback" not in e.output

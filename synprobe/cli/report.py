@@ -13,12 +13,13 @@ from synprobe.cli import friendly_errors
               help="Folder for the overlay plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable rows instead of the table.")
 @click.option("--no-plots", is_flag=True, help="Only the table (no matplotlib needed).")
+@click.option("--group", is_flag=True, help="One row per group of runs that differ only in their seed: mean and std.")
 @friendly_errors
-def report(run_dirs, out_dir, as_json, no_plots):
+def report(run_dirs, out_dir, as_json, no_plots, group):
     """Compare runs written by 'synprobe run -o RUN_DIR': one row per run (model, masking/loss/replay,
     throughput, final iid accuracy, knowledge accumulation, ACC/BWT/forgetting, OOD gaps, memorization),
     plus overlay plots of their curves in OUT_DIR."""
-    from synprobe.harness.report import format_table, row_of, rows_json
+    from synprobe.harness.report import format_table, group_rows, row_of, rows_json
     from synprobe.harness.rundir import read_run
 
     if not no_plots:
@@ -26,7 +27,7 @@ def report(run_dirs, out_dir, as_json, no_plots):
 
         need_matplotlib()  # before any output
     runs = [read_run(d) for d in run_dirs]
-    rows = [row_of(r) for r in runs]
+    rows = group_rows(runs) if group else [row_of(r) for r in runs]
     click.echo(rows_json(rows) if as_json else format_table(rows))
     if no_plots:
         return

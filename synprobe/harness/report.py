@@ -19,7 +19,7 @@ import numpy as np
 
 from synprobe.harness.rundir import Run, read_run
 
-__all__ = ["LEVELS", "format_table", "report", "row_of", "rows_json"]
+__all__ = ["group_rows", "LEVELS", "format_table", "report", "row_of", "rows_json"]
 
 LEVELS = ("0.5", "0.75", "0.9")  # the tasks_to levels reported
 _MATRIX_KEYS = ("ACC", "BWT", "FWT", "forgetting_chaudhry", "forgetting_avalanche")
@@ -137,8 +137,11 @@ def _columns(rows: list[dict]) -> list[tuple[str, object, bool]]:
         ("K", lambda r: str(r["n_classes"]), False),
         ("tasks", lambda r: _task(r["tasks"]), False),
         ("samples/s", lambda r: _num(r["samples_per_s"], ",.0f"), False),
+        ("seeds", lambda r: str(r["n_seeds"]) if r.get("n_seeds") else "-", True),
         ("iid", lambda r: _num(r["final_iid"]), False),
+        ("± iid", lambda r: _num(r.get("final_iid_std")), True),
         ("KA auc", lambda r: _num(r["ka_auc"]), False),
+        ("± auc", lambda r: _num(r.get("ka_auc_std")), True),
         *[(f"t@{lv}", lambda r, lv=lv: _task(r["tasks_to"].get(lv)), False) for lv in LEVELS],
         ("seen", lambda r: _num(r["seen_acc"]), True),
         ("ACC", lambda r: _num(r["ACC"]), True),
@@ -175,6 +178,60 @@ def format_table(rows: list[dict]) -> str:
     out = [line([h for h, _ in table]), line(["-" * w for w in widths])]
     out += [line([cells[i] for _, cells in table]) for i in range(len(rows))]
     return "\n".join(out)
+
+
+_GROUP_KEYS = ("model", "optimizer", "lr", "epochs", "masking", "loss", "replay", "n_classes", "tasks", "iid_set")
+
+
+def _config_key(run: Run) -> str:
+    """What a run is, minus its seed: training settings, stream source and data file hash."""
+    train = {k: v for k, v in run.train.items() if k not in ("seed", "threads")}
+    stream = run.config.get("stream") or {}
+    data = run.config.get("data") or {}
+    return json.dumps([train, stream.get("source"), stream.get("seed"), data.get("sha256")], sort_keys=True,
+                      default=str)
+
+
+def _mean_std(values: list) -> tuple:
+    v = np.array([x for x in values if x is not None], float)
+    if not len(v):
+        return None, None
+    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else None
+
+
+def group_rows(runs: list[Run]) -> list[dict]:
+    """One row per group of runs that differ only in their seed: means over the group, with the sample standard
+    deviation of the final iid accuracy and KA AUC (``final_iid_std``, ``ka_auc_std``) and ``n_seeds``."""
+    groups: dict[str, list[Run]] = {}
+    for r in runs:
+        groups.setdefault(_config_key(r), []).append(r)
+    out = []
+    for members in groups.values():
+        rows = [row_of(r) for r in members]
+        g = dict(rows[0])
+        g["name"] = _group_name([r.path for r in members])
+        g["seeds"] = [r["seed"] for r in rows]
+        g["n_seeds"] = len(rows)
+        for key in ("samples_per_s", "final_iid", "ka_auc", "ka_final", "ka_max", "seen_acc", "memorized",
+                    *_MATRIX_KEYS):
+            g[key], std = _mean_std([r[key] for r in rows])
+            if key in ("final_iid", "ka_auc"):
+                g[f"{key}_std"] = std
+        for lv in LEVELS:
+            g["tasks_to"][lv] = _mean_std([r["tasks_to"].get(lv) for r in rows])[0] if all(
+                r["tasks_to"].get(lv) is not None for r in rows) else None
+        gaps = list(dict.fromkeys(k for r in rows for k in r["ood_gap"]))
+        g["ood_gap"] = {k: _mean_std([r["ood_gap"].get(k) for r in rows])[0] for k in gaps}
+        g["final"] = {k: _mean_std([r["final"].get(k) for r in rows])[0] for k in rows[0]["final"]}
+        out.append(_clean(g))
+    return out
+
+
+def _group_name(paths: list) -> str:
+    if len(paths) == 1:
+        return paths[0].name
+    parents = {p.parent for p in paths}
+    return f"{parents.pop().name}/*" if len(parents) == 1 else f"{paths[0].name} (+{len(paths) - 1})"
 
 
 def rows_json(rows: list[dict]) -> str:
