@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-run every experiment of docs/experiments.md and refresh its figures (docs/experiments/).
-#   bash tools/experiments.sh [WORKDIR]      (default /tmp/synprobe-experiments; ~10 min on 2 cores)
+#   bash tools/experiments.sh [WORKDIR]      (default /tmp/synprobe-experiments; ~20 min on 2 cores)
 # Two lanes run side by side, one torch thread each; results do not depend on the lane or the load.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -36,6 +36,10 @@ lane2() {
   $S run noisy-40-sym-joint --data default.h5 -o runs/noise-elr7 --loss elr --elr-lambda 7 --elr-beta 0.9 $NOISE $R
   $S run ood-font-scale --data ood.h5 -o runs/ood --epochs 30 --eval-every-epochs 1 --optimizer adam --lr 1e-3 $R
   $S run scole-longtail --data default.h5 -o runs/longtail-group --optimizer adam --lr 1e-3 --masking group $R
+  for e in 15 40; do
+    $S memorization noisy-40-sym-joint --data default.h5 -o runs/fz$e --runs 8 --subset 0.7 --epochs $e \
+        --optimizer sgd --lr 0.02 --momentum 0.9 --batch-size 128 --model-arg hidden=256 $R
+  done
 }
 lane1 > lane1.log 2>&1 &
 lane2 > lane2.log 2>&1 &
@@ -54,4 +58,6 @@ cp runs/longtail-group/plots/per_class_vs_frequency.png "$F/longtail-per-class.p
 cp runs/noise-ce/plots/memorization.png "$F/noise-ce-memorization.png"
 cp runs/noise-elr7/plots/memorization.png "$F/noise-elr7-memorization.png"
 cp runs/ood/plots/ka.png "$F/ood-ka.png"
+cp runs/fz40/plots/mem_hist.png "$F/fz-mem-hist.png"
+cp runs/fz40/plots/most_memorized.png "$F/fz-most-memorized.png"
 echo "figures: $F"
