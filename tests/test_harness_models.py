@@ -345,3 +345,20 @@ def test_output_shape_property(name, c, extra_h, extra_w, n_classes, b):
     model = build_model(name, shape, n_classes)
     out = model(_batch(b, shape))
     assert out.shape == (b, n_classes) and torch.isfinite(out).all()
+
+
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(2, 13), st.integers(2, 13), st.integers(0, 2**31 - 1))
+@settings(max_examples=40, deadline=None)
+def test_maxpool2x2_equals_max_pool2d_in_both_modes(b, c, h, w, seed):
+    from synprobe.harness.models import MaxPool2x2
+
+    x = torch.randn(b, c, h, w, generator=torch.Generator().manual_seed(seed))
+    for xx in (x, x.contiguous(memory_format=torch.channels_last)):
+        ref = torch.nn.functional.max_pool2d(xx, 2)
+        with torch.inference_mode():
+            assert torch.equal(MaxPool2x2()(xx), ref)
+        g = xx.clone().requires_grad_(True)
+        out = MaxPool2x2()(g)
+        assert torch.equal(out.detach(), ref)
+        out.sum().backward()
+        assert g.grad.sum().item() == out.numel()  # one unit of gradient per pooled value
