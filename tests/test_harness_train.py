@@ -216,3 +216,12 @@ def test_cli_seeds_and_grouped_report(data, tmp_path, runner):
     for bad in (["--seeds", "1,x"], ["--seeds", "2,2"], ["--seeds", "1", "--seed", "1"]):
         e = runner.invoke(main, [*args[:5], str(tmp_path / "bad"), *args[6:], *bad])
         assert e.exit_code == 1 and "--seed" in e.output and "Traceback" not in e.output
+
+
+def test_tasks_prefix_keeps_every_class_of_the_stream(data):
+    st = build("class-inc-5x2", data, overrides={"ood": ["stratified_font"]})
+    s = run(st, data, tasks=2, **FAST)
+    pc = [r for r in s["rows"] if r["kind"] == "eval"][-1]["per_class"]
+    assert len(pc) == 10  # the head and the all-class evaluation cover the 8 classes not trained yet too
+    trained = sorted({c for r in s["rows"] if r["kind"] == "task" for c in r["classes"]})
+    assert len(trained) == 4

@@ -99,6 +99,10 @@ def prepare(stream, data_path, tasks: int | None = None, eval_sets=None, source:
         raise HarnessError(f"--data {path}: no such dataset file")
     table = read_table(path)
     _check_match(stream, path, table.n, source)
+    # the run's classes are the whole stream's (also with --tasks): the recipe's class list or order, and every
+    # class a task holds; the model's head and the all-class evaluation cover them all
+    listed = [np.asarray(stream.spec.get(k) or [], np.int64) for k in ("classes", "class_order")]
+    classes = np.unique(np.concatenate([*listed, stream.class_indices]))
     if tasks is not None:
         if tasks > len(stream):
             raise HarnessError(f"tasks: {tasks} exceeds the stream's {len(stream)} tasks")
@@ -115,8 +119,6 @@ def prepare(stream, data_path, tasks: int | None = None, eval_sets=None, source:
     if d.target_kind != "classification":
         raise HarnessError(f"{source}: target {target!r} is not a classification target")
     rows, y_row = d.index, d.y
-    spec_classes = stream.spec.get("classes") or []
-    classes = np.unique(np.concatenate([np.asarray(spec_classes, np.int64), stream.class_indices]))
     lut = np.full(max(len(d.classes), int(classes.max(initial=-1)) + 1), -1, np.int64)
     lut[classes] = np.arange(len(classes))
 

@@ -203,23 +203,46 @@ def _memo_plot(run: Run, path: Path, dpi: int) -> Path | None:
     return _save(fig, path, dpi)
 
 
+def _task_curves(run: Run, r) -> np.ndarray | None:
+    """(T, S) accuracy on each task's classes at the eval rows ``r`` of the iid set, from per-class accuracies and
+    the per-class row counts recorded in config.json; None when they are missing or there are too many tasks."""
+    counts = ((run.config.get("stream") or {}).get("eval_class_counts") or {}).get(run.iid_set)
+    if counts is None or not len(run.tasks) or len(run.tasks) > 20 or "per_class" not in r:
+        return None
+    n = np.asarray(counts, float)
+    member = np.asarray(run.tasks["classes"], float).T  # (K, T)
+    hits = np.nan_to_num(np.asarray(r["per_class"], float)) * n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ((hits @ member) / (n @ member)).T
+
+
 def _stability_plot(run: Run, path: Path, dpi: int) -> Path | None:
     if not len(run.evals) or not (run.evals["at"] == "step").any():
         return None
     fig = _figure(7.0, 4.0)
     ax = fig.subplots()
-    for i, s in enumerate(run.eval_sets):
-        r = run.evals.where(set=s, at=("start", "step", "task_end"))
-        o = np.argsort(r["step"], kind="stable")
-        ax.plot(r["step"][o], r["acc"][o], color=f"C{i % 10}", linewidth=1, label=s)
+    iid = run.evals.where(set=run.iid_set, at=("start", "step", "task_end"))
+    iid = iid.select(np.argsort(iid["step"], kind="stable"))
+    curves = _task_curves(run, iid)
+    if curves is not None:  # the stability-gap view: accuracy on each task's classes from its start on
+        starts = np.concatenate([[0], run.tasks["step"][:-1]])
+        for t, (c, s0) in enumerate(zip(curves, starts)):
+            keep = iid["step"] >= s0
+            ax.plot(iid["step"][keep], c[keep], color=f"C{t % 10}", linewidth=1, label=f"task {t}")
+        ax.plot(iid["step"], iid["acc"], color="k", linewidth=1.6, label=f"{run.iid_set} (all classes)")
+    else:
+        for i, s in enumerate(run.eval_sets):
+            r = run.evals.where(set=s, at=("start", "step", "task_end"))
+            o = np.argsort(r["step"], kind="stable")
+            ax.plot(r["step"][o], r["acc"][o], color=f"C{i % 10}", linewidth=1, label=s)
     if len(run.tasks):
         for b in run.tasks["step"][:-1]:
             ax.axvline(b, color="k", alpha=0.15, linewidth=0.6)
     st = (run.summary or {}).get("stability") or {}
     ax.set_xlabel("optimizer step (vertical lines: task boundaries)")
-    ax.set_ylabel("accuracy")
+    ax.set_ylabel("accuracy" if curves is None else "accuracy on the task's classes (iid rows)")
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, ncol=2)
     ax.set_title(f"{_title(run)}\nmin-ACC {_fmt(st.get('min_acc'))}, WC-ACC {_fmt(st.get('wc_acc'))}", fontsize=8)
     return _save(fig, path, dpi)
 
