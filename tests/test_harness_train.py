@@ -225,3 +225,19 @@ def test_tasks_prefix_keeps_every_class_of_the_stream(data):
     assert len(pc) == 10  # the head and the all-class evaluation cover the 8 classes not trained yet too
     trained = sorted({c for r in s["rows"] if r["kind"] == "task" for c in r["classes"]})
     assert len(trained) == 4
+
+
+def test_stability_plot_from_a_real_run(data, tmp_path):
+    from synprobe.harness.plots import _task_curves
+    from synprobe.harness.rundir import read_run
+
+    st = build("class-inc-5x2", data, overrides={"ood": ["stratified_font"]})
+    out = tmp_path / "r"
+    run(st, data, out=out, steps=2, batch_size=8, eval_every_steps=1, device="cpu", progress=False)
+    assert (out / "plots" / "stability.png").stat().st_size > 1000
+    r = read_run(out)
+    iid = r.evals.where(set="iid", at=("start", "step", "task_end"))
+    curves = _task_curves(r, iid)
+    R = np.load(out / "accuracy_matrix.npy")
+    ends = np.flatnonzero(iid["at"] == "task_end")
+    assert curves.shape == (5, len(iid)) and np.allclose(curves[:, ends].T, R)  # same numbers as the matrix
