@@ -13,10 +13,7 @@ eval set (scored against the true label). ``mem_i = feldman_zhang(in_subset, cor
 
 from __future__ import annotations
 
-import json
-import os
 import platform
-import shutil
 import sys
 import time
 import warnings
@@ -86,31 +83,6 @@ def _nanstat(fn, a) -> float | None:
     return float(fn(a)) if a.size else None
 
 
-class _Writer:
-    """Writes ``<out>.incomplete`` and renames it to ``out`` when :meth:`finish` is called."""
-
-    def __init__(self, out, overwrite: bool):
-        self.final = Path(out)
-        if self.final.exists() and not overwrite:
-            raise HarnessError(f"{self.final}: already exists; choose another -o or pass --overwrite")
-        self.dir = self.final.with_name(self.final.name + ".incomplete")
-        if self.dir.exists():
-            shutil.rmtree(self.dir)
-        self.dir.mkdir(parents=True)
-
-    def json(self, name: str, obj) -> None:
-        from synprobe.harness.outputs import clean_json
-
-        text = json.dumps(clean_json(obj), indent=1, ensure_ascii=False, allow_nan=False)
-        (self.dir / name).write_text(text + "\n", encoding="utf-8")
-
-    def finish(self) -> Path:
-        if self.final.exists():
-            shutil.rmtree(self.final)
-        os.replace(self.dir, self.final)
-        return self.final
-
-
 def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10, subset: float = 0.7,
              seed: int | None = None, device: str = "auto", out=None, progress: bool = True, overwrite: bool = False,
              plots: bool = True, argv=None, **overrides) -> dict:
@@ -144,7 +116,7 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
     from synprobe.harness import train as _train
     from synprobe.harness.data import DeviceData, file_sha256, prepare
     from synprobe.harness.metrics import feldman_zhang
-    from synprobe.harness.outputs import clean_json
+    from synprobe.harness.outputs import StagedDir, clean_json
 
     t0 = time.perf_counter()
     dev = _train.resolve_device(device)
@@ -169,11 +141,11 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
     inner = {**_QUIET_EVAL, **({"eval_sets": [primary]} if primary is not None else {})}
     seeds = cfg.seed + np.arange(runs, dtype=np.int64)
     dev_name = _train.device_name(torch, dev)
-    writer = _Writer(out, overwrite) if out is not None else None
+    writer = StagedDir(out, overwrite) if out is not None else None
     if writer:
         from synprobe import __version__
 
-        writer.json("config.json", {
+        writer.write_json("config.json", {
             "format": FORMAT, "synprobe_version": __version__, "torch_version": torch.__version__,
             "numpy_version": np.__version__, "python": platform.python_version(), "device": dev_name,
             "seed": cfg.seed, "created": datetime.now(UTC).isoformat(timespec="seconds"), "argv": argv,
@@ -245,10 +217,10 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
     })
     if writer:
         np.savez(writer.dir / "memorization.npz", **arrays)
-        writer.json("summary.json", summary)
+        writer.write_json("summary.json", summary)
         if plots:
             plot_memorization(writer.dir / "plots", arrays, rd.x[np.searchsorted(rd.rows, rows)], rd.class_names)
-        writer.finish()
+        writer.publish()
     return {**summary, "arrays": arrays}
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from synprobe.harness import metrics as M
 from synprobe.harness.errors import HarnessError
 
-__all__ = ["FORMAT", "RunWriter", "clean_json", "summarize", "task_accuracy"]
+__all__ = ["FORMAT", "RunWriter", "StagedDir", "clean_json", "summarize", "task_accuracy"]
 
 FORMAT = "synprobe.run/1"
 CSV_FIELDS = ("task", "epoch", "step", "samples", "time", "at", "set", "n", "acc", "loss", "seen_acc")
@@ -44,8 +44,9 @@ def dumps(obj) -> str:
     return json.dumps(clean_json(obj), ensure_ascii=False, allow_nan=False)
 
 
-class RunWriter:
-    """Writes one run directory; nothing appears under the final name until :meth:`finish`."""
+class StagedDir:
+    """An output directory written under ``<out>.incomplete`` and renamed to ``out`` by :meth:`publish`, so a
+    killed run never leaves a directory that looks finished."""
 
     def __init__(self, out, overwrite: bool = False):
         self.final = Path(out)
@@ -55,14 +56,27 @@ class RunWriter:
         if self.dir.exists():
             shutil.rmtree(self.dir)
         (self.dir / "plots").mkdir(parents=True)
-        self._jsonl = open(self.dir / "metrics.jsonl", "w", encoding="utf-8", buffering=1)  # noqa: SIM115
-        self._csvf = open(self.dir / "metrics.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115
-        self._csv = csv.DictWriter(self._csvf, CSV_FIELDS, extrasaction="ignore")
-        self._csv.writeheader()
 
     def write_json(self, name: str, obj) -> None:
         (self.dir / name).write_text(json.dumps(clean_json(obj), indent=1, ensure_ascii=False, allow_nan=False) + "\n",
                                      encoding="utf-8")
+
+    def publish(self) -> Path:
+        if self.final.exists():
+            shutil.rmtree(self.final)
+        os.replace(self.dir, self.final)
+        return self.final
+
+
+class RunWriter(StagedDir):
+    """Writes one run directory; nothing appears under the final name until :meth:`finish`."""
+
+    def __init__(self, out, overwrite: bool = False):
+        super().__init__(out, overwrite)
+        self._jsonl = open(self.dir / "metrics.jsonl", "w", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._csvf = open(self.dir / "metrics.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115
+        self._csv = csv.DictWriter(self._csvf, CSV_FIELDS, extrasaction="ignore")
+        self._csv.writeheader()
 
     def row(self, row: dict) -> None:
         self._jsonl.write(dumps(row) + "\n")
@@ -82,9 +96,7 @@ class RunWriter:
 
             torch.save(checkpoint, self.dir / "checkpoint.pt")
         self.write_json("summary.json", summary)
-        if self.final.exists():
-            shutil.rmtree(self.final)
-        os.replace(self.dir, self.final)
+        self.publish()
         if plots:
             from synprobe.harness.plots import plot_run
 
