@@ -34,7 +34,8 @@ def test_run_writes_every_file_and_checkpoint_reproduces_accuracy(data, stream, 
     s = run(stream, data, out=out, model="scole_cnn", **FAST)
     names = {p.name for p in out.iterdir()}
     assert {"config.json", "metrics.jsonl", "metrics.csv", "summary.json", "accuracy_matrix.npy",
-            "forgetting_events.npz", "checkpoint.pt", "plots"} <= names
+            "forgetting_events.npz", "checkpoint.pt"} <= names
+    assert "plots" not in names  # plots=False
     assert not (tmp_path / "run.incomplete").exists()
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["format"] == "synprobe.run/1" and cfg["stream"]["n_tasks"] == 6 and cfg["train"]["model"] == "scole_cnn"

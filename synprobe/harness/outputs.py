@@ -55,7 +55,7 @@ class StagedDir:
         self.dir = self.final.with_name(self.final.name + ".incomplete")
         if self.dir.exists():
             shutil.rmtree(self.dir)
-        (self.dir / "plots").mkdir(parents=True)
+        self.dir.mkdir(parents=True)
 
     def write_json(self, name: str, obj) -> None:
         (self.dir / name).write_text(json.dumps(clean_json(obj), indent=1, ensure_ascii=False, allow_nan=False) + "\n",
