@@ -25,7 +25,7 @@ AMPS = ("auto", "bf16", "off")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train over a stream. Defaults follow SCoLe's baseline (plain SGD, batch 64, 1 epoch per task)."""
+    """How to train over a stream. Defaults: SCoLe's plain-SGD setting (lr 0.01, batch 64, 1 epoch per task)."""
 
     # --- model
     model: str = "scole_cnn"  # a name from synprobe.harness.models.list_models()
