@@ -168,6 +168,16 @@ def test_existing_run_dir_is_refused(data, stream, tmp_path):
     assert (out / "summary.json").exists()
 
 
+def test_config_file_errors_name_the_file(data, tmp_path, runner):
+    from synprobe.cli import main
+
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[train]\nlr = "fast"\n')
+    r = runner.invoke(main, ["run", "scole-10c-2pt", "--data", str(data), "-o", str(tmp_path / "o"), "--config",
+                             str(cfg), "--device", "cpu"])
+    assert r.exit_code == 1 and f"{cfg}: train config: lr: 'fast' is not a number" in r.output
+
+
 def test_train_config_round_trip_and_unknown_field():
     c = TrainConfig(model="mlp", eval_sets=["iid"], masking="group")
     assert TrainConfig.from_dict(c.to_dict()) == c

@@ -145,4 +145,9 @@ class TrainConfig:
                 hint = difflib.get_close_matches(k, names, 1)
                 more = f" (did you mean {hint[0]!r}?)" if hint else ""
                 raise HarnessError(f"{source}: unknown field {k!r}{more}; fields: {', '.join(names)}")
-        return cls(**d)
+        try:
+            return cls(**d)
+        except HarnessError as e:
+            if source in ("train config", "options"):
+                raise
+            raise HarnessError(f"{source}: {e}") from None  # name the TOML file the bad value came from

@@ -122,7 +122,10 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
         model = build_model(cfg.model, (c, h, w), K, **cfg.model_args).to(dev)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    replay = make_replay(cfg.replay, seed=cfg.seed, **cfg.replay_args)
+    try:
+        replay = make_replay(cfg.replay, seed=cfg.seed, **cfg.replay_args)
+    except HarnessError as e:
+        raise HarnessError(f"replay {cfg.replay!r} (replay_args): {e}") from None
     opt = _optimizer(torch, cfg, model.parameters())
     total = max(_planned_steps(rd, cfg), 1)
     if cfg.schedule == "constant":
