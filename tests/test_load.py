@@ -8,6 +8,8 @@ import json
 import h5py
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from synprobe.errors import FormatError, SynprobeError
 from synprobe.load import Dataset, LoadError, _XReader, load, read_table
@@ -387,3 +389,22 @@ def test_torch_missing_is_a_clear_error(path, monkeypatch):
     with pytest.raises(SynprobeError) as e:
         load(path, "val").torch()
     assert "pip install 'synprobe[train]'" in _one_line(e)
+
+
+@given(st.lists(st.integers(0, N - 1), max_size=60))
+@settings(max_examples=25, deadline=None)
+def test_rows_reads_exactly_those_rows(path, rows):
+    full = load(path, "all")
+    d = load(path, "all", rows=np.array(rows, np.int64))
+    want = np.unique(np.array(rows, np.int64))
+    assert np.array_equal(d.index, want)
+    assert np.array_equal(d.x, full.x[want]) and np.array_equal(d.y, full.y[want])
+
+
+def test_rows_errors(path):
+    with pytest.raises(LoadError, match="rows= needs split='all'"):
+        load(path, "train", rows=[1])
+    with pytest.raises(LoadError, match=r"rows must lie in \[0, "):
+        load(path, "all", rows=[10**9])
+    with pytest.raises(LoadError, match="1-d array of integer"):
+        load(path, "all", rows=[[1, 2]])
