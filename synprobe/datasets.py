@@ -34,6 +34,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from synprobe.checksum import file_sha256
 from synprobe.errors import SynprobeError
 
 __all__ = [
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 CATALOG = Path(__file__).with_name("catalog.toml")  # bundled catalog (shipped inside the package)
-BLOCK = 1 << 20  # bytes per read while downloading / hashing
+BLOCK = 1 << 20  # bytes per read while downloading
 TIMEOUT = 60  # seconds without data before a connection counts as lost
 RETRIES = 3  # automatic resumes (HTTP Range) after a lost connection, per URL and call
 
@@ -487,14 +488,6 @@ def _open(url: str, offset: int):
     return r, 0, int(length) if length and length.isdigit() else None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while buf := f.read(BLOCK):
-            h.update(buf)
-    return h.hexdigest()
-
-
 def _verify(url: str, entry: CatalogEntry, tmp: Path) -> None:
     """Size, then sha256; a bad file is deleted (a bad prefix must not be resumed)."""
     size = tmp.stat().st_size
@@ -502,7 +495,7 @@ def _verify(url: str, entry: CatalogEntry, tmp: Path) -> None:
         tmp.unlink()
         raise VerificationError(f"{url}: size mismatch: expected {entry.size} bytes, got {size}; "
                                 "the bad file was deleted")
-    digest = _sha256(tmp)
+    digest = file_sha256(tmp)
     if digest != entry.sha256:
         tmp.unlink()
         raise VerificationError(f"{url}: sha256 mismatch: expected {entry.sha256}, got {digest}; "

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checksum import file_sha256
 from .errors import FontCoverageError, FontError
 from .paths import bundled, user_home
 from .scripts import ALPHABETS
@@ -59,10 +60,6 @@ class FontEntry:
     scripts: tuple[str, ...]
     bold: str | None
     role: str
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _read_json(path: Path, fmt: str) -> dict:
@@ -198,7 +195,7 @@ def verify(registry: FontRegistry) -> list[str]:
         e = registry._entries[fid]
         if not e.path.is_file():
             problems.append(f"{fid}: file missing: {e.path}")
-        elif _sha256(e.path) != e.sha256:
+        elif file_sha256(e.path) != e.sha256:
             problems.append(f"{fid}: sha256 mismatch for {e.path}")
     return problems
 
@@ -339,7 +336,7 @@ def _user_entry(fid: str, path: Path, dest: Path) -> dict:
 
     cov = fontaudit.audit_font(path)
     return {"id": fid, "file": str(path.relative_to(dest)), "family": family, "style": style,
-            "sha256": _sha256(path), "license": "user-supplied", "license_file": None,
+            "sha256": file_sha256(path), "license": "user-supplied", "license_file": None,
             "source": f"user:{path.name}", "scripts": sorted(cov), "bold": None,
             "subset": False, "role": "regular"}
 

@@ -20,7 +20,6 @@ Usage:
 from __future__ import annotations
 
 import difflib
-import hashlib
 import inspect
 import math
 import tomllib
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from synprobe.checksum import file_sha256
 from synprobe.errors import InvalidRecipe, SynprobeError
 from synprobe.paths import bundled
 
@@ -369,14 +369,6 @@ def load_scenario(name_or_path: str | Path | ScenarioSpec) -> ScenarioSpec:
 # --------------------------------------------------------------------------- building
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _column(table, name: str, rows: np.ndarray, source: str, path: str) -> np.ndarray:
     from synprobe.load import LoadError
 
@@ -527,7 +519,7 @@ def build(spec: ScenarioSpec | str | Path, data_path, seed: int | None = None, o
     extra: dict[str, Any] = {}
     rec = {**stream.spec, "recipe": spec.to_dict(), "recipe_source": spec.source,
            "target": spec.target, "split_name": spec.split_name,
-           "data": {"file": path.name, "sha256": _sha256(path), "n_rows": int(table.n)}}
+           "data": {"file": path.name, "sha256": file_sha256(path), "n_rows": int(table.n)}}
     if spec.kind == "domain_incremental":
         cats = table.categories.get(table.resolve(spec.domain, "attribute"))
         if cats is not None:

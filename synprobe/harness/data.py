@@ -8,15 +8,15 @@ normalised (and optionally shifted) there, so the training loop has no per-sampl
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from synprobe.checksum import file_sha256_cached
 from synprobe.harness.errors import HarnessError
 
-__all__ = ["DeviceData", "RunData", "file_sha256", "prepare"]
+__all__ = ["DeviceData", "RunData", "prepare"]
 
 
 @dataclass
@@ -67,21 +67,13 @@ class RunData:
         return slice(int(self.offsets[t]), int(self.offsets[t + 1]))
 
 
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _check_match(stream, path: Path, n_rows: int, source: str) -> None:
     """Refuse a stream built over another file (recorded hash or row count), or rows out of range."""
     rec = stream.spec.get("data") or {}
     if rec.get("n_rows") is not None and int(rec["n_rows"]) != n_rows:
         raise HarnessError(f"{source}: built over {rec.get('file', 'another file')} with {rec['n_rows']:,} rows, "
                            f"but {path} has {n_rows:,}; rebuild the stream over this file")
-    if rec.get("sha256") and rec["sha256"] != file_sha256(path):
+    if rec.get("sha256") and rec["sha256"] != file_sha256_cached(path):
         raise HarnessError(f"{source}: built over {rec.get('file', 'another file')} (sha256 {rec['sha256'][:12]}…), "
                            f"which is not {path}; rebuild the stream over this file")
     hi = max([int(stream.indices.max(initial=-1))] + [int(v.max(initial=-1)) for v in stream.eval_sets.values()])

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synprobe.checksum import file_sha256_cached
 from synprobe.harness.config import TrainConfig
 from synprobe.harness.errors import HarnessError, need_torch
 
@@ -114,7 +115,7 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
     subset_seed = cfg.seed if seed is None else seed
     torch = need_torch()
     from synprobe.harness import train as _train
-    from synprobe.harness.data import DeviceData, file_sha256, prepare
+    from synprobe.harness.data import DeviceData, prepare
     from synprobe.harness.metrics import feldman_zhang
     from synprobe.harness.outputs import StagedDir, clean_json
 
@@ -155,7 +156,7 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
             "stream": {"source": source, "kind": stream.spec.get("kind"), "n_tasks": rd.n_tasks, "seed": stream.seed,
                        "spec": stream.spec, "classes": rd.classes, "class_names": rd.class_names,
                        "n_classes": rd.n_classes, "noisy": rd.noisy},
-            "data": {"file": str(data), "sha256": file_sha256(data), "n_rows": rd.n_file, "target": rd.target,
+            "data": {"file": str(data), "sha256": file_sha256_cached(data), "n_rows": rd.n_file, "target": rd.target,
                      "image_shape": list(rd.x.shape[1:])},
         })
 

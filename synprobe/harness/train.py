@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synprobe.checksum import file_sha256_cached
 from synprobe.harness.config import TrainConfig
 from synprobe.harness.errors import HarnessError, need_torch
 
@@ -104,7 +105,7 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
     if overrides:
         cfg = TrainConfig.from_dict({**cfg.to_dict(), **overrides})
     torch = need_torch()
-    from synprobe.harness.data import DeviceData, file_sha256, prepare
+    from synprobe.harness.data import DeviceData, prepare
     from synprobe.harness.losses import ELRTargets, training_loss
     from synprobe.harness.models import build_model
     from synprobe.harness.outputs import FORMAT, RunWriter, clean_json, summarize, task_accuracy
@@ -163,7 +164,7 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
                    "spec": stream.spec, "classes": rd.classes, "class_names": rd.class_names, "n_classes": K,
                    "eval_sets": {n: len(p) for n, (p, _) in rd.evals.items()},
                    "eval_class_counts": class_n, "skipped_eval_sets": rd.skipped, "noisy": rd.noisy},
-        "data": {"file": str(data), "sha256": file_sha256(data) if writer else None, "n_rows": rd.n_file,
+        "data": {"file": str(data), "sha256": file_sha256_cached(data) if writer else None, "n_rows": rd.n_file,
                  "target": rd.target, "image_shape": [h, w, c]},
     }
     if writer:
