@@ -29,13 +29,14 @@ import argparse
 import importlib.metadata as md
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _machine import machine_info  # bench/ is on sys.path when a bench script runs
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = "scole-10c-2pt"
@@ -107,19 +108,10 @@ def best(runs: list[dict]) -> dict:
 
 
 def machine(device: str) -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import torch
 
-    info = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "torch": torch.__version__, "torchvision": _version("torchvision"), "numpy": _version("numpy"),
-            "synprobe": _version("synprobe"), "date": time.strftime("%Y-%m-%d")}
+    info = {**machine_info(), "torch": torch.__version__, "torchvision": _version("torchvision"),
+            "numpy": _version("numpy"), "synprobe": _version("synprobe")}
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info

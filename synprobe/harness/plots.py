@@ -62,6 +62,16 @@ def _save(fig, path: Path, dpi: int) -> Path:
     return path
 
 
+def _fraction_axes(ax, ylabel: str, title: str, *, legend: bool = True, fontsize: int = 8, ncol: int = 1) -> None:
+    """The shared look of every accuracy/fraction plot: y in [0, 1], grid, legend, title."""
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    if legend:
+        ax.legend(fontsize=7, ncol=ncol)
+    ax.set_title(title, fontsize=fontsize)
+
+
 def _as_run(r) -> Run:
     return r if isinstance(r, Run) else read_run(r, partial=True)
 
@@ -111,11 +121,7 @@ def _ka(run: Run, path: Path, dpi: int) -> Path | None:
     else:
         _int_ticks(ax.xaxis)
         ax.set_xlabel(TASKS_TRAINED)
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    ax.set_title(f"{_title(run)}\nKA auc {_fmt(ka.get('auc'))}, final {_fmt(ka.get('final'))}", fontsize=8)
+    _fraction_axes(ax, "accuracy", f"{_title(run)}\nKA auc {_fmt(ka.get('auc'))}, final {_fmt(ka.get('final'))}")
     return _save(fig, path, dpi)
 
 
@@ -147,10 +153,7 @@ def _per_class_plot(run: Run, path: Path, dpi: int) -> Path | None:
                 ax.annotate(str(name)[:12], (counts[i], acc[i]), fontsize=6, alpha=0.7)
     _int_ticks(ax.xaxis)
     ax.set_xlabel("tasks the class occurred in")
-    ax.set_ylabel("final iid accuracy of the class")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.set_title(f"{_title(run)}\nSpearman rho {_fmt(rho)}", fontsize=8)
+    _fraction_axes(ax, "final iid accuracy of the class", f"{_title(run)}\nSpearman rho {_fmt(rho)}", legend=False)
     return _save(fig, path, dpi)
 
 
@@ -194,12 +197,8 @@ def _memo_plot(run: Run, path: Path, dpi: int) -> Path | None:
         t = _timeline(run, run.iid_set)
         ax.plot(t["samples"], t["acc"], color="k", linewidth=1.4, label=f"test accuracy ({run.iid_set})")
     ax.set_xlabel("training samples seen")
-    ax.set_ylabel("fraction of distinct rows seen")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    ax.set_title(f"{_title(run)}\nnoisy rows {int(r['n_noisy'][-1]):,}, clean rows {int(r['n_clean'][-1]):,}",
-                 fontsize=8)
+    _fraction_axes(ax, "fraction of distinct rows seen",
+                   f"{_title(run)}\nnoisy rows {int(r['n_noisy'][-1]):,}, clean rows {int(r['n_clean'][-1]):,}")
     return _save(fig, path, dpi)
 
 
@@ -240,10 +239,8 @@ def _stability_plot(run: Run, path: Path, dpi: int) -> Path | None:
             ax.axvline(b, color="k", alpha=0.15, linewidth=0.6)
     st = (run.summary or {}).get("stability") or {}
     ax.set_xlabel("optimizer step (vertical lines: task boundaries)")
-    ax.set_ylabel("accuracy" if curves is None else "accuracy on the task's classes (iid rows)")
-    ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=7, ncol=2)
-    ax.set_title(f"{_title(run)}\nmin-ACC {_fmt(st.get('min_acc'))}, WC-ACC {_fmt(st.get('wc_acc'))}", fontsize=8)
+    _fraction_axes(ax, "accuracy" if curves is None else "accuracy on the task's classes (iid rows)",
+                   f"{_title(run)}\nmin-ACC {_fmt(st.get('min_acc'))}, WC-ACC {_fmt(st.get('wc_acc'))}", ncol=2)
     return _save(fig, path, dpi)
 
 
@@ -307,11 +304,7 @@ def plot_overlay(runs, out_dir, dpi: int = 80) -> list[Path]:
             ax.plot(c["task"] + 1, c["acc"], linewidth=1.2, label=lab)
         _int_ticks(ax.xaxis)
         ax.set_xlabel(TASKS_TRAINED)
-        ax.set_ylabel("iid accuracy (all classes)")
-        ax.set_ylim(-0.02, 1.02)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-        ax.set_title(f"knowledge accumulation, {len(curves)} runs", fontsize=9)
+        _fraction_axes(ax, "iid accuracy (all classes)", f"knowledge accumulation, {len(curves)} runs", fontsize=9)
         written.append(_save(fig, out / "ka_overlay.png", dpi))
     memo = [(lab, r.memorization) for lab, r in zip(labels, runs) if len(r.memorization)]
     if memo:
@@ -325,11 +318,7 @@ def plot_overlay(runs, out_dir, dpi: int = 80) -> list[Path]:
                 t = _timeline(run, run.iid_set)
                 ax.plot(t["samples"], t["acc"], color=f"C{i % 10}", linestyle=":", label=f"{lab}: test accuracy")
         ax.set_xlabel("training samples seen")
-        ax.set_ylabel("fraction of noisy rows seen")
-        ax.set_ylim(-0.02, 1.02)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-        ax.set_title("noisy rows: memorized (solid), predicted with their true label (dashed); test acc (dotted)",
-                     fontsize=8)
+        _fraction_axes(ax, "fraction of noisy rows seen",
+                       "noisy rows: memorized (solid), predicted with their true label (dashed); test acc (dotted)")
         written.append(_save(fig, out / "memorization_overlay.png", dpi))
     return written

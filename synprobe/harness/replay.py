@@ -84,6 +84,13 @@ def _int_array(x, name: str) -> np.ndarray:
     return a.astype(np.int64)  # a copy: the caller's arrays are never aliased
 
 
+def _check_saved(d: dict, option: str, value: int) -> None:
+    """A saved state must come from a replay built with the same size ``option``."""
+    if int(d[option]) != value:
+        raise HarnessError(f"replay state: {option}: saved with {int(d[option])}, this replay has {value}; "
+                           f"build it with the same {option}")
+
+
 def _rng_to_array(rng: np.random.Generator) -> np.ndarray:
     """The PCG64 state as uint64 words (state hi/lo, inc hi/lo, has_uint32, uinteger): checkpoint-friendly."""
     s = rng.bit_generator.state
@@ -308,11 +315,7 @@ class _ClassMemoryReplay(Replay):
         }
 
     def _load(self, d):
-        if int(d["per_class"]) != self.per_class:
-            raise HarnessError(
-                f"replay state: per_class: saved with {int(d['per_class'])}, this replay has "
-                f"{self.per_class}; build it with the same per_class"
-            )
+        _check_saved(d, "per_class", self.per_class)
         classes, lengths = np.asarray(d["mem_classes"], np.int64), np.asarray(d["mem_lengths"], np.int64)
         pos = np.array(d["mem_positions"], np.int64)
         if len(classes) != len(lengths) or lengths.sum() != len(pos):
@@ -442,11 +445,7 @@ class ReservoirReplay(Replay):
         return {"size": self.size, "n_seen": self._n_seen, "positions": self._pos.copy(), "labels": self._lab.copy()}
 
     def _load(self, d):
-        if int(d["size"]) != self.size:
-            raise HarnessError(
-                f"replay state: size: saved with {int(d['size'])}, this replay has {self.size}; "
-                f"build it with the same size"
-            )
+        _check_saved(d, "size", self.size)
         pos, lab = np.array(d["positions"], np.int64), np.array(d["labels"], np.int64)
         if len(pos) != len(lab) or len(pos) > self.size:
             raise HarnessError(f"replay state: positions and labels must have one equal length <= {self.size}")

@@ -13,29 +13,16 @@ NaN never appears in a row: undefined values are ``None`` (``-`` in the table, `
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 
+from synprobe.harness.outputs import clean_json
 from synprobe.harness.rundir import Run, read_run
 
 __all__ = ["group_rows", "LEVELS", "format_table", "report", "row_of", "rows_json"]
 
 LEVELS = ("0.5", "0.75", "0.9")  # the tasks_to levels reported
 _MATRIX_KEYS = ("ACC", "BWT", "FWT", "forgetting_chaudhry", "forgetting_avalanche")
-
-
-def _clean(v):
-    """NaN/inf -> None, numpy scalars -> Python, recursively."""
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 def _level(k) -> str:
@@ -98,7 +85,7 @@ def row_of(run: Run) -> dict:
         "ood_gap": dict(s.get("ood_gap") or {}),
         "memorized": memo.get("noisy_memorized") if isinstance(memo, dict) else None,
     }
-    return _clean(row)
+    return clean_json(row)
 
 
 def report(run_dirs) -> list[dict]:
@@ -223,7 +210,7 @@ def group_rows(runs: list[Run]) -> list[dict]:
         gaps = list(dict.fromkeys(k for r in rows for k in r["ood_gap"]))
         g["ood_gap"] = {k: _mean_std([r["ood_gap"].get(k) for r in rows])[0] for k in gaps}
         g["final"] = {k: _mean_std([r["final"].get(k) for r in rows])[0] for k in rows[0]["final"]}
-        out.append(_clean(g))
+        out.append(clean_json(g))
     return out
 
 
@@ -236,4 +223,4 @@ def _group_name(paths: list) -> str:
 
 def rows_json(rows: list[dict]) -> str:
     """The rows as a JSON array (``null`` for undefined values; never ``NaN``)."""
-    return json.dumps(_clean(rows), indent=1, allow_nan=False)
+    return json.dumps(clean_json(rows), indent=1, allow_nan=False)

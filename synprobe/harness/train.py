@@ -170,7 +170,7 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
     if writer:
         writer.write_json("config.json", config_json)
     rows: list[dict] = []
-    state = {"step": 0, "samples": 0, "t0": time.perf_counter(), "eval_s": 0.0}
+    state = {"step": 0, "samples": 0, "t0": time.perf_counter(), "eval_s": 0.0, "acc": None}
 
     def emit(row):
         row = clean_json(row)
@@ -203,7 +203,10 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
                 with np.errstate(invalid="ignore", divide="ignore"):
                     pc = hits.cpu().numpy() / class_n[name]
                 ok = seen_np & (class_n[name] > 0)
-                emit({"kind": "eval", **base, "set": name, "n": len(p), "acc": float(hits.sum()) / len(p),
+                acc = float(hits.sum()) / len(p)
+                if name == primary:
+                    state["acc"] = acc  # for the progress bar
+                emit({"kind": "eval", **base, "set": name, "n": len(p), "acc": acc,
                       "loss": float(loss) / len(p), "seen_acc": float(pc[ok].mean()) if ok.any() else None,
                       "per_class": pc})
             if memorize and trained.any():
@@ -277,9 +280,9 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
                 evaluate("task_end", t, epoch if cfg.eval_every_epochs else None)
             bar.update(1)
             el = time.perf_counter() - state["t0"]
-            acc = [r["acc"] for r in rows if r["kind"] == "eval" and r["at"] == "task_end"]
+            acc = state["acc"]
             bar.set_postfix_str(f"{state['samples'] / max(el, 1e-9):,.0f} samples/s"
-                                + (f", acc {acc[-1]:.3f}" if acc else ""), refresh=False)
+                                + (f", {primary} acc {acc:.3f}" if acc is not None else ""), refresh=False)
     except BaseException:
         if writer:
             writer.abort()
