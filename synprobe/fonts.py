@@ -158,7 +158,8 @@ class FontRegistry:
         self.entry(font_id)
         return tuple(self._chars[font_id])
 
-    def _charset(self, font_id: str) -> frozenset[str]:
+    def charset(self, font_id: str) -> frozenset[str]:
+        """Every character the font draws (audited), all scripts together."""
         s = self._sets.get(font_id)
         if s is None:
             self.entry(font_id)
@@ -166,7 +167,7 @@ class FontRegistry:
         return s
 
     def supports(self, font_id: str, char: str) -> bool:
-        return char in self._charset(font_id)
+        return char in self.charset(font_id)
 
     def require(self, font_id: str, char: str) -> None:
         """Raise :class:`FontCoverageError` unless the audit says the font draws ``char``."""

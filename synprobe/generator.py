@@ -107,7 +107,7 @@ class _GlyphStore:
                 renderer.glyphs.add(packed)
 
     def add(self, packed: dict | None) -> None:
-        if packed is not None and len(packed["keys"]):
+        if packed is not None and len(packed["font"]):
             before = len(self.renderer.glyphs)
             self.renderer.glyphs.add(packed)
             self.new += len(self.renderer.glyphs) - before
@@ -127,7 +127,7 @@ def _atlas_path(renderer) -> Path | None:
     import hashlib
 
     from synprobe.config import glyph_cache_dir
-    from synprobe.render.glyphs import RENDER_VERSION
+    from synprobe.render.glyphs import ATLAS_FORMAT, RENDER_VERSION
 
     root = glyph_cache_dir()
     if root is None:
@@ -137,7 +137,7 @@ def _atlas_path(renderer) -> Path | None:
     for f in renderer.vocab.fonts:
         e = reg.entry(f)
         files.append((f, e.sha256, reg.entry(e.bold).sha256 if e.bold else None))
-    key = json.dumps([RENDER_VERSION, files]).encode()
+    key = json.dumps([RENDER_VERSION, ATLAS_FORMAT, files]).encode()
     return root / f"atlas-{hashlib.sha256(key).hexdigest()[:24]}.npz"
 
 
@@ -176,12 +176,8 @@ def _run_chunk(args) -> tuple[int, int, dict | None, dict]:
     if m is not None:
         work.write_pixels("mask", start, m)
     y = y_json(st["renderer"], table, st["seed"], index)
-    dst = work.chunk_file(k)
-    tmp = dst.with_name(dst.name + ".tmp")
-    table["y"] = np.frombuffer(b"\n".join(y), np.uint8)
-    with open(tmp, "wb") as f:
-        np.savez(f, **table)
-    os.replace(tmp, dst)  # the chunk's marker: exists only once its pixels are written
+    work.save_chunk(k, table, y)  # the chunk's marker: exists only once its pixels are written
+    table["y"] = np.frombuffer(y, np.uint8)
     glyphs = st["renderer"].glyphs  # glyphs rasterised for this chunk go back to the parent's atlas
     new = glyphs.export(since=st["reported"]) if len(glyphs) > st["reported"] else None
     st["reported"] = len(glyphs)
@@ -285,7 +281,7 @@ def generate(
             _init_worker(renderer, seed, work)
             for job in todo:
                 k, done, new, table = _run_chunk(job)
-                store.new += 0 if new is None else len(new["keys"])  # already in renderer.glyphs
+                store.new += 0 if new is None else len(new["font"])  # already in renderer.glyphs
                 asm.add(k, table)
                 bar.update(done)
         else:

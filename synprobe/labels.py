@@ -6,22 +6,37 @@ import functools
 import json
 
 import numpy as np
+import orjson
 
 __all__ = ["y_json"]
 
+_TF = ("false", "true")
 
-def y_json(renderer, t: dict, seed: int, index: np.ndarray) -> list[bytes]:
-    """Synbols-compatible JSON per sample (first symbol flattened to the top, as Synbols does).
 
-    Built with f-strings from pre-encoded category names: ~10x faster than json.dumps of dicts.
+def _reals(a: np.ndarray) -> list[str]:
+    """Shortest round-trip text of float64 values, as JSON numbers.
+
+    orjson formats with Ryu: ~65 ns a value against ~400 ns for ``repr`` (measured), same digits;
+    only the notation of small magnitudes differs (``0.00002`` rather than ``2e-05``).
     """
+    if len(a) == 0:
+        return []
+    text = orjson.dumps(np.ascontiguousarray(a, np.float64), option=orjson.OPT_SERIALIZE_NUMPY)
+    return text[1:-1].decode().split(",")
+
+
+def _ints(a: np.ndarray) -> list[str]:
+    return list(map(str, a.tolist()))
+
+
+def _tables(renderer) -> tuple:
+    """JSON fragments of every category value, built once per renderer."""
     from synprobe.recipe import OCCLUDER_KINDS, PATTERN_KINDS
     from synprobe.scripts import ALPHABETS, SCRIPTS
 
-    enc = functools.partial(json.dumps, ensure_ascii=False)
-    rc = renderer.recipe
     tables = getattr(renderer, "_y_tables", None)
-    if tables is None:  # JSON fragments of every category value, once per process
+    if tables is None:
+        enc = functools.partial(json.dumps, ensure_ascii=False)
         reg = renderer.registry
         tables = renderer._y_tables = (
             [enc(c) for c in renderer.vocab.chars],
@@ -30,48 +45,74 @@ def y_json(renderer, t: dict, seed: int, index: np.ndarray) -> list[bytes]:
             [enc(k) for k in PATTERN_KINDS],
             [enc(k) for k in OCCLUDER_KINDS],
         )
-    chars, fonts, scripts, kinds, occ = tables
-    tf = ("false", "true")
+    return tables
+
+
+def _slot_fragments(t: dict, count: np.ndarray, n: int, slots: int, build) -> list[list[str]]:
+    """For each slot j, the JSON fragment of every row holding more than j items ('' elsewhere)."""
+    out = []
+    for j in range(slots):
+        rows = np.nonzero(count > j)[0]
+        slot = [""] * n
+        if len(rows):
+            for r, f in zip(rows.tolist(), build(rows, j)):
+                slot[r] = f
+        out.append(slot)
+    return out
+
+
+def y_json(renderer, t: dict, seed: int, index: np.ndarray) -> bytes:
+    """Synbols-compatible JSON per sample (first symbol flattened to the top, as Synbols does),
+    one object per line (JSON text never holds a raw newline), UTF-8.
+
+    Built column-wise: numbers are formatted a column at a time, category names come from
+    pre-encoded fragments, and each object is one f-string.
+    """
+    chars, fonts, scripts, kinds, occ = _tables(renderer)
+    rc = renderer.recipe
     res = f'"resolution":[{rc.resolution[1]},{rc.resolution[0]}],"seed":{seed}'
     n = len(index)
-    # one JSON fragment per (sample, symbol slot), built column-wise: slot by slot over all rows
-    per_slot = []
-    for j in range(t["char"].shape[1]):
-        rows = np.nonzero(t["n_symbols"] > j)[0]
-        col = {k: t[k][rows, j].tolist() for k in ("script", "char", "font", "bold", "slant", "rotation", "scale",
-                                                     "translation_x", "translation_y", "foreground_kind",
-                                                     "foreground_seed")}
-        frags = [
-            f'{scripts[sc]},"char":{chars[ch]},{fonts[fo]},"is_bold":{tf[b]},"is_slant":{tf[sl != 0]},"slant":{sl!r},'
-            f'"rotation":{ro!r},"scale":{sa!r},"translation":[{tx!r},{ty!r}],'
-            f'"foreground":{{"style":{kinds[fk]},"seed":{fs}}}'
-            for sc, ch, fo, b, sl, ro, sa, tx, ty, fk, fs in zip(*col.values())
-        ]
-        slot = [""] * n
-        for r, f in zip(rows.tolist(), frags):
-            slot[r] = f
-        per_slot.append(slot)
+
+    def symbol(rows, j):
+        g = lambda k: t[k][rows, j]  # noqa: E731
+        sl = g("slant")
+        cols = ([scripts[v] for v in g("script").tolist()], [chars[v] for v in g("char").tolist()],
+                [fonts[v] for v in g("font").tolist()], [_TF[v] for v in g("bold").tolist()],
+                [_TF[v] for v in (sl != 0).tolist()], _reals(sl), _reals(g("rotation")), _reals(g("scale")),
+                _reals(g("translation_x")), _reals(g("translation_y")),
+                [kinds[v] for v in g("foreground_kind").tolist()], _ints(g("foreground_seed")))
+        return [f'{sc},"char":{ch},{fo},"is_bold":{b},"is_slant":{isl},"slant":{sl},"rotation":{ro},"scale":{sa},'
+                f'"translation":[{tx},{ty}],"foreground":{{"style":{fk},"seed":{fs}}}'
+                for sc, ch, fo, b, isl, sl, ro, sa, tx, ty, fk, fs in zip(*cols)]
+
+    def occluder(rows, j):
+        g = lambda k: t["occluder_" + k][rows, j]  # noqa: E731
+        glyph = [f'"char":{chars[c]},{fonts[f]},' if c >= 0 else ""
+                 for c, f in zip(g("char").tolist(), g("font").tolist())]
+        cols = ([occ[v] for v in g("kind").tolist()], glyph, _reals(g("scale")), _reals(g("rotation")),
+                _reals(g("translation_x")), _reals(g("translation_y")),
+                [kinds[v] for v in g("fg_kind").tolist()], _ints(g("fg_seed")))
+        return [f'{{"kind":{k},{gl}"scale":{sa},"rotation":{ro},"translation":[{tx},{ty}],'
+                f'"foreground":{{"style":{fk},"seed":{fs}}}}}'
+                for k, gl, sa, ro, tx, ty, fk, fs in zip(*cols)]
+
+    ns = t["n_symbols"]
+    syms = _slot_fragments(t, ns, n, t["char"].shape[1], symbol)
     occluders = [""] * n
     if "occluder_kind" in t:
-        c = {k: v.tolist() for k, v in t.items() if k.startswith("occluder_") or k == "n_occluders"}
-        for i in range(n):
-            occluders[i] = ',"occluders":[' + ",".join(
-                f'{{"kind":{occ[c["occluder_kind"][i][j]]},'
-                + (f'"char":{chars[c["occluder_char"][i][j]]},{fonts[c["occluder_font"][i][j]]},'
-                   if c["occluder_char"][i][j] >= 0 else "")
-                + f'"scale":{c["occluder_scale"][i][j]!r},"rotation":{c["occluder_rotation"][i][j]!r},'
-                f'"translation":[{c["occluder_translation_x"][i][j]!r},{c["occluder_translation_y"][i][j]!r}],'
-                f'"foreground":{{"style":{kinds[c["occluder_fg_kind"][i][j]]},"seed":{c["occluder_fg_seed"][i][j]}}}}}'
-                for j in range(c["n_occluders"][i])
-            ) + "]"
-    img = zip(t["n_symbols"].tolist(), t["background_kind"].tolist(), t["background_seed"].tolist(),
-              t["inverse_color"].tolist(), t["pixel_noise"].tolist(), index.tolist(), occluders)
-    out = []
-    for i, (ns, bk, bs, inv, noise, idx, extra) in enumerate(img):
-        first = per_slot[0][i]
-        syms = first if ns == 1 else "},{".join(per_slot[j][i] for j in range(ns))
-        out.append((
-            f'{{{first},"background":{{"style":{kinds[bk]},"seed":{bs}}},"inverse_color":{tf[inv]},'
-            f'"pixel_noise_scale":{noise!r},{res},"index":{idx},"n_symbols":{ns},"symbols":[{{{syms}}}]{extra}}}'
-        ).encode())
-    return out
+        per = _slot_fragments(t, t["n_occluders"], n, t["occluder_kind"].shape[1], occluder)
+        for i, k in enumerate(t["n_occluders"].tolist()):
+            occluders[i] = ',"occluders":[' + ",".join(per[j][i] for j in range(k)) + "]"
+    first = syms[0]
+    many = [i for i, k in enumerate(ns.tolist()) if k > 1]
+    all_syms = list(first)
+    for i in many:
+        all_syms[i] = "},{".join(syms[j][i] for j in range(int(ns[i])))
+    img = zip(first, [kinds[v] for v in t["background_kind"].tolist()], _ints(t["background_seed"]),
+              [_TF[v] for v in t["inverse_color"].tolist()], _reals(t["pixel_noise"]), _ints(index),
+              _ints(ns), all_syms, occluders)
+    return "\n".join([
+        f'{{{f},"background":{{"style":{bk},"seed":{bs}}},"inverse_color":{inv},"pixel_noise_scale":{noise},'
+        f'{res},"index":{idx},"n_symbols":{k},"symbols":[{{{s}}}]{extra}}}'
+        for f, bk, bs, inv, noise, idx, k, s, extra in img
+    ]).encode()

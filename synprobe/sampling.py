@@ -139,8 +139,9 @@ class Vocab:
         for code, entries in list(groups.items()) + ([("occ", occ_group)] if occ_group else []):
             fw = pool_fonts(SCRIPTS.index("latin") if code == "occ" else code)
             kept = []
+            sets = [(f, x, reg.charset(f)) for f, x in fw.items() if x > 0]
             for ch, w in entries:
-                sup = [(f, x) for f, x in fw.items() if x > 0 and reg.supports(f, ch)]
+                sup = [(f, x) for f, x, cs in sets if ch in cs]
                 if sup:
                     kept.append((ch, w, sup))
             if not kept:

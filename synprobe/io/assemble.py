@@ -84,8 +84,7 @@ class Assembler:
         while self.next_chunk in self.ready:
             self.ready.discard(self.next_chunk)
             if self.next_chunk not in self.tables:
-                with np.load(self.work.chunk_file(self.next_chunk)) as t:
-                    self.tables[self.next_chunk] = {name: t[name] for name in t.files}
+                self.tables[self.next_chunk] = self.work.load_chunk(self.next_chunk)
             self.next_chunk += 1
         done_rows = min(self.next_chunk * self.work.chunk, self.work.n)
         while self.written < self.work.n and (done_rows - self.written >= self.slab or done_rows == self.work.n):

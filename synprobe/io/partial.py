@@ -88,6 +88,28 @@ class WorkDir:
     def chunk_file(self, k: int) -> Path:
         return self.root / "chunks" / f"{k:07d}.npz"
 
+    def save_chunk(self, k: int, table: dict, y: bytes) -> None:
+        """Chunk k's attribute table and JSON labels, written atomically: the file is the chunk's
+        completion record, so write it only once the chunk's pixels are in place.
+
+        One structured array and one byte blob (two zip members, not one per column: ~4x cheaper)."""
+        dst = self.chunk_file(k)
+        tmp = dst.with_name(dst.name + ".tmp")
+        rec = np.empty(len(table["n_symbols"]), [(name, a.dtype, a.shape[1:]) for name, a in table.items()])
+        for name, a in table.items():
+            rec[name] = a
+        with open(tmp, "wb") as f:
+            np.savez(f, table=rec, y=np.frombuffer(y, np.uint8))
+        os.replace(tmp, dst)
+
+    def load_chunk(self, k: int) -> dict:
+        """What :meth:`save_chunk` wrote: the columns, plus ``y`` (the labels' UTF-8 blob, one line each)."""
+        with np.load(self.chunk_file(k)) as z:
+            rec, y = z["table"], z["y"]
+        out = {name: np.ascontiguousarray(rec[name]) for name in rec.dtype.names}
+        out["y"] = y
+        return out
+
     def done(self) -> set[int]:
         """Chunks whose pixels and attribute file are complete (half-written files end in .tmp)."""
         return {int(p.stem) for p in (self.root / "chunks").glob("*.npz") if p.stem.isdigit()}

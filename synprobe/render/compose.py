@@ -53,34 +53,29 @@ class Renderer:
             return e.path, (b.path if b else None), e.bold
 
         self.glyphs = GlyphCache(resolve, reg.supports)
+        # vocabulary index -> the cache's font / char codes (see GlyphCache.code)
+        self._font_codes = np.array([self.glyphs.font_code(f) for f in self.vocab.fonts], np.int64)
+        self._char_codes = np.array([self.glyphs.char_code(c) for c in self.vocab.chars], np.int64)
 
     def sample(self, seed: int, index: np.ndarray) -> dict[str, np.ndarray]:
         """Attribute table of samples ``index`` (see :func:`synprobe.sampling.sample_table`)."""
         return sample_table(self.recipe, self.vocab, seed, np.asarray(index))
 
-    def decode(self, codes: np.ndarray) -> list[tuple]:
-        """Glyph-cache keys (font, char, bold, level) of codes ((font * chars + char) * 2 + bold) * 64 + level."""
-        vchars, vfonts = self.vocab.chars, self.vocab.fonts
-        keys = []
-        for c in np.asarray(codes).tolist():
-            rest, lvl = divmod(c, 64)
-            rest, b = divmod(rest, 2)
-            f, ch = divmod(rest, len(vchars))
-            keys.append((vfonts[f], vchars[ch], bool(b), lvl))
-        return keys
-
     # ------------------------------------------------------------------ geometry
 
     def _glyph_ids(self, font, char, bold, level, active) -> np.ndarray:
-        """Atlas ids (n, slots) of symbol glyphs; -1 where inactive."""
-        vchars = self.vocab.chars
+        """Atlas ids (n, slots) of symbol glyphs; -1 where inactive. Known glyphs are found in one
+        vectorised lookup; missing ones are rasterised (once per process, then atlas-cached)."""
+        g = self.glyphs
         ids = np.full(font.shape, -1, np.int64)
         if active.any():
-            fc = font[active].astype(np.int64) * len(vchars) + char[active]
-            code = (fc * 2 + bold[active]) * 64 + level[active]
+            code = g.code(self._font_codes[font[active]], self._char_codes[char[active]],
+                          bold[active].astype(np.int64), level[active].astype(np.int64))
             uniq, inverse = np.unique(code, return_inverse=True)
-            lut = np.array([self.glyphs.id(*key) for key in self.decode(uniq)], np.int64)
-            ids[active] = lut[inverse]
+            lut = g.ids(uniq)
+            for j in np.nonzero(lut < 0)[0].tolist():
+                lut[j] = g.id(*g.key(int(uniq[j])))
+            ids[active] = lut[inverse.reshape(-1)]
         return ids
 
     def _geometry(self, ids, scale, rot, slant, tx, ty):

@@ -24,9 +24,11 @@ from synprobe.errors import FontCoverageError, FontError
 __all__ = ["Glyph", "GlyphCache", "level_for", "level_px", "load_atlas", "save_atlas", "SHAPES"]
 
 RENDER_VERSION = 1  # bump when rasterisation changes: it keys the on-disk atlas cache
+ATLAS_FORMAT = 2  # bump when the on-disk atlas layout changes (save_atlas / load_atlas)
 
 SHAPES = ("square", "triangle", "circle")
 _MIN_LEVEL, _MAX_LEVEL = 6, 18  # 8 px .. 512 px
+_NAMED = 0x110000  # char codes from here on: interned names (shape kinds), not code points
 _NO_SCALE = 1 | 2 | 8  # FT_LOAD_NO_SCALE | FT_LOAD_NO_HINTING | FT_LOAD_NO_BITMAP
 _SCALED = 2 | 8  # FT_LOAD_NO_HINTING | FT_LOAD_NO_BITMAP
 
@@ -71,8 +73,9 @@ def _from_bitmap(mask: np.ndarray) -> Glyph:
 class GlyphCache:
     """Per-process glyph atlas: every mask in one flat uint8 buffer, addressed by glyph id.
 
-    The compiled renderer reads masks straight from :meth:`arrays`; Python only maps keys
-    (font, char, bold, level) or (``"<shape>"``, kind, False, level) to ids.
+    The compiled renderer reads masks straight from :meth:`arrays`. A key (font, char, bold,
+    level) — or (``"<shape>"``, kind, False, level) — is also an int64 *code* (:meth:`code`), so
+    whole batches are looked up at once (:meth:`ids`) and atlases merge without Python loops.
 
     Args:
         resolve: maps a font id to (regular file, bold file or None, bold font id or None).
@@ -83,7 +86,14 @@ class GlyphCache:
         self._resolve = resolve
         self._supports = supports
         self._faces: dict[Path, object] = {}
-        self._ids: dict[tuple, int] = {}
+        self._fonts: dict[str, int] = {}  # interned font names: code bits 31..50
+        self._names: dict[str, int] = {}  # interned multi-character "chars" (shape kinds)
+        self._font_list: list[str] = []
+        self._name_list: list[str] = []
+        self._index: dict[int, int] = {}  # code -> glyph id
+        self._codes = np.zeros(4096, np.int64)  # glyph id -> code
+        self._sorted = (np.zeros(0, np.int64), np.zeros(0, np.int64))  # codes ascending, their ids
+        self._n_sorted = 0  # glyph ids below this are in _sorted
         self._data = np.zeros(1 << 20, np.uint8)
         self._used = 0
         self._off = np.zeros(4096, np.int64)
@@ -91,30 +101,83 @@ class GlyphCache:
         self._geom = np.zeros((4096, 3), np.float64)  # cx, cy, size
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._index)
 
-    def _append(self, key: tuple, g: Glyph) -> int:
-        gid = len(self._ids)
+    # ------------------------------------------------------------------ codes
+
+    def font_code(self, font: str) -> int:
+        code = self._fonts.get(font)
+        if code is None:
+            code = self._fonts[font] = len(self._font_list)
+            self._font_list.append(font)
+        return code
+
+    def char_code(self, char: str) -> int:
+        if len(char) == 1:
+            return ord(char)
+        code = self._names.get(char)
+        if code is None:
+            code = self._names[char] = len(self._name_list)
+            self._name_list.append(char)
+        return _NAMED + code
+
+    @staticmethod
+    def code(font_code, char_code, bold, level):
+        """Glyph code(s) from font/char codes, bold and level (scalars or arrays)."""
+        return (font_code << 31) | (char_code << 7) | (bold << 6) | level
+
+    def key(self, code: int) -> tuple:
+        """The (font, char, bold, level) key of a code."""
+        c = (code >> 7) & 0xFFFFFF
+        char = chr(c) if c < _NAMED else self._name_list[c - _NAMED]
+        return self._font_list[code >> 31], char, bool((code >> 6) & 1), int(code & 63)
+
+    def ids(self, codes: np.ndarray) -> np.ndarray:
+        """Glyph ids of an int64 array of codes; -1 where not in the atlas (nothing is rasterised)."""
+        self._merge_sorted()
+        known, gids = self._sorted
+        if not len(known):
+            return np.full(codes.shape, -1, np.int64)
+        pos = np.minimum(np.searchsorted(known, codes), len(known) - 1)
+        return np.where(known[pos] == codes, gids[pos], -1)
+
+    def _merge_sorted(self) -> None:
+        n = len(self)
+        if self._n_sorted == n:
+            return
+        new = self._codes[self._n_sorted : n]
+        order = np.argsort(new, kind="stable")
+        new, new_ids = new[order], np.arange(self._n_sorted, n, dtype=np.int64)[order]
+        known, gids = self._sorted
+        at = np.searchsorted(known, new)
+        self._sorted = np.insert(known, at, new), np.insert(gids, at, new_ids)
+        self._n_sorted = n
+
+    # ------------------------------------------------------------------ glyphs
+
+    def _append(self, code: int, g: Glyph) -> int:
+        gid = len(self._index)
         size = g.mask.size
         self._reserve(size, gid + 1)
         self._data[self._used : self._used + size] = g.mask.ravel()
         self._off[gid] = self._used
         self._hw[gid] = g.mask.shape
         self._geom[gid] = (g.cx, g.cy, g.size)
+        self._codes[gid] = code
         self._used += size
-        self._ids[key] = gid
+        self._index[code] = gid
         return gid
 
     def id(self, font: str, char: str, bold: bool, level: int) -> int:
         """Glyph id of a key, rasterising it on first use."""
-        key = (font, char, bool(bold), int(level))
-        gid = self._ids.get(key)
+        code = self.code(self.font_code(font), self.char_code(char), int(bool(bold)), int(level))
+        gid = self._index.get(code)
         if gid is None:
             if font == "<shape>":
                 g = _shape(char, level_px(level))
             else:
                 g = self._render(font, char, bool(bold), int(level))
-            gid = self._append(key, g)
+            gid = self._append(code, g)
         return gid
 
     def get(self, font: str, char: str, bold: bool, level: int) -> Glyph:
@@ -128,49 +191,53 @@ class GlyphCache:
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(data uint8, offset int64 (g,), hw int64 (g, 2), geometry float64 (g, 3): cx, cy, size)."""
-        n = len(self._ids)
+        n = len(self._index)
         return self._data, self._off[:n], self._hw[:n], self._geom[:n]
 
-    def missing(self, keys) -> list[tuple]:
-        """Keys not in the atlas yet."""
-        return [k for k in keys if k not in self._ids]
-
-    def build(self, keys) -> dict:
-        """Rasterise ``keys`` and return them packed (see :func:`pack`); also keeps them."""
-        return pack({tuple(k): self.get(*k) for k in keys})
-
-    def add(self, packed: dict) -> None:
-        """Insert glyphs packed by :meth:`build` or :meth:`export` (another process, the disk)."""
-        keys = [tuple(k) for k in packed["keys"]]
-        new = np.array([k not in self._ids for k in keys], bool)
-        if not new.any():
-            return
-        hw = packed["hw"][new]
-        sizes = hw[:, 0] * hw[:, 1]
-        starts = np.concatenate([[0], np.cumsum(packed["hw"][:, 0] * packed["hw"][:, 1])])[:-1][new]
-        total = int(sizes.sum())
-        g0, m = len(self._ids), int(new.sum())
-        self._reserve(total, g0 + m)
-        src = packed["data"]
-        dst_off = self._used + np.concatenate([[0], np.cumsum(sizes)])[:-1]
-        if m == len(keys):  # everything new: one copy
-            self._data[self._used : self._used + total] = src[: total]
-        else:
-            for a, b, size in zip(starts.tolist(), dst_off.tolist(), sizes.tolist()):
-                self._data[b : b + size] = src[a : a + size]
-        self._off[g0 : g0 + m] = dst_off
-        self._hw[g0 : g0 + m] = hw
-        self._geom[g0 : g0 + m] = packed["geom"][new]
-        self._used += total
-        self._ids.update(zip((k for k, f in zip(keys, new.tolist()) if f), range(g0, g0 + m)))
+    # ------------------------------------------------------------------ between processes, on disk
 
     def export(self, since: int = 0) -> dict:
-        """Glyphs with id >= ``since`` (default: all), packed (same layout as :func:`pack`)."""
-        data, off, hw, geom = self.arrays()
-        start = int(off[since]) if since < len(off) else self._used
-        keys = list(self._ids)[since:]
-        return {"keys": keys, "hw": hw[since:].copy(), "geom": geom[since:].copy(),
-                "data": data[start : self._used].copy()}
+        """Glyphs with id >= ``since`` (default: all), packed: names travel with the codes, so a
+        process with other interned codes (another worker, a later run) can :meth:`add` them."""
+        n = len(self)
+        codes = self._codes[since:n]
+        cids, char = np.unique((codes >> 7) & 0xFFFFFF, return_inverse=True)
+        chars = [chr(c) if c < _NAMED else self._name_list[c - _NAMED] for c in cids.tolist()]
+        start = int(self._off[since]) if since < n else self._used
+        return {"fonts": list(self._font_list), "font": (codes >> 31).astype(np.int32), "chars": chars,
+                "char": char.astype(np.int32).reshape(-1), "bold": ((codes >> 6) & 1).astype(bool),
+                "level": (codes & 63).astype(np.int8), "hw": self._hw[since:n].copy(),
+                "geom": self._geom[since:n].copy(), "data": self._data[start : self._used]}
+
+    def add(self, packed: dict) -> None:
+        """Insert glyphs packed by :meth:`export` (another process, the disk); known ones are skipped."""
+        fmap = np.array([self.font_code(f) for f in packed["fonts"]] or [0], np.int64)
+        cmap = np.array([self.char_code(c) for c in packed["chars"]] or [0], np.int64)
+        codes = self.code(fmap[packed["font"]], cmap[packed["char"]], packed["bold"].astype(np.int64),
+                          packed["level"].astype(np.int64))
+        new = self.ids(codes) < 0 if len(self) else np.ones(len(codes), bool)
+        if not new.any():
+            return
+        hw = packed["hw"]
+        sizes = hw[:, 0] * hw[:, 1]
+        starts = np.concatenate([[0], np.cumsum(sizes)])[:-1]
+        g0, m, src = len(self), int(new.sum()), packed["data"]
+        total = int(sizes[new].sum())
+        self._reserve(total, g0 + m)
+        dst_off = self._used + np.concatenate([[0], np.cumsum(sizes[new])])[:-1]
+        if m == len(codes) and self._used == 0 and len(src) == total:  # the first atlas: adopt, no copy
+            self._data = src  # (an append outgrows it and copies it into a growable buffer)
+        elif m == len(codes):  # everything new: one copy
+            self._data[self._used : self._used + total] = src[:total]
+        else:
+            for a, b, size in zip(starts[new].tolist(), dst_off.tolist(), sizes[new].tolist()):
+                self._data[b : b + size] = src[a : a + size]
+        self._off[g0 : g0 + m] = dst_off
+        self._hw[g0 : g0 + m] = hw[new]
+        self._geom[g0 : g0 + m] = packed["geom"][new]
+        self._codes[g0 : g0 + m] = codes[new]
+        self._used += total
+        self._index.update(zip(codes[new].tolist(), range(g0, g0 + m)))
 
     def _reserve(self, nbytes: int, nglyphs: int) -> None:
         if self._used + nbytes > len(self._data):
@@ -182,6 +249,7 @@ class GlyphCache:
             self._off = np.concatenate([self._off, np.zeros(extra, np.int64)])
             self._hw = np.concatenate([self._hw, np.zeros((extra, 2), np.int64)])
             self._geom = np.concatenate([self._geom, np.zeros((extra, 3), np.float64)])
+            self._codes = np.concatenate([self._codes, np.zeros(extra, np.int64)])
 
     def _face(self, path: Path):
         import freetype
@@ -209,29 +277,6 @@ class GlyphCache:
             else:
                 synthetic = True
         return render_glyph(self._face(path), char, level_px(level), embolden=synthetic)
-
-
-def pack(glyphs: dict) -> dict:
-    """Glyphs -> a few flat arrays (cheap to pickle or save)."""
-    keys = list(glyphs)
-    gs = [glyphs[k] for k in keys]
-    return {
-        "keys": keys,
-        "hw": np.array([g.mask.shape for g in gs], np.int64).reshape(-1, 2),
-        "geom": np.array([(g.cx, g.cy, g.size) for g in gs], np.float64).reshape(-1, 3),
-        "data": np.concatenate([g.mask.ravel() for g in gs]) if gs else np.zeros(0, np.uint8),
-    }
-
-
-def unpack(p: dict) -> dict:
-    """Inverse of :func:`pack`."""
-    out = {}
-    off = 0
-    data = p["data"]
-    for k, (h, w), (cx, cy, size) in zip(p["keys"], p["hw"].tolist(), p["geom"].tolist()):
-        out[tuple(k)] = Glyph(data[off : off + h * w].reshape(h, w), cx, cy, size)
-        off += h * w
-    return out
 
 
 def render_glyph(face, char: str, size_px: float, *, embolden: bool = False) -> Glyph:
@@ -293,26 +338,41 @@ def _shape(kind: str, size_px: float) -> Glyph:
 
 
 def save_atlas(path: Path, packed: dict) -> None:
-    """Write a packed atlas (see :meth:`GlyphCache.export`) atomically as .npz."""
-    keys = packed["keys"]
+    """Write a packed atlas (see :meth:`GlyphCache.export`): the index as ``PATH`` (.npz) and the
+    mask bytes as ``PATH.<token>.u8``, memory-mapped by :func:`load_atlas` (no copy at start-up).
+
+    The data file is written first under a fresh token and the index, naming that token, replaces
+    the old one atomically: a reader sees the old pair or the new pair, never a mix."""
+    import secrets
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    np.savez(
-        tmp,
-        font=np.array([k[0] for k in keys], dtype=str),
-        char=np.array([k[1] for k in keys], dtype=str),
-        bold=np.array([k[2] for k in keys], bool),
-        level=np.array([k[3] for k in keys], np.int64),
-        hw=packed["hw"], geom=packed["geom"], data=packed["data"],
-    )
+    token = secrets.token_hex(8)
+    data = path.with_name(f"{path.name}.{token}.u8")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(memoryview(np.ascontiguousarray(packed["data"])))
+    os.replace(tmp, data)
+    index = {k: v for k, v in packed.items() if k != "data"}
+    with open(tmp, "wb") as f:
+        np.savez(f, token=np.array(token), nbytes=np.int64(len(packed["data"])),
+                 **{k: np.array(v, dtype=str) if isinstance(v, list) else v for k, v in index.items()})
     os.replace(tmp, path)
+    for old in path.parent.glob(f"{path.name}.*.u8"):  # earlier data files (a reader may still map one)
+        if old != data:
+            old.unlink(missing_ok=True)
 
 
 def load_atlas(path: Path) -> dict | None:
-    """Read an atlas written by :func:`save_atlas`; None if missing or unreadable."""
+    """Read an atlas written by :func:`save_atlas`; None if missing, unreadable or inconsistent."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            keys = list(zip(z["font"].tolist(), z["char"].tolist(), z["bold"].tolist(), z["level"].tolist()))
-            return {"keys": keys, "hw": z["hw"], "geom": z["geom"], "data": z["data"]}
+            out = {k: z[k] for k in ("font", "char", "bold", "level", "hw", "geom")}
+            out["fonts"], out["chars"] = z["fonts"].tolist(), z["chars"].tolist()
+            token, nbytes = str(z["token"]), int(z["nbytes"])
+        data = path.with_name(f"{path.name}.{token}.u8")
+        if data.stat().st_size != nbytes or int((out["hw"][:, 0] * out["hw"][:, 1]).sum()) != nbytes:
+            return None
+        out["data"] = np.memmap(data, np.uint8, "c") if nbytes else np.zeros(0, np.uint8)
+        return out
     except (OSError, ValueError, KeyError):
         return None
