@@ -6,13 +6,15 @@
 How it runs (sections below follow this order):
 
 1. setup    validate the recipe, build the sampling tables, open ``OUT.partial/``
-2. generate worker processes render chunks of ``chunk`` samples, write their pixels into raw
-            arrays in ``OUT.partial/`` and save each chunk's attribute table under
-            ``OUT.partial/chunks/`` (written atomically: a chunk file exists only once its
-            images are in place). After ``kill -9``, ``--resume`` renders only missing chunks.
-3. write    meanwhile the parent copies finished chunks, in order, into ``.OUT.tmp``
-            (``x``, ``y``, ``attrs/*``); at the end it adds ``split/random`` and provenance,
-            marks the file complete, renames it to ``OUT`` and removes ``OUT.partial/``.
+2. generate worker processes render chunks of ``chunk`` samples and write their pixels and
+            attribute columns straight into the output file ``.OUT.tmp`` (every dataset is laid
+            out when the file is created; compressed pixels go to raw arrays in ``OUT.partial/``
+            instead), then save each chunk's table and labels under ``OUT.partial/chunks/``
+            (written atomically: a chunk file exists only once its rows are in place). After
+            ``kill -9``, ``--resume`` renders only missing chunks.
+3. write    meanwhile the parent writes the JSON labels ``y`` (and compressed pixels) of finished
+            chunks, in order; at the end it adds the default splits and provenance, marks the file
+            complete, renames it to ``OUT`` and removes ``OUT.partial/``.
 
 Sample i is a pure function of (recipe, seed, i), so the bytes do not depend on the number of
 workers, the chunk size or where a run was resumed.
@@ -30,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from synprobe.errors import SynprobeError
-from synprobe.io.assemble import Assembler
+from synprobe.io.assemble import Assembler, column_schema
 from synprobe.io.partial import WorkDir, image_shape
 from synprobe.labels import y_json
 from synprobe.recipe import Recipe, recipe_json, resolve_recipe
@@ -160,7 +162,7 @@ def render_samples(renderer, seed: int, index: np.ndarray, x_out=None, m_out=Non
     return table, x, m
 
 
-def _run_chunk(args) -> tuple[int, int, dict | None, dict]:
+def _run_chunk(args) -> tuple[int, int, dict | None, bytes]:
     k, start, stop = args
     st = _STATE
     work: WorkDir = st["work"]
@@ -175,13 +177,13 @@ def _run_chunk(args) -> tuple[int, int, dict | None, dict]:
     work.write_pixels("x", start, x)
     if m is not None:
         work.write_pixels("mask", start, m)
+    work.write_columns(start, table)
     y = y_json(st["renderer"], table, st["seed"], index)
-    work.save_chunk(k, table, y)  # the chunk's marker: exists only once its pixels are written
-    table["y"] = np.frombuffer(y, np.uint8)
+    work.save_chunk(k, table, y)  # the chunk's marker: exists only once its pixels and columns are written
     glyphs = st["renderer"].glyphs  # glyphs rasterised for this chunk go back to the parent's atlas
     new = glyphs.export(since=st["reported"]) if len(glyphs) > st["reported"] else None
     st["reported"] = len(glyphs)
-    return k, stop - start, new, table  # the table travels back too: the parent need not reread it
+    return k, stop - start, new, y  # the labels travel back: the parent writes them, nothing else
 
 
 # --------------------------------------------------------------------------- driver
@@ -268,7 +270,8 @@ def generate(
 
     renderer = Renderer(rc, registry=registry, vocab=vocab)
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    asm = Assembler(work, out, vocab, compression)  # --- write: as chunks finish, in order
+    columns = column_schema(renderer.sample(seed, np.arange(1)))
+    asm = Assembler(work, out, vocab, compression, columns)  # --- write: as chunks finish, in order
     resumed = len(work.done())
     todo = [(k, a, min(a + chunk, n)) for k, a in enumerate(range(0, n, chunk)) if k not in work.done()]
     workers = min(workers, max(len(todo), 1))
@@ -280,15 +283,15 @@ def generate(
         if workers == 1:
             _init_worker(renderer, seed, work)
             for job in todo:
-                k, done, new, table = _run_chunk(job)
+                k, done, new, y = _run_chunk(job)
                 store.new += 0 if new is None else len(new["font"])  # already in renderer.glyphs
-                asm.add(k, table)
+                asm.add(k, y)
                 bar.update(done)
         else:
             with ctx.Pool(workers, _init_worker, (renderer, seed, work)) as pool:
-                for k, done, new, table in pool.imap_unordered(_run_chunk, todo):
+                for k, done, new, y in pool.imap_unordered(_run_chunk, todo):
                     store.add(new)
-                    asm.add(k, table)
+                    asm.add(k, y)
                     bar.update(done)
         asm.finish(meta, rc, registry)
         store.save()

@@ -159,6 +159,27 @@ def test_resume_ignores_half_written_chunk_file(tmp_path, monkeypatch):
     assert _bytes(out) == _bytes(ref.path)
 
 
+@pytest.mark.parametrize("compression", ["lzf", "gzip"])
+def test_compressed_output_holds_the_same_data_and_resumes_byte_identical(tmp_path, monkeypatch, compression):
+    import h5py
+
+    plain = generate("default", 192, tmp_path / "plain.h5", workers=1, chunk=64, resolution=8).path
+    out = _interrupted(tmp_path, monkeypatch, compression=compression)  # fails after all chunks rendered
+    generate("default", 192, out, workers=2, chunk=64, resolution=8, compression=compression, resume=True)
+    ref = generate("default", 192, tmp_path / "ref.h5", workers=2, chunk=64, resolution=8,
+                   compression=compression).path
+    assert _bytes(out) == _bytes(ref)
+    with h5py.File(plain) as a, h5py.File(out) as b:
+        assert b["x"].compression == compression and a["x"].compression is None
+        np.testing.assert_array_equal(a["x"][:], b["x"][:])
+        assert a["y"][:].tolist() == b["y"][:].tolist()
+        assert sorted(a["attrs"]) == sorted(b["attrs"])
+        for name in a["attrs"]:
+            np.testing.assert_array_equal(a["attrs"][name][:], b["attrs"][name][:])
+        for name in a["split"]:
+            np.testing.assert_array_equal(a["split"][name][:], b["split"][name][:])
+
+
 # --------------------------------------------------------------------------- kill -9 and resume
 
 CLI = [sys.executable, "-c", "from synprobe.cli import main; main()"]

@@ -12,20 +12,31 @@ from synprobe.io.partial import WorkDir
 from synprobe.recipe import Recipe
 from synprobe.sampling import COLUMNS, Vocab
 
-__all__ = ["Assembler"]
+__all__ = ["Assembler", "column_schema", "squeeze"]
 
 
 class Assembler:
-    """Writes finished rows into ``.OUT.tmp`` while workers render, in canonical slabs.
+    """Writes the output file ``.OUT.tmp`` while workers render; only :meth:`finish` marks it
+    complete and renames it.
 
-    Rows go to the file in slabs of fixed size (:func:`_slab_rows`, a property of the image
-    shape only), each written once all its rows are done, in order. The sequence of HDF5 calls
-    is therefore the same whatever the chunk size, the worker count, the order chunks finish in,
-    or whether they are replayed after a resume: the file is byte-identical. Only :meth:`finish`
-    marks it complete and renames it.
+    Every dataset is created when the file is, with a fixed layout: pixels (uncompressed) and
+    attribute columns have fixed file offsets, so workers write them straight into the file
+    (:meth:`WorkDir.write_pixels`, :meth:`WorkDir.write_columns`) and the parent only writes the
+    JSON labels ``y``. Those go in slabs of fixed size (:func:`_slab_rows`, a property of the
+    image shape only), each written once all its rows are done, in order. The sequence of HDF5
+    calls is therefore the same whatever the chunk size, the worker count, the order chunks finish
+    in, or whether they are replayed after a resume: the file is byte-identical.
+
+    Args:
+        work: the run's work folder.
+        out: final output path.
+        vocab: sampling tables (category names of the columns).
+        compression: None, "lzf" or "gzip" for the images.
+        columns: {name: (dtype, row shape)} of the attribute columns, as stored (see
+            :func:`column_schema`).
     """
 
-    def __init__(self, work: WorkDir, out: Path, vocab: Vocab, compression):
+    def __init__(self, work: WorkDir, out: Path, vocab: Vocab, compression, columns: dict):
         from synprobe.io.h5 import H5Writer
 
         self.work, self.out, self.vocab = work, out, vocab
@@ -37,16 +48,24 @@ class Assembler:
                 work.chunk_file(k).unlink()
         if keep:  # an interrupted direct run: its finished pixels live in the old output file
             os.replace(self.tmp, old)
-        self.writer = H5Writer(self.tmp, work.n, work.shape, work.slots or None, compression)
+        self.writer = w = H5Writer(self.tmp, work.n, work.shape, work.slots or None, compression)
+        w.create_y()
+        cats = vocab.categories
+        for c in COLUMNS:
+            if c.name in columns:
+                dtype, shape = columns[c.name]
+                w.create_column(c.name, shape, dtype, cats.get(c.categories) if c.categories else None, c.doc)
+        work.target = self.tmp
+        work.columns = {name: (off, columns[name][0]) for name, off in w.column_offsets().items()}
         if work.direct:
-            work.layout, work.rows, work.target = self.writer.raw_layout(), self.writer.rows, self.tmp
+            work.layout, work.rows = w.raw_layout(), w.rows
         if keep:
             self._recover(old)
         self.slab = _slab_rows(*work.shape)
         self.next_chunk = 0  # chunks [0, next_chunk) are done
-        self.written = 0  # rows [0, written) are in the file
+        self.written = 0  # rows [0, written) have their labels in the file
         self.ready: set[int] = set()
-        self.tables: dict[int, dict] = {}
+        self.labels: dict[int, list[bytes]] = {}
         self.x, self.m = (None, None) if work.direct else work.arrays("r")
 
     def _recover(self, old: Path) -> None:
@@ -75,52 +94,37 @@ class Assembler:
             os.close(src)
         old.unlink()
 
-    def add(self, k: int, table: dict | None = None) -> None:
-        """Chunk k is complete on disk (its attribute table given, or read from its chunk file);
-        write every slab whose rows are now all done."""
+    def add(self, k: int, y: bytes | None = None) -> None:
+        """Chunk k is complete on disk: pixels and columns written by its worker, ``y`` its labels
+        (one JSON object per line). Without ``y`` the chunk is replayed from its chunk file (after
+        a resume): its columns are written here. Then every slab whose rows are all done is written."""
+        if y is None:
+            table = self.work.load_chunk(k)
+            self.work.write_columns(k * self.work.chunk, table)
+            y = table["y"].tobytes()
+        self.labels[k] = y.split(b"\n")
         self.ready.add(k)
-        if table is not None:
-            self.tables[k] = table
         while self.next_chunk in self.ready:
             self.ready.discard(self.next_chunk)
-            if self.next_chunk not in self.tables:
-                self.tables[self.next_chunk] = self.work.load_chunk(self.next_chunk)
             self.next_chunk += 1
         done_rows = min(self.next_chunk * self.work.chunk, self.work.n)
         while self.written < self.work.n and (done_rows - self.written >= self.slab or done_rows == self.work.n):
             self._write(self.written, min(self.written + self.slab, self.work.n))
 
-    def _rows(self, start: int, stop: int) -> dict:
-        """Columns and y of rows [start, stop), from the loaded chunk tables."""
+    def _lines(self, start: int, stop: int) -> list[bytes]:
+        """Labels of rows [start, stop), from the chunks' labels (dropped once consumed)."""
         c = self.work.chunk
-        parts = []
+        out = []
         for k in range(start // c, (stop - 1) // c + 1):
-            t = self.tables[k]
-            a, b = max(start - k * c, 0), min(stop - k * c, c)
-            parts.append((t, a, b))
+            out += self.labels[k][max(start - k * c, 0) : min(stop - k * c, c)]
             if (k + 1) * c <= stop:
-                self.tables.pop(k)  # fully consumed
-        out = {name: np.concatenate([t[name][a:b] for t, a, b in parts])
-               for name in parts[0][0] if name not in ("y", "y_split")}
-        out["y"] = [line for t, a, b in parts for line in _y_lines(t)[a:b]]
+                del self.labels[k]
         return out
 
     def _write(self, start: int, stop: int) -> None:
-        w = self.writer
-        rows = self._rows(start, stop)
-        if start == 0:
-            w.create_y()
-            cats = self.vocab.categories
-            for c in COLUMNS:
-                if c.name in rows:
-                    w.create_column(c.name, _squeeze(rows[c.name]).shape[1:], c.dtype,
-                                    cats.get(c.categories) if c.categories else None, c.doc)
         if not self.work.direct:
-            w.write_images(start, self.x[start:stop], None if self.m is None else self.m[start:stop])
-        w.write_y(start, rows["y"])
-        for c in COLUMNS:
-            if c.name in rows:
-                w.write_column(c.name, start, _squeeze(rows[c.name]))
+            self.writer.write_images(start, self.x[start:stop], None if self.m is None else self.m[start:stop])
+        self.writer.write_y(start, self._lines(start, stop))
         self.written = stop
 
     def finish(self, meta: dict, recipe: Recipe, registry) -> None:
@@ -153,13 +157,6 @@ class Assembler:
             self.tmp.unlink(missing_ok=True)
 
 
-def _y_lines(t: dict) -> list[bytes]:
-    """The chunk's JSON labels, split once and kept on the table."""
-    if "y_split" not in t:
-        t["y_split"] = t["y"].tobytes().split(b"\n")
-    return t["y_split"]
-
-
 def _slab_rows(h: int, w: int, c: int) -> int:
     """Rows per write into the file: whole HDF5 chunks, about 16 MB; depends on the shape only."""
     from synprobe.io.h5 import chunk_rows
@@ -168,9 +165,15 @@ def _slab_rows(h: int, w: int, c: int) -> int:
     return int(rows * max(1, (16 << 20) // (rows * h * w * c)))
 
 
-def _squeeze(col: np.ndarray) -> np.ndarray:
+def squeeze(col: np.ndarray) -> np.ndarray:
     """Per-slot columns with a single slot are stored as (N,)."""
     return col[:, 0] if col.ndim == 2 and col.shape[1] == 1 else col
+
+
+def column_schema(table: dict) -> dict:
+    """{name: (dtype, row shape)} of the attribute columns as stored, from any attribute table of
+    the recipe (its columns do not depend on the rows)."""
+    return {name: (a.dtype, squeeze(a).shape[1:]) for name, a in table.items()}
 
 
 def _fonts_provenance(vocab: Vocab, registry) -> str:

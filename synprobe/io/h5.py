@@ -91,14 +91,22 @@ class H5Writer:
         self.y[start : start + len(y)] = np.array(y, dtype=object)
 
     def create_column(self, name: str, row_shape: tuple, dtype, categories=None, doc: str = "") -> None:
-        d = self.columns[name] = self.f.create_dataset(f"attrs/{name}", (self.n, *row_shape), dtype)
+        """A contiguous column, allocated now (no fill): other processes write rows straight into
+        the file at :meth:`column_offsets`."""
+        import h5py
+
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+        d = self.columns[name] = self.f.create_dataset(f"attrs/{name}", (self.n, *row_shape), dtype, dcpl=dcpl,
+                                                       fill_time="never")
         if categories is not None:
             d.attrs["categories"] = json.dumps(list(categories), ensure_ascii=False)
         if doc:
             d.attrs["doc"] = doc
 
-    def write_column(self, name: str, start: int, values: np.ndarray) -> None:
-        self.columns[name][start : start + len(values)] = values
+    def column_offsets(self) -> dict[str, int]:
+        """File byte offset of every column created so far (rows in C order from there)."""
+        return {name: int(d.id.get_offset()) for name, d in self.columns.items()}
 
     def write_split(self, name: str, membership: np.ndarray, **attrs) -> None:
         d = self.f.create_dataset(f"split/{name}", data=membership.astype(bool))

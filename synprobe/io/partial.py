@@ -37,7 +37,8 @@ class WorkDir:
         self.direct = direct  # pixels go straight into the output file (uncompressed)
         self.layout: dict = {}  # direct: file offsets of the output's chunks, set by _Assembler
         self.rows = 0  # direct: rows per chunk of the output file
-        self.target: Path | None = None  # direct: the output file being written
+        self.target: Path | None = None  # the output file being written
+        self.columns: dict = {}  # attribute column -> (file offset, dtype), set by the Assembler
 
     def create(self, meta: dict) -> None:
         (self.root / "chunks").mkdir(parents=True)
@@ -87,6 +88,18 @@ class WorkDir:
 
     def chunk_file(self, k: int) -> Path:
         return self.root / "chunks" / f"{k:07d}.npz"
+
+    def write_columns(self, start: int, table: dict) -> None:
+        """Rows [start, start + n) of every attribute column, straight into the output file."""
+        from synprobe.io.assemble import squeeze
+
+        fd = os.open(self.target, os.O_WRONLY)
+        try:
+            for name, (offset, dtype) in self.columns.items():
+                col = np.ascontiguousarray(squeeze(table[name]), dtype)
+                pwrite_all(fd, col, offset + start * (col.nbytes // max(len(col), 1)))
+        finally:
+            os.close(fd)
 
     def save_chunk(self, k: int, table: dict, y: bytes) -> None:
         """Chunk k's attribute table and JSON labels, written atomically: the file is the chunk's
