@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["bundled", "user_home"]
+__all__ = ["BUNDLED_PREFIX", "bundled", "portable_path", "resolve_portable", "user_home"]
 
 _PKG = Path(__file__).resolve().parent
 
@@ -20,6 +20,27 @@ def bundled(name: str) -> Path:
         if cand.is_dir():
             return cand
     return _PKG / "_data" / name
+
+
+BUNDLED_PREFIX = "bundled:"  # folder paths inside the bundled generators/ are recorded like this
+
+
+def portable_path(folder: Path) -> str:
+    """How a recipe records a folder: ``bundled:<path>`` when it lies inside the bundled
+    ``generators/`` folder (so a dataset's recorded recipe is the same bytes on every install),
+    the absolute path otherwise."""
+    folder = folder.resolve()
+    root = bundled("generators").resolve()
+    if folder == root or root in folder.parents:
+        return BUNDLED_PREFIX + folder.relative_to(root).as_posix()
+    return str(folder)
+
+
+def resolve_portable(path: str) -> Path:
+    """Inverse of :func:`portable_path` (``~`` is expanded in plain paths)."""
+    if path.startswith(BUNDLED_PREFIX):
+        return bundled("generators") / path[len(BUNDLED_PREFIX):]
+    return Path(path).expanduser()
 
 
 def user_home() -> Path:

@@ -369,12 +369,15 @@ def _pattern(ctx, path, v) -> PatternSpec:
     if v.get("image_dir") is not None:
         if not isinstance(v["image_dir"], str):
             ctx.fail(p + "image_dir", "expected a folder path (string)")
-        folder = Path(v["image_dir"]).expanduser()
+        from synprobe.paths import portable_path, resolve_portable
+
+        folder = resolve_portable(v["image_dir"])
         if not folder.is_absolute():
             folder = (ctx.base or Path.cwd()) / folder
         if not folder.is_dir():
-            ctx.fail(p + "image_dir", f"{folder}: no such folder (relative paths start at the recipe's folder)")
-        kw["image_dir"] = str(folder.resolve())
+            ctx.fail(p + "image_dir", f"{folder}: no such folder (relative paths start at the recipe's folder; "
+                     "'bundled:textures' names the bundled pictures)")
+        kw["image_dir"] = portable_path(folder)
     spec = PatternSpec(**kw)
     if "image" in (spec.kind.values() or ()) and spec.image_dir is None:
         ctx.fail(p + "image_dir", "required when kind includes 'image' (a folder of png/jpg pictures)")

@@ -29,7 +29,8 @@ from synprobe.scenario_recipe import list_scenarios
 from synprobe.datasets import list_catalog
 reg = FontRegistry.load(user=False)
 assert "scole-10c-2pt" in list_scenarios() and "default" in list_catalog()
-load_recipe("natural-patterns")  # its image_dir resolves inside the installed package
+nat = load_recipe("natural-patterns")  # its image_dir resolves inside the installed package
+assert nat.background.image_dir == "bundled:textures", nat.background.image_dir  # recorded install-independently
 r = synprobe.generate("default", 64, "tiny.h5", workers=1, resolution=8)
 print(json.dumps({
     "file": synprobe.__file__,

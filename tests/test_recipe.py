@@ -176,3 +176,33 @@ def test_normal_support_contains_its_samples_when_bounds_ordered():
     v = d.sample(Draws(0, np.arange(1000)), "x")
     assert d.contains(v).all()
     assert math.isclose(float(v.min()), -0.5) and math.isclose(float(v.max()), 0.5)
+
+
+def test_picture_folders_are_recorded_portably(tmp_path):
+    """Bundled pictures are recorded as ``bundled:...`` (a dataset's recorded recipe is the same on
+    every install); a user's folder by its absolute path; both generate."""
+    import shutil
+
+    from synprobe.generator import generate
+    from synprobe.paths import bundled
+    from synprobe.recipe import recipe_from_dict, recipe_json
+
+    nat = load_recipe("natural-patterns")
+    assert nat.background.image_dir == "bundled:textures" and "/textures" not in recipe_json(nat).replace(
+        "bundled:textures", "")
+    mine = tmp_path / "pics"
+    shutil.copytree(bundled("generators") / "textures", mine)
+    for path, recorded in (("bundled:textures", "bundled:textures"), (str(mine), str(mine.resolve())),
+                            ("pics", str(mine.resolve()))):
+        r = recipe_from_dict({"resolution": 8, "background": {"kind": "image", "image_dir": path}}, base=tmp_path)
+        assert r.background.image_dir == recorded
+    a = generate({"resolution": 8, "background": {"kind": "image", "image_dir": "bundled:textures"}}, 40,
+                 tmp_path / "a.h5", workers=1)
+    b = generate({"resolution": 8, "background": {"kind": "image", "image_dir": str(mine)}}, 40,
+                 tmp_path / "b.h5", workers=1)
+    import h5py
+
+    with h5py.File(a.path) as fa, h5py.File(b.path) as fb:  # same pictures, same images
+        assert (fa["x"][:] == fb["x"][:]).all()
+    with pytest.raises(InvalidRecipe, match="bundled:textures"):
+        recipe_from_dict({"background": {"kind": "image", "image_dir": "bundled:nope"}})

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -155,8 +154,9 @@ def image_bank(folder: str) -> tuple[np.ndarray, ...]:
     from PIL import Image
 
     from synprobe.errors import InvalidRecipe
+    from synprobe.paths import resolve_portable
 
-    root = Path(folder).expanduser()
+    root = resolve_portable(folder)
     files = sorted(p for p in root.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"))
     if not files:
         raise InvalidRecipe("<recipe>", "image_dir", f"{root}: no png/jpg pictures found")
