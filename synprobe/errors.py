@@ -35,6 +35,9 @@ class InvalidRecipe(SynprobeError, ValueError):
         where = f"{source}: {path}: " if path else f"{source}: "
         super().__init__(where + message)
 
+    def __reduce__(self):  # picklable: errors travel back from worker processes
+        return type(self), (self.source, self.path, self.message)
+
 
 class FontError(SynprobeError, FileNotFoundError):
     """A font file is missing, unreadable or fails its checksum."""

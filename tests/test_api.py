@@ -86,3 +86,29 @@ def test_top_level_generate_can_be_called_twice(tmp_path):
             "synprobe.generate('default', 64, 'b.h5', workers=1, resolution=8)\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr.strip().splitlines()[-1]
+
+
+def test_every_error_class_survives_pickling():
+    """Errors travel back from worker processes (generation, --jobs): each must unpickle to the same message."""
+    import pickle
+
+    import synprobe.datasets
+    import synprobe.harness.errors
+    import synprobe.harness.metrics
+    import synprobe.load
+    import synprobe.noise
+    import synprobe.scenarios._common
+    import synprobe.splits  # noqa: F401 - imported for their error classes
+    from synprobe.errors import InvalidRecipe, SynprobeError
+
+    def subclasses(c):
+        for s in c.__subclasses__():
+            yield s
+            yield from subclasses(s)
+
+    classes = set(subclasses(SynprobeError)) | {SynprobeError}
+    assert len(classes) >= 12
+    for cls in classes:
+        e = cls("gen.toml", "symbol.scale", "expected > 0") if cls is InvalidRecipe else cls("x.h5: something wrong")
+        back = pickle.loads(pickle.dumps(e))
+        assert type(back) is cls and str(back) == str(e)

@@ -229,6 +229,40 @@ def test_cli_seeds_and_grouped_report(data, tmp_path, runner):
         assert e.exit_code == 1 and "--seed" in e.output and "Traceback" not in e.output
 
 
+def test_seeds_in_parallel_processes_equal_the_sequential_runs(data, tmp_path, runner):
+    """--jobs 2 trains two seeds at once in spawned processes; each run is the one a sequential
+    run with the same thread count gives (metrics identical but for wall-clock times)."""
+    from synprobe.cli import main
+    from synprobe.harness.seeds import run_seeds
+
+    args = ["scole-10c-2pt", "--data", str(data), "--tasks", "3", "--device", "cpu", "-q", "--no-plots",
+            "--threads", "1", "--seeds", "0,5"]
+    seq = runner.invoke(main, ["run", *args[:1], "-o", str(tmp_path / "seq"), *args[1:]])
+    par = runner.invoke(main, ["run", *args[:1], "-o", str(tmp_path / "par"), *args[1:], "--jobs", "2"])
+    assert seq.exit_code == 0 and par.exit_code == 0, par.output
+    for s in (0, 5):
+        texts = [(tmp_path / d / f"seed-{s}" / "metrics.jsonl").read_text() for d in ("seq", "par")]
+        rows = [_strip([json.loads(x) for x in t.splitlines()]) for t in texts]
+        assert rows[0] == rows[1] and len(rows[0]) > 3
+        cfg = json.loads((tmp_path / "par" / f"seed-{s}" / "config.json").read_text())
+        assert cfg["seed"] == s and cfg["train"]["threads"] == 1
+    assert "2 seeds, final iid accuracy" in par.output and par.output.count("samples/s") == 2
+    # without --threads each job gets its share of the cores; a failing seed fails the call in one line
+    got = run_seeds("scole-10c-2pt", data, TrainConfig(tasks=1), tmp_path / "api", [1, 2], jobs=2, device="cpu",
+                    plots=False)
+    assert sorted(got) == [1, 2] and all("rows" not in v for v in got.values())
+    import os
+
+    share = max(1, (os.cpu_count() or 1) // 2)
+    assert json.loads((tmp_path / "api" / "seed-1" / "config.json").read_text())["train"]["threads"] == share
+    bad = runner.invoke(main, ["run", "scole-10c-2pt", "--data", str(tmp_path / "missing.h5"), "-o",
+                               str(tmp_path / "bad"), "--seeds", "0-1", "--jobs", "2"])
+    assert bad.exit_code == 1 and "missing.h5" in bad.output and "Traceback" not in bad.output
+    for opts, word in ((["--jobs", "0", "--seeds", "0-1"], "--jobs"), (["--jobs", "2"], "--jobs")):
+        e = runner.invoke(main, ["run", "scole-10c-2pt", "--data", str(data), "-o", str(tmp_path / "e"), *opts])
+        assert e.exit_code == 1 and word in e.output and "Traceback" not in e.output
+
+
 def test_tasks_prefix_keeps_every_class_of_the_stream(data):
     st = build("class-inc-5x2", data, overrides={"ood": ["stratified_font"]})
     s = run(st, data, tasks=2, **FAST)

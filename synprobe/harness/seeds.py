@@ -1,0 +1,98 @@
+"""Several seeds of one training setting: one run directory per seed, optionally several at once.
+
+    >>> from synprobe.harness.seeds import run_seeds
+    >>> run_seeds("scole-10c-2pt", "default.h5", None, "runs/a", [0, 1, 2, 3], jobs=2)  # doctest: +SKIP
+
+With ``jobs > 1`` the seeds run in that many worker processes at once, each with its share of the
+CPU cores as torch threads (unless the config sets ``threads``). Each run is the one a sequential
+run with the same thread count gives (its seed fixes everything it draws). Whether it is faster
+depends on the machine: on a 2-core CPU two seeds at once with one thread each train as fast in
+total as one after the other with two threads (0.99-1.07x, ``bench/bench_seeds.py``, numbers in
+BENCHMARKS.md); it pays where a run cannot use every core (many cores, a small network).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from synprobe.harness.config import TrainConfig
+from synprobe.harness.errors import HarnessError
+
+__all__ = ["parse_seeds", "run_seeds"]
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0,1,2"`` or ``"0-4"`` (or both, comma-separated) -> distinct seeds >= 0."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        a, sep, b = part.strip().partition("-")
+        try:
+            seeds += list(range(int(a), int(b) + 1)) if sep else [int(a)]
+        except ValueError:
+            raise HarnessError(f"--seeds {text!r}: expected integers like 0,1,2 or 0-4") from None
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise HarnessError(f"--seeds {text!r}: expected distinct integers >= 0")
+    return seeds
+
+
+def run_seeds(stream, data, config: TrainConfig | None, out, seeds, *, jobs: int = 1, device: str = "auto",
+              overwrite: bool = False, plots: bool = True, progress: bool = True, argv=None,
+              on_done=None) -> dict[int, dict]:
+    """Train ``config`` once per seed into ``out/seed-S``; returns {seed: summary (without "rows")}.
+
+    Args:
+        jobs: seeds trained at once, each in its own process (1: one after the other, here).
+        on_done: optional ``on_done(seed, summary, run_dir)``, called as each run finishes.
+        Other arguments: as :func:`synprobe.harness.train.run`; ``progress`` applies to ``jobs=1``.
+    """
+    cfg = config or TrainConfig()
+    seeds = list(seeds)
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise HarnessError(f"--jobs: expected a positive integer, got {jobs!r}")
+    jobs = min(jobs, len(seeds))
+    if jobs > 1 and cfg.threads is None:
+        cfg = replace(cfg, threads=max(1, (os.cpu_count() or 1) // jobs))
+    kw = dict(device=device, overwrite=overwrite, plots=plots, argv=argv)
+    dirs = {s: Path(out) / f"seed-{s}" for s in seeds}
+    results: dict[int, dict] = {}
+
+    def done(seed: int, summary: dict) -> None:
+        summary.pop("rows", None)
+        results[seed] = summary
+        if on_done is not None:
+            on_done(seed, summary, dirs[seed])
+
+    if jobs == 1:
+        from synprobe.harness.train import run
+
+        for s in seeds:
+            done(s, run(stream, data, replace(cfg, seed=s), dirs[s], progress=progress, **kw))
+        return {s: results[s] for s in seeds}
+
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    # spawn, not fork: torch's thread pools do not survive a fork
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(_run_one, stream, data, replace(cfg, seed=s), dirs[s], kw): s for s in seeds}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for f in finished:
+                if f.exception() is not None:
+                    for p in pending:
+                        p.cancel()
+                    raise f.exception()
+                done(futures[f], f.result())
+    return {s: results[s] for s in seeds}
+
+
+def _run_one(stream, data, cfg: TrainConfig, out: Path, kw: dict) -> dict:
+    """One seed in a worker process (no progress bar: several would garble the terminal)."""
+    from synprobe.harness.train import run
+
+    summary = run(stream, data, cfg, out, progress=False, **kw)
+    summary.pop("rows", None)
+    return summary
