@@ -12,21 +12,36 @@ strings, ``split/<name>``; no ``attrs/``) through the same API. See ``docs/loadi
 Images are read in large contiguous slabs: for uncompressed files straight from the file bytes
 of each HDF5 chunk into the output array (no HDF5 per-chunk machinery), else with
 ``read_direct`` over chunk-aligned slabs; a split's rows are gathered slab by slab in numpy.
+
+This module holds the API (:func:`load`, :class:`Dataset`, :func:`read_table`, the resolver);
+the table, Synbols parsing and targets are in :mod:`synprobe.load_table`, image reads in
+:mod:`synprobe.load_images`. Import from here: every name is re-exported.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from synprobe.errors import SynprobeError
+from synprobe.load_images import _XReader
+from synprobe.load_table import (
+    _ALIASES,
+    LoadError,
+    Table,
+    _disk_cache_get,
+    _disk_cache_put,
+    _make_target,
+    _parse_synbols_y,
+    _parse_target,
+    _read_splits,
+)
 
 __all__ = ["Dataset", "LoadError", "load", "read_table", "resolver", "set_resolver"]
 
@@ -37,21 +52,6 @@ TARGET_KINDS = ("classification", "regression")
 #: ``datasets.fetch``. ``load(source)`` calls it when ``source`` is not an existing file.
 resolver: Callable[[str], os.PathLike | str] | None = None
 
-# target names that mean the same column in the other layout
-_ALIASES = {
-    "count": ("n_symbols",),
-    "bold": ("is_bold",),
-    "is_bold": ("bold",),
-    "pixel_noise": ("pixel_noise_scale",),
-    "pixel_noise_scale": ("pixel_noise",),
-    "foreground_style": ("foreground_kind",),
-    "background_style": ("background_kind",),
-}
-
-
-class LoadError(SynprobeError, ValueError):
-    """A load request does not fit the file: unknown split, split name, target or option."""
-
 
 def set_resolver(fn: Callable[[str], os.PathLike | str] | None) -> None:
     """Install the hook that maps dataset names to local paths (``None`` removes it)."""
@@ -59,49 +59,7 @@ def set_resolver(fn: Callable[[str], os.PathLike | str] | None) -> None:
     resolver = fn
 
 
-# --------------------------------------------------------------------------- attribute table
-
-
-@dataclass
-class Table:
-    """Every attribute column of a file (all rows), without the images.
-
-    ``columns[name]`` is (N,) or (N, slots); categorical columns hold int codes (-1: no value)
-    named by ``categories[name]`` (the file's full vocabulary, in file order).
-    """
-
-    path: str
-    layout: str  # "synprobe" | "synbols"
-    n: int
-    columns: dict[str, np.ndarray]
-    categories: dict[str, tuple]
-    docs: dict[str, str] = field(default_factory=dict)
-    splits: dict[str, np.ndarray] = field(default_factory=dict)  # name -> bool (N, 3)
-
-    def resolve(self, name: str, what: str = "target") -> str:
-        """The column called ``name`` (or one of its aliases); a one-line error listing columns."""
-        if name in self.columns:
-            return name
-        for alt in _ALIASES.get(name, ()):
-            if alt in self.columns:
-                return alt
-        near = difflib.get_close_matches(name, list(self.columns), n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise LoadError(f"{self.path}: unknown {what} {name!r}{hint}; columns: {', '.join(sorted(self.columns))}")
-
-    def first(self, name: str) -> np.ndarray:
-        """The column's first slot, (N,) (symbol columns: the first symbol, as in ``y``)."""
-        a = self.columns[name]
-        return a if a.ndim == 1 else a.reshape(len(a), -1)[:, 0]
-
-    def decode(self, name: str, values: np.ndarray | None = None) -> np.ndarray:
-        """Category names of a categorical column's codes (object array, None for -1)."""
-        cats = self.categories.get(name)
-        if cats is None:
-            raise LoadError(f"{self.path}: column {name!r} is not categorical")
-        v = self.columns[name] if values is None else np.asarray(values)
-        lut = np.array([*cats, None], dtype=object)  # code -1 -> None
-        return lut[np.where(v >= 0, v, len(cats))]
+# --------------------------------------------------------------------------- attribute table (cached)
 
 
 _CACHE: dict[tuple, Table] = {}
@@ -154,348 +112,6 @@ def _table(f, path: Path) -> Table:
                 _CACHE.pop(next(iter(_CACHE)))
             _CACHE[key] = hit
     return Table(hit.path, hit.layout, n, hit.columns, hit.categories, {}, splits)
-
-
-def _disk_cache_file(key: tuple) -> Path:
-    import hashlib
-
-    from synprobe.config import cache_home
-
-    h = hashlib.sha256(json.dumps([*key, _TABLE_CACHE_VERSION]).encode()).hexdigest()[:32]
-    return cache_home() / "tables" / f"{h}.npz"
-
-
-_TABLE_CACHE_VERSION = 1
-
-
-def _disk_cache_get(key: tuple):
-    """The parsed ``y`` table of a Synbols file from ``$SYNPROBE_CACHE/tables`` (None: not there)."""
-    p = _disk_cache_file(key)
-    if not p.exists():
-        return None
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            meta = json.loads(str(z["__meta__"]))
-            cols = {name: z[f"c{i}"] for i, name in enumerate(meta["columns"])}
-        return cols, {k: tuple(v) for k, v in meta["categories"].items()}
-    except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never trusted
-        return None
-
-
-def _disk_cache_put(key: tuple, cols: dict, cats: dict) -> None:
-    p = _disk_cache_file(key)
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-        meta = json.dumps({"columns": list(cols), "categories": cats}, ensure_ascii=False)
-        with open(tmp, "wb") as fh:
-            np.savez(fh, __meta__=np.array(meta), **{f"c{i}": a for i, a in enumerate(cols.values())})
-        os.replace(tmp, p)
-    except OSError:  # a read-only or full cache folder only costs the next load a re-parse
-        pass
-
-
-def _read_splits(f, path: Path, n: int) -> dict[str, np.ndarray]:
-    from synprobe.errors import FormatError
-
-    out = {}
-    if "split" in f:
-        for name in f["split"]:
-            m = f["split"][name][()]
-            if m.shape != (n, 3):
-                raise FormatError(f"{path}: split/{name} has shape {m.shape}; expected ({n}, 3)")
-            out[name] = m.astype(bool, copy=False)
-    return out
-
-
-def _parse_synbols_y(d, path: Path) -> tuple[dict, dict]:
-    """Columns from Synbols' per-sample JSON: one ``json.loads`` over the whole file, then one
-    list comprehension per key. Nested ``{style, ...}`` dicts become ``<key>_kind`` /
-    ``<key>_<sub>``, 2-lists ``<key>_x`` / ``<key>_y``, ``symbols`` gives ``n_symbols``;
-    "True"/"False" strings become bools; other strings become categorical (sorted vocabulary)."""
-    from synprobe.errors import FormatError
-
-    raw = d[()]
-    items = [s if isinstance(s, bytes) else str(s).encode() for s in raw.tolist()]
-    try:
-        recs = json.loads(b"[" + b",".join(items) + b"]")
-    except ValueError as e:
-        raise FormatError(f"{path}: y is not one JSON object per sample ({e})") from None
-    if not all(isinstance(r, dict) for r in recs):
-        raise FormatError(f"{path}: y is not one JSON object per sample")
-    keys: dict[str, None] = {}
-    for r in recs[:1000]:  # key order of the first records; later rows may miss keys
-        keys.update(dict.fromkeys(r))
-    keys.update(dict.fromkeys(k for r in recs for k in r if k not in keys))
-    raw_cols: dict[str, list] = {}
-    for k in keys:
-        vals = [r.get(k) for r in recs]
-        sample = next((v for v in vals if v is not None), None)
-        if k == "symbols":
-            raw_cols["n_symbols"] = [len(v) if isinstance(v, list) else 0 for v in vals]
-        elif isinstance(sample, dict):
-            subs: dict[str, None] = {}
-            for v in vals[:1000]:
-                if isinstance(v, dict):
-                    subs.update(dict.fromkeys(v))
-            for s in subs:
-                name = f"{k}_kind" if s == "style" else f"{k}_{s}"
-                raw_cols[name] = [v.get(s) if isinstance(v, dict) else None for v in vals]
-        elif isinstance(sample, list):
-            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in sample) and len(sample) == 2:
-                raw_cols[f"{k}_x"] = [v[0] if isinstance(v, list) and len(v) == 2 else None for v in vals]
-                raw_cols[f"{k}_y"] = [v[1] if isinstance(v, list) and len(v) == 2 else None for v in vals]
-        else:
-            raw_cols[k] = vals
-    cols, cats = {}, {}
-    for name, vals in raw_cols.items():
-        got = _typed(vals)
-        if got is None:
-            continue
-        a, c = got
-        cols[name] = a
-        if c is not None:
-            cats[name] = c
-    return cols, cats
-
-
-def _typed(vals: list):
-    """(array, categories or None) for one parsed JSON column; None when it has no scalar form."""
-    present = [v for v in vals if v is not None]
-    if not present:
-        return None
-    kinds = {type(v) for v in present}
-    if kinds <= {bool}:
-        return np.array([bool(v) for v in vals]), None
-    if kinds <= {str} and set(present) <= {"True", "False", "true", "false"}:
-        return np.array([v in ("True", "true") for v in vals]), None
-    if kinds <= {int}:
-        if len(present) == len(vals):
-            return np.array(vals, dtype=np.int64), None
-        return np.array([np.nan if v is None else v for v in vals], dtype=np.float64), None
-    if kinds <= {int, float}:
-        return np.array([np.nan if v is None else v for v in vals], dtype=np.float64), None
-    if kinds <= {str, int, float, bool}:
-        seen: dict = {}
-        first = np.array([-1 if v is None else seen.setdefault(str(v), len(seen)) for v in vals], np.int64)
-        names = sorted(seen)
-        rank = np.empty(len(seen) + 1, np.int64)
-        rank[[seen[k] for k in names]] = np.arange(len(names))
-        rank[-1] = -1  # missing value
-        return rank[first].astype(np.int32), tuple(names)
-    return None
-
-
-# --------------------------------------------------------------------------- image reads
-
-
-class _XReader:
-    """Reads rows of an (N, ...) HDF5 dataset into C-contiguous numpy arrays.
-
-    For uncompressed, fully allocated datasets (contiguous, or chunked with whole rows per chunk)
-    the file offset of every row is known, so rows are read with ``readinto`` straight into the
-    destination; otherwise with ``read_direct`` over chunk-aligned slabs.
-    """
-
-    def __init__(self, d, path: Path):
-        self.d, self.path = d, path
-        self.n = int(d.shape[0])
-        self.row_bytes = int(np.prod(d.shape[1:], dtype=np.int64)) * d.dtype.itemsize
-        chunks = d.chunks
-        self.chunk = int(chunks[0]) if chunks else 1
-        self.runs = self._raw_runs()  # (row_start, row_stop, file_offset) or None
-
-    def _raw_runs(self):
-        d = self.d
-        try:
-            import h5py
-
-            if d.dtype.hasobject or d.dtype.byteorder not in ("=", "|", "<" if np.little_endian else ">"):
-                return None
-            if d.file.id.get_create_plist().get_userblock() != 0 or d.file.driver not in ("sec2", "stdio"):
-                return None
-            dcpl = d.id.get_create_plist()
-            if dcpl.get_nfilters() != 0 or d.external:
-                return None
-            layout = dcpl.get_layout()
-            if layout == h5py.h5d.CONTIGUOUS:
-                off = d.id.get_offset()
-                return None if off is None else [(0, self.n, int(off))]
-            if layout != h5py.h5d.CHUNKED or tuple(d.chunks[1:]) != tuple(d.shape[1:]):
-                return None
-            r = self.chunk
-            want = -(-self.n // r)
-            infos = []
-            if hasattr(d.id, "chunk_iter"):
-                d.id.chunk_iter(lambda c: infos.append((c.chunk_offset[0], c.byte_offset, c.size, c.filter_mask)))
-            else:
-                for j in range(d.id.get_num_chunks()):
-                    c = d.id.get_chunk_info(j)
-                    infos.append((c.chunk_offset[0], c.byte_offset, c.size, c.filter_mask))
-            if len(infos) != want:
-                return None
-            infos.sort()
-            full = r * self.row_bytes
-            runs = []
-            for k, (row, off, size, fmask) in enumerate(infos):
-                if row != k * r or size != full or fmask != 0 or off is None:
-                    return None
-                stop = min(row + r, self.n)
-                if runs and runs[-1][1] == row and runs[-1][2] + (row - runs[-1][0]) * self.row_bytes == off:
-                    runs[-1] = (runs[-1][0], stop, runs[-1][2])
-                else:
-                    runs.append((row, stop, int(off)))
-            return runs
-        except Exception:  # noqa: BLE001 - any surprise in the low-level probe: use the h5py path
-            return None
-
-    def read_range(self, fh, dest: np.ndarray, a: int, b: int) -> None:
-        """Rows [a, b) into the C-contiguous ``dest`` (b - a rows)."""
-        if self.runs is None:
-            self.d.read_direct(dest, np.s_[a:b], np.s_[0 : b - a])
-            return
-        mv = memoryview(dest.reshape(-1).view(np.uint8))
-        rb = self.row_bytes
-        for s, e, off in self.runs:
-            lo, hi = max(a, s), min(b, e)
-            if lo >= hi:
-                continue
-            buf = mv[(lo - a) * rb : (hi - a) * rb]
-            pos = off + (lo - s) * rb
-            while len(buf):
-                fh.seek(pos)
-                got = fh.readinto(buf)
-                if not got:
-                    raise OSError(f"{self.path}: unexpected end of file reading x")
-                buf, pos = buf[got:], pos + got
-
-    def read(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """All rows (``rows=None``) or the sorted unique ``rows``, as one new array."""
-        d = self.d
-        m = self.n if rows is None else len(rows)
-        out = np.empty((m, *d.shape[1:]), d.dtype)
-        if m == 0:
-            return out
-        fh = open(self.path, "rb", buffering=0) if self.runs is not None else None  # noqa: SIM115
-        try:
-            if rows is None:
-                step = self.n if self.runs is not None else self._slab(1 << 26)
-                for a in range(0, self.n, step):
-                    b = min(a + step, self.n)
-                    self.read_range(fh, out[a:b], a, b)
-                return out
-            blk = self._slab(1 << 22)  # ~4 MiB blocks: gathered while still in cache
-            tmp = None
-            bid = rows // blk
-            cuts = np.flatnonzero(np.diff(bid)) + 1
-            starts = np.concatenate(([0], cuts))
-            stops = np.concatenate((cuts, [m]))
-            for i, j in zip(starts.tolist(), stops.tolist()):
-                sel = rows[i:j]
-                a = int(bid[i]) * blk
-                b = min(a + blk, self.n)
-                if j - i == b - a:  # the whole block
-                    self.read_range(fh, out[i:j], a, b)
-                    continue
-                gaps = np.flatnonzero(np.diff(sel) != 1) + 1
-                if len(gaps) < 8:  # few runs of consecutive rows: read them in place
-                    gs = np.concatenate(([0], gaps)).tolist()
-                    ge = np.concatenate((gaps, [j - i])).tolist()
-                    for p, q in zip(gs, ge):
-                        self.read_range(fh, out[i + p : i + q], int(sel[p]), int(sel[q - 1]) + 1)
-                    continue
-                if tmp is None:
-                    tmp = np.empty((blk, *d.shape[1:]), d.dtype)
-                self.read_range(fh, tmp[: b - a], a, b)
-                np.take(tmp, sel - a, axis=0, out=out[i:j])
-            return out
-        finally:
-            if fh is not None:
-                fh.close()
-
-    def _slab(self, nbytes: int) -> int:
-        """Rows per slab of about ``nbytes``, a whole number of chunks."""
-        rows = max(1, nbytes // max(self.row_bytes, 1))
-        return max(self.chunk, rows // self.chunk * self.chunk)
-
-
-# --------------------------------------------------------------------------- targets
-
-
-def _parse_target(spec) -> tuple[str, dict]:
-    if not isinstance(spec, str) or not spec.strip():
-        raise LoadError(f"target: expected a column name such as 'char' or 'scale:bins=10', got {spec!r}")
-    name, _, rest = spec.partition(":")
-    opts = {}
-    for part in filter(None, (p.strip() for p in rest.split(","))):
-        k, eq, v = part.partition("=")
-        k = k.strip()
-        if k not in ("bins", "quantiles") or not eq:
-            raise LoadError(f"target {spec!r}: unknown option {part!r}; expected bins=K or quantiles=K")
-        try:
-            opts[k] = int(v)
-        except ValueError:
-            opts[k] = 0
-        if opts[k] < 1:
-            raise LoadError(f"target {spec!r}: {k} must be a positive integer, got {v.strip()!r}")
-    if len(opts) > 1:
-        raise LoadError(f"target {spec!r}: give bins=K or quantiles=K, not both")
-    return name.strip(), opts
-
-
-@dataclass(frozen=True)
-class _Target:
-    y: np.ndarray  # (N,) over the whole file
-    kind: str
-    classes: tuple
-    class_values: np.ndarray | None
-    bin_edges: np.ndarray | None
-
-
-def _make_target(t: Table, col: str, spec: str, opts: dict, target_kind: str | None) -> _Target:
-    v = t.first(col)
-    cats = t.categories.get(col)
-    numeric_float = cats is None and v.dtype.kind == "f"
-    if opts:
-        if cats is not None or v.dtype == bool:
-            raise LoadError(f"target {spec!r}: column {col!r} is categorical; bins apply to numeric columns")
-        if target_kind == "regression":
-            raise LoadError(f"target {spec!r}: binned targets are classes; drop target_kind='regression'")
-        f = v.astype(np.float64)
-        ok = np.isfinite(f)
-        if not ok.any():
-            raise LoadError(f"target {spec!r}: column {col!r} has no finite values")
-        k = opts.get("bins") or opts["quantiles"]
-        lo, hi = float(f[ok].min()), float(f[ok].max())
-        if "bins" in opts:
-            edges = np.linspace(lo, hi, k + 1) if hi > lo else np.array([lo, hi])
-        else:
-            edges = np.unique(np.quantile(f[ok], np.linspace(0, 1, k + 1)))
-            if len(edges) < 2:
-                edges = np.array([lo, hi])
-        y = np.searchsorted(edges[1:-1], np.where(ok, f, lo), side="right").astype(np.int64)
-        y[~ok] = -1
-        nb = len(edges) - 1
-        classes = tuple(f"[{edges[i]:.4g}, {edges[i + 1]:.4g}{']' if i == nb - 1 else ')'}" for i in range(nb))
-        return _Target(y, "classification", classes, None, edges)
-    kind = target_kind or ("regression" if numeric_float else "classification")
-    if kind == "regression":
-        if cats is not None:
-            raise LoadError(f"target {spec!r}: column {col!r} is categorical; regression needs a numeric column")
-        return _Target(v.astype(np.float64), kind, (), None, None)
-    if cats is not None:
-        present = np.unique(v[v >= 0]).astype(np.int64)
-        remap = np.full(len(cats), -1, np.int64)
-        remap[present] = np.arange(len(present))
-        y = np.where(v >= 0, remap[np.maximum(v, 0).astype(np.int64)], -1)
-        return _Target(y, kind, tuple(cats[i] for i in present.tolist()), None, None)
-    if numeric_float:
-        raise LoadError(f"target {spec!r}: column {col!r} is continuous; use '{col}:bins=10' (or quantiles=10) "
-                        "for classes or target_kind='regression'")
-    present = np.unique(v)
-    y = np.searchsorted(present, v).astype(np.int64)
-    names = tuple(str(bool(p)) if v.dtype == bool else str(int(p)) for p in present.tolist())
-    return _Target(y, kind, names, present, None)
 
 
 # --------------------------------------------------------------------------- the dataset

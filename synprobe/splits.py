@@ -14,18 +14,35 @@ column from a dataset file and :func:`write_split` stores the result as ``split/
 
 Every random choice comes from an explicit ``seed`` (numpy ``Generator`` seeded with the seed and
 the draw's name, or the counter-based :class:`synprobe.rng.Draws`).
+
+This module holds the kinds' table and the dataset-file side (reading columns, writing and
+summarising splits). The pure functions live in :mod:`synprobe.split_kinds`, the ratios,
+:class:`SplitError` and shared helpers in :mod:`synprobe.split_common`; import everything from here.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import math
 
 import numpy as np
 
-from synprobe.errors import SynprobeError
-from synprobe.rng import Draws, name_key
+from synprobe.split_common import (
+    PARTS,
+    RATIOS,
+    SplitError,
+    _seed,
+    check_ratios,
+)
+from synprobe.split_kinds import (
+    compositional_split,
+    environments_split,
+    extrapolation_split,
+    interpolation_split,
+    percentile_split,
+    random_split,
+    stratified_split,
+)
 
 __all__ = [
     "DEFAULT_SPLITS",
@@ -49,8 +66,6 @@ __all__ = [
     "write_split",
 ]
 
-RATIOS = (0.6, 0.2, 0.2)  # train, val, test (Synbols' default)
-PARTS = ("train", "val", "test")
 KINDS = ("random", "stratified", "percentile", "compositional", "interpolation", "extrapolation", "environments")
 _CATEGORICAL = ("stratified", "compositional")  # need unordered values: categories, ints, bools
 _NUMERIC = ("percentile", "interpolation", "extrapolation")  # need ordered values: not categorical
@@ -66,349 +81,6 @@ DEFAULT_SPLITS = {
     "stratified_font": ("stratified", "font"),
     "compositional_char_font": ("compositional", ("char", "font")),
 }
-
-
-class SplitError(SynprobeError, ValueError):
-    """A split cannot be made as asked (kind, column, ratios, ranges or values)."""
-
-
-# --- helpers --------------------------------------------------------------------------------
-
-
-def check_ratios(ratios) -> tuple[float, float, float]:
-    """Validated (train, val, test) ratios: 3 finite non-negative numbers summing to 1."""
-    try:
-        r = tuple(float(x) for x in ratios)
-    except (TypeError, ValueError):
-        r = ()
-    if len(r) != 3 or not all(math.isfinite(x) and x >= 0 for x in r) or abs(sum(r) - 1.0) > 1e-6:
-        raise SplitError(f"ratios: {ratios!r} must be 3 non-negative numbers (train, val, test) summing to 1, "
-                         "e.g. 0.6,0.2,0.2")
-    return r
-
-
-def _seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise SplitError(f"seed: {seed!r} must be an integer >= 0")
-    return int(seed)
-
-
-def _rng(seed: int, name: str) -> np.random.Generator:
-    """A numpy Generator keyed by (seed, draw name): independent streams per name."""
-    return np.random.default_rng([_seed(seed), name_key(name) & 0xFFFFFFFF, name_key(name) >> 32])
-
-
-def _membership(part: np.ndarray) -> np.ndarray:
-    """bool (N, 3) from part ids (N,): 0 train, 1 val, 2 test, -1 excluded."""
-    m = np.zeros((len(part), 3), dtype=bool)
-    rows = np.flatnonzero(part >= 0)
-    m[rows, part[rows]] = True
-    return m
-
-
-def _n_positive(r) -> int:
-    return sum(x > 0 for x in r)
-
-
-def _allocate(k: int, r) -> np.ndarray:
-    """Split k items by ratios: largest remainder (each part within 1 of r*k), then every part
-    with a positive ratio takes at least one item from the largest part (needs k >= #positive)."""
-    exact = np.asarray(r) * k
-    c = np.floor(exact + 1e-9).astype(np.int64)
-    while c.sum() > k:
-        c[np.argmax(c)] -= 1
-    for i in np.argsort(-(exact - c), kind="stable")[: k - c.sum()]:
-        c[i] += 1
-    for i in range(3):
-        if r[i] > 0 and c[i] == 0:
-            c[np.argmax(c)] -= 1
-            c[i] += 1
-    return c
-
-
-def _unique(values, what: str, r):
-    """np.unique with inverse; errors when fewer unique values than parts with a positive ratio."""
-    uniq, inv = np.unique(np.asarray(values), return_inverse=True)
-    if len(uniq) < _n_positive(r):
-        raise SplitError(f"{what}: {len(uniq)} unique value(s), fewer than the {_n_positive(r)} parts with a "
-                         "positive ratio; use a column with more values or set a ratio to 0")
-    return uniq, inv.reshape(-1)
-
-
-def _floats(values, what: str) -> np.ndarray:
-    a = np.asarray(values)
-    if a.dtype.kind not in "biuf":
-        raise SplitError(f"{what}: needs numbers, got dtype {a.dtype}")
-    return a.astype(np.float64)
-
-
-def _train_val(inside: np.ndarray, part: np.ndarray, r, seed: int) -> np.ndarray:
-    """Samples in ``inside`` go to train / val at random in the proportion r[0] : r[1]."""
-    idx = np.flatnonzero(inside)
-    order = idx[np.argsort(Draws(_seed(seed), idx).bits("split/val"), kind="stable")]
-    frac = r[1] / (r[0] + r[1]) if r[0] + r[1] > 0 else 0.0
-    n_val = int(round(frac * len(idx)))
-    part[order[:n_val]] = 1
-    part[order[n_val:]] = 0
-    return _membership(part)
-
-
-def _interval(rng, what: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(x) for x in rng)
-    except (TypeError, ValueError):
-        raise SplitError(f"{what}: {rng!r} must be two numbers lo,hi") from None
-    if math.isnan(lo) or math.isnan(hi) or lo > hi:
-        raise SplitError(f"{what}: ({lo}, {hi}) must satisfy lo <= hi")
-    return lo, hi
-
-
-def _span(x: np.ndarray) -> str:
-    ok = x[~np.isnan(x)]
-    return f"[{ok.min():g}, {ok.max():g}]" if len(ok) else "(no values)"
-
-
-# --- the split kinds --------------------------------------------------------------------------
-
-
-def random_split(n: int, ratios=RATIOS, seed: int = 0) -> np.ndarray:
-    """Random parts of exact sizes: train ``round(r0*n)``, val ``round(r1*n)``, test the rest.
-
-    Samples are ordered by the counter-based hash of (seed, index, ``"split/random"``); the
-    first ``n_train`` go to train, the next ``n_val`` to val. Identical to the ``split/random``
-    written by :func:`synprobe.generator.generate` with the dataset seed.
-
-    Returns:
-        bool (n, 3); every row has exactly one True.
-    """
-    r = check_ratios(ratios)
-    n = int(n)
-    order = np.argsort(Draws(_seed(seed), np.arange(n)).bits("split/random"), kind="stable")
-    n_train, n_val = int(round(r[0] * n)), int(round(r[1] * n))
-    part = np.empty(n, np.int64)
-    part[order[:n_train]], part[order[n_train : n_train + n_val]], part[order[n_train + n_val :]] = 0, 1, 2
-    return _membership(part)
-
-
-def stratified_split(values, ratios=RATIOS, seed: int = 0, balance: str = "values") -> np.ndarray:
-    """Held-out values: the unique values are shuffled and partitioned, so the parts see disjoint values.
-
-    Args:
-        values: (N,) categorical values (any dtype; every value counts, including -1 or NaN).
-        ratios: (train, val, test).
-        seed: shuffles the unique values.
-        balance: ``"values"``: the ratios apply to the number of unique values (largest
-            remainder: each part within 1 of r*k, and every part with a positive ratio gets at
-            least one value). ``"samples"``: values, largest first, go greedily to the part whose
-            sample count is furthest below r*N.
-
-    Returns:
-        bool (N, 3); every row has exactly one True.
-    """
-    r = check_ratios(ratios)
-    uniq, inv = _unique(values, "values", r)
-    k = len(uniq)
-    shuffled = _rng(seed, "split/stratified").permutation(k)  # value ids in shuffled order
-    part_of = np.empty(k, np.int64)
-    if balance == "values":
-        part_of[shuffled] = np.repeat(np.arange(3), _allocate(k, r))
-    elif balance == "samples":
-        part_of = _greedy(np.bincount(inv, minlength=k), shuffled, r)
-    else:
-        raise SplitError(f"balance: unknown {balance!r}; expected 'values' or 'samples'")
-    return _membership(part_of[inv])
-
-
-def _greedy(counts: np.ndarray, shuffled: np.ndarray, r) -> np.ndarray:
-    """Part of each value: largest values first (ties in shuffled order) to the largest deficit."""
-    order = shuffled[np.argsort(-counts[shuffled], kind="stable")]
-    target = np.asarray(r) * counts.sum()
-    pos = np.flatnonzero(np.asarray(r) > 0)
-    got = np.zeros(3)
-    part_of = np.empty(len(counts), np.int64)
-    for v in order:
-        i = pos[np.argmax((target - got)[pos])]
-        part_of[v] = i
-        got[i] += counts[v]
-    n_values = np.bincount(part_of, minlength=3)
-    for i in pos:  # a positive part left without a value takes the smallest value of the fullest part
-        if n_values[i] == 0:
-            j = int(np.argmax(n_values))
-            cand = np.flatnonzero(part_of == j)
-            part_of[cand[np.argmin(counts[cand])]] = i
-            n_values[j] -= 1
-            n_values[i] += 1
-    return part_of
-
-
-def percentile_split(values, ratios=RATIOS) -> np.ndarray:
-    """Tails of a numeric column (Synbols' benchmark convention): val = lowest, train = middle, test = highest.
-
-    Sorted by value, the lower cut aims at rank ``round(r1*n)`` and the upper cut at
-    ``n - min(round(r2*n), n - n_val)``; each cut moves to the nearest boundary between two
-    different values (ties in distance: the higher boundary), so equal values never straddle
-    parts. Without ties the counts are exact: val ``round(r1*n)``, test ``round(r2*n)``, train
-    the rest. With heavy ties a part can come out smaller, even empty. NaN rows are excluded.
-
-    Returns:
-        bool (N, 3); max(val) < min(train) and max(train) < min(test).
-    """
-    r = check_ratios(ratios)
-    x = _floats(values, "values")
-    idx = np.flatnonzero(~np.isnan(x))
-    _unique(x[idx], "values", r)
-    order = idx[np.argsort(x[idx], kind="stable")]
-    s, n = x[order], len(order)
-    n_val = int(round(r[1] * n))
-    n_test = min(int(round(r[2] * n)), n - n_val)
-    bounds = np.flatnonzero(np.r_[True, s[1:] != s[:-1], True])  # ranks where a new value starts, and n
-    lo, hi = _nearest(bounds, n_val), _nearest(bounds, n - n_test)
-    part = np.full(len(x), -1, np.int64)
-    part[order[:lo]], part[order[lo:hi]], part[order[hi:]] = 1, 0, 2
-    return _membership(part)
-
-
-def _nearest(bounds: np.ndarray, t: int) -> int:
-    d = np.abs(bounds - t)
-    return int(bounds[np.flatnonzero(d == d.min())[-1]])
-
-
-def compositional_split(a, b, ratios=RATIOS, seed: int = 0) -> np.ndarray:
-    """Held-out combinations of two categorical columns; every value of each is seen in training.
-
-    The unique values of ``a`` and ``b`` get random codes ``0..ka-1`` and ``0..kb-1``; the residue
-    ``d = (code_a - code_b) mod k`` picks the part: the k residues are allocated to
-    train/val/test by the ratios (as :func:`stratified_split` allocates values). ``k`` is the
-    smallest modulus (>= the number of positive parts) with every ``r*k`` whole, at most
-    ``min(ka, kb, 100)``; otherwise that maximum. Then, for each value of ``a`` (then of ``b``)
-    without a training sample, its most frequent combination moves to train.
-
-    Guarantees: every sample in exactly one part; each (a, b) combination wholly in one part, so
-    val/test combinations never occur in train and val/test share none; every value of ``a`` and
-    of ``b`` occurs in train. On a full ka x kb grid with k dividing ka and kb, part i holds
-    exactly ``c_i / k`` of the combinations (c_i residues), and no combination moves.
-
-    Returns:
-        bool (N, 3).
-    """
-    r = check_ratios(ratios)
-    ua, ia = _unique(a, "a", r)
-    ub, ib = _unique(b, "b", r)
-    if len(ia) != len(ib):
-        raise SplitError(f"a, b: lengths differ ({len(ia)} and {len(ib)})")
-    ka, kb = len(ua), len(ub)
-    k = _modulus(r, min(ka, kb, 100))
-    code_a = _rng(seed, "split/compositional/a").permutation(ka)
-    code_b = _rng(seed, "split/compositional/b").permutation(kb)
-    residue_part = np.repeat(np.arange(3), _allocate(k, r))
-    combos, cinv, ccount = np.unique(ia.astype(np.int64) * kb + ib, return_inverse=True, return_counts=True)
-    cpart = residue_part[(code_a[combos // kb] - code_b[combos % kb]) % k]
-    by_count = np.lexsort((combos, -ccount))  # most frequent first
-    for codes, nval in ((combos // kb, ka), (combos % kb, kb)):
-        seen = np.zeros(nval, bool)
-        seen[codes[cpart == 0]] = True
-        cand = by_count[~seen[codes[by_count]]]
-        _, first = np.unique(codes[cand], return_index=True)  # each unseen value's most frequent combo
-        cpart[cand[first]] = 0
-    return _membership(cpart[cinv.reshape(-1)])
-
-
-def _modulus(r, kmax: int) -> int:
-    start = _n_positive(r)
-    for k in range(start, kmax + 1):
-        if all(abs(x * k - round(x * k)) < 1e-6 for x in r):
-            return k
-    return max(kmax, start)
-
-
-def interpolation_split(values, holdout, ratios=RATIOS, seed: int = 0) -> np.ndarray:
-    """Held-out interior range (Schott et al.): test = ``lo <= v <= hi``; the rest is train / val.
-
-    ``holdout`` must hold samples and lie strictly inside the data: some values below ``lo``
-    and some above ``hi``. The other samples go to val at random in the proportion
-    ``r1 / (r0 + r1)`` (rounded), the rest to train; ``r2`` is not used. NaN rows are excluded.
-    """
-    r = check_ratios(ratios)
-    x = _floats(values, "values")
-    lo, hi = _interval(holdout, "holdout")
-    ok = ~np.isnan(x)
-    test = ok & (x >= lo) & (x <= hi)
-    if not test.any():
-        raise SplitError(f"holdout: [{lo:g}, {hi:g}] holds no samples; the values span {_span(x)}")
-    if not ((x < lo) & ok).any() or not ((x > hi) & ok).any():
-        raise SplitError(f"holdout: [{lo:g}, {hi:g}] is not interior; training needs values on both sides "
-                         f"and the values span {_span(x)} (use extrapolation for a tail)")
-    part = np.full(len(x), -1, np.int64)
-    part[test] = 2
-    return _train_val(ok & ~test, part, r, seed)
-
-
-def extrapolation_split(values, train_range, ratios=RATIOS, seed: int = 0) -> np.ndarray:
-    """Training range (Schott et al.): train / val = ``lo <= v <= hi``, test = everything outside.
-
-    ``lo`` or ``hi`` may be infinite (one-sided). Inside the range, val is drawn at random in the
-    proportion ``r1 / (r0 + r1)``; ``r2`` is not used. NaN rows are excluded.
-    """
-    r = check_ratios(ratios)
-    x = _floats(values, "values")
-    lo, hi = _interval(train_range, "train_range")
-    ok = ~np.isnan(x)
-    inside = ok & (x >= lo) & (x <= hi)
-    if not inside.any():
-        raise SplitError(f"train_range: [{lo:g}, {hi:g}] holds no samples; the values span {_span(x)}")
-    if not (ok & ~inside).any():
-        raise SplitError(f"train_range: [{lo:g}, {hi:g}] holds every sample, nothing is left to test; "
-                         f"the values span {_span(x)}")
-    part = np.full(len(x), -1, np.int64)
-    part[ok & ~inside] = 2
-    return _train_val(inside, part, r, seed)
-
-
-def environments_split(values, test_values, val_values=None, ratios=RATIOS, seed: int = 0) -> np.ndarray:
-    """Held-out environments (DomainBed / WILDS): whole groups of samples by attribute value.
-
-    test = samples whose value is in ``test_values``. With ``val_values`` (out-of-distribution
-    validation, WILDS' ``val``) val = samples with those values and train = the rest. Without
-    it, val is drawn at random from the training environments in the proportion
-    ``r1 / (r0 + r1)`` (in-distribution validation, WILDS' ``id_val``); ``r2`` is not used.
-    """
-    r = check_ratios(ratios)
-    v = np.asarray(values)
-    uniq = np.unique(v)
-    test = _isin(v, uniq, test_values, "test_values")
-    part = np.full(len(v), -1, np.int64)
-    part[test] = 2
-    if val_values is not None:
-        val = _isin(v, uniq, val_values, "val_values")
-        if (val & test).any():
-            raise SplitError("val_values: shares values with test_values; an environment is in one part only")
-        part[val] = 1
-        test = test | val
-    if test.all():
-        raise SplitError("test_values: every value of the column is held out; leave some for training")
-    if val_values is not None:
-        part[~test] = 0
-        return _membership(part)
-    return _train_val(~test, part, r, seed)
-
-
-def _isin(v: np.ndarray, uniq: np.ndarray, wanted, what: str) -> np.ndarray:
-    wanted = [wanted] if isinstance(wanted, str) else list(wanted or [])
-    if not wanted:
-        raise SplitError(f"{what}: give at least one value")
-    if v.dtype.kind in "biuf":
-        try:
-            w = np.asarray(wanted, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise SplitError(f"{what}: {wanted!r} must be numbers for this column") from None
-        have, vv = uniq.astype(np.float64), v.astype(np.float64)
-    else:
-        w, have, vv = np.asarray([str(x) for x in wanted]), uniq.astype(str), v.astype(str)
-    missing = [str(x) for x in w if x not in have]
-    if missing:
-        shown = ", ".join(str(x) for x in have[:20]) + (", ..." if len(have) > 20 else "")
-        raise SplitError(f"{what}: {', '.join(missing)} not among the column's values: {shown}")
-    return np.isin(vv, w)
 
 
 # --- dataset files ----------------------------------------------------------------------------

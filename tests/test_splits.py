@@ -406,17 +406,17 @@ def _fresh_copy(dataset, tmp_path):
 
 
 def test_cli_end_to_end(dataset, tmp_path, runner):
+    from synprobe.cli import main
     from synprobe.cli.split import KINDS as CLI_KINDS
-    from synprobe.cli.split import split
 
     assert CLI_KINDS == KINDS
     path = _fresh_copy(dataset, tmp_path)
-    r = runner.invoke(split, [str(path), "--kind", "stratified", "--by", "font", "--seed", "3"])
+    r = runner.invoke(main, ["split", str(path), "--kind", "stratified", "--by", "font", "--seed", "3"])
     assert r.exit_code == 0, r.output
     assert "split/stratified_font" in r.output and "unique font" in r.output
-    r = runner.invoke(split, [str(path), "--kind", "compositional", "--by", "char,font"])
+    r = runner.invoke(main, ["split", str(path), "--kind", "compositional", "--by", "char,font"])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(split, [str(path), "--kind", "extrapolation", "--by", "scale", "--range", "0,0.7"])
+    r = runner.invoke(main, ["split", str(path), "--kind", "extrapolation", "--by", "scale", "--range", "0,0.7"])
     assert r.exit_code == 0, r.output
     with h5py.File(path, "r") as f:
         m = f["split/stratified_font"][()]
@@ -447,20 +447,20 @@ def test_cli_end_to_end(dataset, tmp_path, runner):
      "test_values: nope not among the values of 'background_kind'"),
 ])
 def test_cli_errors(dataset, tmp_path, runner, args, match):
-    from synprobe.cli.split import split
+    from synprobe.cli import main
 
     path = _fresh_copy(dataset, tmp_path)
-    assert runner.invoke(split, [str(path), "--kind", "stratified", "--by", "font"]).exit_code == 0
-    r = runner.invoke(split, [str(path), *args])
+    assert runner.invoke(main, ["split", str(path), "--kind", "stratified", "--by", "font"]).exit_code == 0
+    r = runner.invoke(main, ["split", str(path), *args])
     assert r.exit_code != 0 and "Traceback" not in r.output
     errors = [ln for ln in r.output.splitlines() if ln.startswith("Error")]
     assert len(errors) == 1 and match in errors[0], r.output
-    r = runner.invoke(split, [str(path), "--kind", "stratified", "--by", "font", "--overwrite", "--seed", "1"])
+    r = runner.invoke(main, ["split", str(path), "--kind", "stratified", "--by", "font", "--overwrite", "--seed", "1"])
     assert r.exit_code == 0, r.output
 
 
 def test_cli_help(runner):
-    from synprobe.cli.split import split
+    from synprobe.cli import main
 
-    r = runner.invoke(split, ["--help"])
+    r = runner.invoke(main, ["split", "--help"])
     assert r.exit_code == 0 and "--kind" in r.output and "compositional" in r.output

@@ -1,0 +1,186 @@
+"""Accuracy-matrix metrics (ACC, BWT, FWT, both forgetting definitions), plus :class:`MetricError` and the
+array checks shared by the other ``metrics_*`` modules.
+
+Conventions: :mod:`synprobe.harness.metrics` (which re-exports every name here; import from there) and
+``docs/metrics.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from synprobe.errors import SynprobeError
+
+
+class MetricError(SynprobeError, ValueError):
+    """A metric was given arrays of the wrong shape, dtype or range."""
+
+
+# ---------------------------------------------------------------------------------------------- validation
+
+
+def _matrix(R) -> np.ndarray:
+    R = np.asarray(R, dtype=float)
+    if R.ndim != 2 or R.shape[0] != R.shape[1] or R.shape[0] == 0:
+        raise MetricError(f"R: expected a square (T, T) accuracy matrix with T >= 1, got shape {R.shape}")
+    return R
+
+
+def _vector(x, name: str, n: int | None = None, dtype=float) -> np.ndarray:
+    x = np.asarray(x, dtype=dtype)
+    if x.ndim != 1:
+        raise MetricError(f"{name}: expected a 1-d array, got shape {x.shape}")
+    if n is not None and x.shape[0] != n:
+        raise MetricError(f"{name}: expected length {n}, got {x.shape[0]}")
+    return x
+
+
+def _bool2d(x, name: str) -> np.ndarray:
+    a = np.asarray(x)
+    if a.ndim != 2:
+        raise MetricError(f"{name}: expected a 2-d (rows, n_samples) array, got shape {a.shape}")
+    if a.dtype != bool:
+        if not np.all(np.isin(a, (0, 1))):
+            raise MetricError(f"{name}: expected booleans or 0/1 values")
+        a = a.astype(bool)
+    return a
+
+
+def _int_labels(x, name: str) -> np.ndarray:
+    a = np.asarray(x)
+    if a.ndim == 0 or not (np.issubdtype(a.dtype, np.integer) or a.dtype == bool or a.size == 0):
+        raise MetricError(f"{name}: expected an integer array, got dtype {a.dtype} and shape {a.shape}")
+    return a.astype(np.int64)
+
+
+# ------------------------------------------------------------------------------------- accuracy matrix
+
+
+def accuracy_matrix(task_of_sample, correct_log) -> np.ndarray:
+    """Build ``R`` from per-sample correctness logged after each task.
+
+    Args:
+        task_of_sample: shape ``(n,)``, integer task id in ``[0, T)`` of each test sample.
+        correct_log: shape ``(T, n)`` booleans; ``correct_log[i, s]`` says whether sample ``s`` was classified
+            correctly after training task ``i``.
+
+    Returns:
+        ``R`` of shape ``(T, T)`` with ``R[i, j] = mean_{s : task(s) = j} correct_log[i, s]``.
+    """
+    tasks = _int_labels(task_of_sample, "task_of_sample")
+    if tasks.ndim != 1:
+        raise MetricError(f"task_of_sample: expected shape (n,), got {tasks.shape}")
+    log = _bool2d(correct_log, "correct_log")
+    T, n = log.shape
+    if n != tasks.shape[0]:
+        raise MetricError(f"correct_log: expected shape (T, {tasks.shape[0]}) like task_of_sample, got {log.shape}")
+    if T == 0 or (n and (tasks.min() < 0 or tasks.max() >= T)):
+        raise MetricError(f"task_of_sample: task ids must lie in [0, {T}) (one row of correct_log per task)")
+    counts = np.bincount(tasks, minlength=T)
+    if np.any(counts == 0):
+        raise MetricError(f"task_of_sample: task(s) {np.flatnonzero(counts == 0).tolist()} have no test samples")
+    onehot = np.zeros((n, T))
+    onehot[np.arange(n), tasks] = 1.0
+    return (log.astype(float) @ onehot) / counts
+
+
+def average_accuracy(R, mode: str = "final") -> float:
+    """Average accuracy.
+
+    ``mode="final"`` (GEM, Lopez-Paz & Ranzato 2017): ``ACC = (1/T) sum_j R[T-1, j]``.
+    ``mode="lower"`` (Díaz-Rodríguez et al. 2018, Continuum's ``accuracy``):
+    ``A = sum_{i >= j} R[i, j] / (T (T + 1) / 2)``.
+
+    Args:
+        R: shape ``(T, T)``.
+    """
+    R = _matrix(R)
+    T = R.shape[0]
+    if mode == "final":
+        return float(R[-1].mean())
+    if mode == "lower":
+        return float(R[np.tril_indices(T)].sum() / (T * (T + 1) / 2))
+    raise MetricError(f"mode: expected 'final' or 'lower', got {mode!r}")
+
+
+def backward_transfer(R) -> float:
+    """Backward transfer (GEM): ``BWT = (1/(T-1)) sum_{j=0}^{T-2} (R[T-1, j] - R[j, j])``.
+
+    Negative values are forgetting. Equals ``-forgetting_avalanche(R)``. NaN when ``T == 1``.
+
+    Args:
+        R: shape ``(T, T)``.
+    """
+    R = _matrix(R)
+    T = R.shape[0]
+    if T == 1:
+        return float("nan")
+    j = np.arange(T - 1)
+    return float((R[-1, j] - R[j, j]).mean())
+
+
+def forward_transfer(R, b=None) -> float:
+    """Forward transfer (GEM): ``FWT = (1/(T-1)) sum_{i=1}^{T-1} (R[i-1, i] - b[i])``.
+
+    ``R[i-1, i]`` is the accuracy on task ``i`` just before training it. With ``b=None`` the baseline is omitted
+    (Continuum's variant, ``b = 0``). NaN when ``T == 1``.
+
+    Args:
+        R: shape ``(T, T)``.
+        b: shape ``(T,)``, accuracy of the random-init model on each task, or ``None``.
+    """
+    R = _matrix(R)
+    T = R.shape[0]
+    b = np.zeros(T) if b is None else _vector(b, "b", T)
+    if T == 1:
+        return float("nan")
+    i = np.arange(1, T)
+    return float((R[i - 1, i] - b[i]).mean())
+
+
+def forgetting_chaudhry(R, per_task: bool = False):
+    """Forgetting, max-based (Chaudhry et al. 2018, eq. 3; Continuum's ``forgetting``).
+
+    For each earlier task ``j < T-1``: ``f_j = max_{j <= l <= T-2} R[l, j] - R[T-1, j]`` (best accuracy ever reached
+    on ``j`` before the last task, minus the final one); ``F = (1/(T-1)) sum_{j=0}^{T-2} f_j``.
+
+    ``f_j`` is negative only when the final accuracy on ``j`` exceeds every earlier one (positive backward
+    transfer); ``f_j >= R[j, j] - R[T-1, j]`` always (the max includes the diagonal), so
+    ``forgetting_chaudhry >= forgetting_avalanche``.
+
+    Args:
+        R: shape ``(T, T)``.
+        per_task: return ``f`` (shape ``(T-1,)``) instead of its mean.
+
+    Returns:
+        float (NaN when ``T == 1``) or an array of shape ``(T-1,)``.
+    """
+    R = _matrix(R)
+    T = R.shape[0]
+    f = np.array([R[j : T - 1, j].max() - R[T - 1, j] for j in range(T - 1)], dtype=float)
+    if per_task:
+        return f
+    return float(f.mean()) if T > 1 else float("nan")
+
+
+def forgetting_avalanche(R, per_task: bool = False):
+    """Forgetting, first-minus-last (Avalanche's ``Forgetting`` / ``StreamForgetting``).
+
+    For each earlier task ``j < T-1``: ``f_j = R[j, j] - R[T-1, j]`` (accuracy right after training ``j`` minus the
+    final one); ``F = (1/(T-1)) sum_{j=0}^{T-2} f_j = -BWT``. The last task (``f = 0`` by definition) is left out of
+    the mean.
+
+    Args:
+        R: shape ``(T, T)``.
+        per_task: return ``f`` (shape ``(T-1,)``) instead of its mean.
+
+    Returns:
+        float (NaN when ``T == 1``) or an array of shape ``(T-1,)``.
+    """
+    R = _matrix(R)
+    T = R.shape[0]
+    j = np.arange(T - 1)
+    f = R[j, j] - R[T - 1, j]
+    if per_task:
+        return f
+    return float(f.mean()) if T > 1 else float("nan")
