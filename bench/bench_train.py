@@ -76,12 +76,28 @@ def run_synprobe(a, tasks: int, tmp: Path, amp: str = "auto") -> dict:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t
     s = json.loads((out / "summary.json").read_text())
+    eval_n = json.loads((out / "config.json").read_text())["stream"]["eval_sets"].get("iid")
     shutil.rmtree(out, ignore_errors=True)
     side = "synprobe" + ("" if amp == "auto" else f" --amp {amp}")
     return {"side": side, "device": s.get("device", a.device), "tasks": s.get("tasks", tasks),
             "train_samples": s["train_samples"], "loop_s": s["time_s"], "eval_s": s.get("eval_time_s"),
             "samples_per_s": s["samples_per_s"], "train_samples_per_s": s.get("train_samples_per_s"),
-            "wall_s": wall, "final_iid": s["final"].get("iid"), "command": _show(cmd).replace(str(out), "RUN_DIR")}
+            "wall_s": wall, "final_iid": s["final"].get("iid"), "eval_n": eval_n,
+            "command": _show(cmd).replace(str(out), "RUN_DIR")}
+
+
+def run_ceiling(a, ours: dict, tmp: Path) -> dict:
+    """bench_train_step.py: bare training steps and evaluation forwards, combined with this protocol's
+    evaluation images per training sample (the harness cost left out)."""
+    r = (ours["tasks"] + 1) * ours["eval_n"] / ours["train_samples"]  # an evaluation before training, then per task
+    out = tmp / "ceiling.json"
+    subprocess.run([sys.executable, str(ROOT / "bench/bench_train_step.py"), "--threads", str(a.threads),
+                    "--repeat", "1", "--vmap", "", "--eval-per-sample", f"{r:.4f}", "--out", str(out)],
+                   check=True, stdout=subprocess.DEVNULL)
+    c = json.loads(out.read_text())
+    return {"side": "ceiling (bare steps + bare eval, no harness)", "eval_per_sample": r,
+            "train_steps_samples_per_s": c["fp32_samples_per_s"], "eval_images_per_s": c["eval_images_per_s"],
+            "samples_per_s": c["protocol_ceiling_samples_per_s"]}
 
 
 def run_peer(a, tasks: int, tmp: Path) -> dict:
@@ -134,6 +150,15 @@ def report(res: dict) -> str:
         lines.append(f"| {r['side']} | {r['device']} | {r['tasks']} | {r['train_samples']:,} | {r['loop_s']:.1f} | "
                      f"{r['samples_per_s']:,.0f} | {r['train_samples_per_s'] or float('nan'):,.0f} | "
                      f"{r['wall_s']:.1f} | {r['final_iid']:.3f} |")
+    if "ceiling" in res:
+        c = res["ceiling"]
+        peer = next((r for r in res["rows"] if r["side"] == "avalanche"), None)
+        lines += ["", "ceiling on this protocol with no harness cost (bare fp32 steps "
+                      f"{c['train_steps_samples_per_s']:,.0f} samples/s, bare evaluation "
+                      f"{c['eval_images_per_s']:,.0f} images/s, "
+                      f"{c['eval_per_sample']:.3f} evaluation images per training sample): {c['samples_per_s']:,.0f} "
+                      "samples/s" + (f" = {c['samples_per_s'] / peer['samples_per_s']:.2f}x Avalanche" if peer else "")
+                      + f" (all runs: {c['runs']})"]
     if "ratio" in res:
         q = res["ratio"]
         lines += ["", f"ratio synprobe / Avalanche at {q['tasks']} tasks: {q['samples_per_s']:.1f}x samples/s "
@@ -155,6 +180,9 @@ def main() -> None:
     ap.add_argument("--peer-normalise", choices=("build", "transform"), default="build",
                     help="peer: normalise once into float tensors (build) or per sample with torchvision")
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="also time bare training steps and evaluation forwards (bench_train_step.py) in the same "
+                         "alternation: the protocol's samples/s with no harness cost at all")
     ap.add_argument("--bf16", action="store_true", help="add a synprobe row with --amp bf16 (bf16 autocast on CPU)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per side; the fastest is reported")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
@@ -177,11 +205,15 @@ def main() -> None:
                  "data": str(a.data), "stream": str(a.stream),
                  "stream_tasks": n_stream, "repeat": a.repeat, "rows": []}
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
-        ours, theirs = [], []
+        ours, theirs, ceil = [], [], []
         for _ in range(a.repeat):  # alternate the sides, so a load change on a shared machine hits both
             ours.append(run_synprobe(a, a.tasks, Path(tmp)))
             if peer:
                 theirs.append(run_peer(a, a.tasks, Path(tmp)))
+            if a.ceiling and not gpu:
+                ceil.append(run_ceiling(a, ours[-1], Path(tmp)))
+        if ceil:
+            res["ceiling"] = best(ceil)
         rows = res["rows"]
         rows.append(best(ours))
         if peer:
