@@ -4,6 +4,7 @@
     python bench/bench_train.py --tasks 20 --no-peer   # quick look at synprobe alone
     python bench/bench_train.py --all-tasks --repeat 3 # + synprobe over the whole 500-task stream, best of 3
     python bench/bench_train.py --device cuda          # synprobe alone on a GPU (no peer)
+    python bench/bench_train.py --repeat 3 --ceiling   # + bare steps/evaluation: the protocol with no harness cost
 
 The peer needs its venv once: ``bash bench/avalanche_peer/setup.sh`` (``--peer-venv`` or $AVALANCHE_VENV).
 
