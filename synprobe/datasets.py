@@ -5,7 +5,7 @@
     ['camouflage', 'counting', 'default']
     >>> path = fetch("default-1k")       # cached HDF5 file (format v1)  # doctest: +SKIP
 
-How :func:`fetch` gets a catalog entry (sections below follow this order):
+How :func:`fetch` gets a catalog entry (the sections of these modules follow this order):
 
 1. catalog  ``synprobe/catalog.toml`` plus the tables of ``$SYNPROBE_CATALOG`` (same names win)
 2. cache    ``$SYNPROBE_CACHE/datasets/<name>/<config_id>/<name>.h5``, where ``config_id`` hashes
@@ -17,24 +17,38 @@ How :func:`fetch` gets a catalog entry (sections below follow this order):
 
 Verification failures delete the bad file and raise; an interrupted transfer keeps its
 ``.incomplete`` file so that the next call resumes it.
+
+The catalog (entries, validation, listing) is in :mod:`synprobe.datasets_catalog` and the transfer
+of one URL (``file://`` or HTTP Range, size + sha256 check) in :mod:`synprobe.datasets_download`;
+the cache, the lock, the retries and generation are here. Import everything from this module.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
-import hashlib
 import json
 import logging
 import os
-import re
 import sys
 import time
-import tomllib
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from synprobe.checksum import file_sha256
+from synprobe.datasets_catalog import (
+    CatalogEntry,
+    InvalidCatalog,
+    UnknownDataset,
+    catalog_entry,
+    entry_dict,
+    list_catalog,
+)
+from synprobe.datasets_download import (
+    DownloadError,
+    VerificationError,
+    _Interrupted,
+    _transfer,
+    _Unreachable,
+    _verify,
+)
 from synprobe.errors import SynprobeError
 
 __all__ = [
@@ -51,168 +65,15 @@ __all__ = [
     "list_catalog",
 ]
 
-CATALOG = Path(__file__).with_name("catalog.toml")  # bundled catalog (shipped inside the package)
-BLOCK = 1 << 20  # bytes per read while downloading
-TIMEOUT = 60  # seconds without data before a connection counts as lost
 RETRIES = 3  # automatic resumes (HTTP Range) after a lost connection, per URL and call
 
 logger = logging.getLogger(__name__)
-
-
-class InvalidCatalog(SynprobeError, ValueError):
-    """A catalog TOML file is malformed (message: file, entry.field, what is allowed)."""
-
-
-class UnknownDataset(SynprobeError, LookupError):
-    """A name is neither a file nor a catalog entry."""
-
-
-class DownloadError(SynprobeError, OSError):
-    """A download could not be completed (the partial file is kept for resuming)."""
-
-
-class VerificationError(SynprobeError, ValueError):
-    """A downloaded file has the wrong size or sha256 (it has been deleted)."""
-
-
-def _env_catalog() -> Path | None:
-    from synprobe.config import catalog_override
-
-    return catalog_override()
 
 
 def _env_offline() -> bool:
     from synprobe.config import offline
 
     return offline()
-
-
-# --------------------------------------------------------------------------- catalog
-
-_KEYS = ("recipe", "n", "seed", "resolution", "description", "urls", "sha256", "size")
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    """One named dataset: how to generate it, and optionally where a verified copy is hosted."""
-
-    name: str
-    recipe: str  # bundled recipe name or recipe TOML path
-    n: int  # number of samples
-    seed: int = 0  # dataset seed
-    resolution: tuple[int, int] | None = None  # (H, W) override of the recipe's resolution
-    description: str = ""
-    urls: tuple[str, ...] = ()  # http(s):// or file:// mirrors, tried in order
-    sha256: str | None = None  # hex digest of the hosted file
-    size: int | None = None  # bytes of the hosted file
-    source: str = field(default="<catalog>", compare=False)  # file the entry was read from
-
-    def __post_init__(self):
-        def bad(key, msg):
-            raise InvalidCatalog(f"{self.source}: {self.name}.{key}: {msg}")
-
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", self.name):
-            bad("name", "use letters, digits, '-', '_' and '.'")
-        if not isinstance(self.recipe, str) or not self.recipe:
-            bad("recipe", f"expected a recipe name (see `synprobe recipes`) or a TOML path, got {self.recipe!r}")
-        for key, lo in (("n", 1), ("seed", 0)):
-            v = getattr(self, key)
-            if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-                bad(key, f"expected an integer >= {lo}, got {v!r}")
-        res = self.resolution
-        if res is not None:
-            res = (res, res) if isinstance(res, int) and not isinstance(res, bool) else tuple(res)
-            if len(res) != 2 or not all(isinstance(v, int) and 8 <= v <= 256 for v in res):
-                bad("resolution", f"expected an integer or [H, W] in 8..256, got {self.resolution!r}")
-            object.__setattr__(self, "resolution", res)
-        object.__setattr__(self, "urls", tuple(self.urls))
-        for u in self.urls:
-            if not isinstance(u, str) or not u.startswith(("http://", "https://", "file://")):
-                bad("urls", f"expected http://, https:// or file:// URLs, got {u!r}")
-        if self.urls or self.sha256 is not None:
-            if not isinstance(self.sha256, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", self.sha256):
-                bad("sha256", f"expected 64 hex digits (required with urls), got {self.sha256!r}")
-            object.__setattr__(self, "sha256", self.sha256.lower())
-        if self.urls or self.size is not None:
-            if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size < 1:
-                bad("size", f"expected the file size in bytes (required with urls), got {self.size!r}")
-
-    def config(self) -> dict:
-        """What defines the samples: hashed into the cache path."""
-        from synprobe.io.h5 import FORMAT
-
-        res = list(self.resolution) if self.resolution else None
-        return {"recipe": self.recipe, "n": self.n, "seed": self.seed, "resolution": res, "format": FORMAT,
-                "recipe_json": _recipe_fingerprint(self.recipe, self.resolution), "fonts": _fonts_fingerprint()}
-
-    @property
-    def config_id(self) -> str:
-        """First 16 hex digits of the sha256 of the canonical JSON of :meth:`config`."""
-        text = json.dumps(self.config(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _recipe_fingerprint(recipe: str, resolution) -> str:
-    """sha256 of the resolved recipe: editing a recipe file gives a new cache folder."""
-    from synprobe.recipe import recipe_json, resolve_recipe
-
-    try:
-        text = recipe_json(resolve_recipe(recipe, resolution))
-    except SynprobeError:
-        text = recipe  # reported when the dataset is generated
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _fonts_fingerprint() -> str:
-    """sha256 of the samplable fonts (bundled + user-added): adding fonts gives a new cache folder."""
-    from synprobe.fonts import FontRegistry
-
-    reg = FontRegistry.load()
-    return hashlib.sha256(json.dumps([[f, reg.entry(f).sha256] for f in reg.ids()]).encode()).hexdigest()[:16]
-
-
-def _read_catalog(path: Path) -> dict[str, CatalogEntry]:
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise InvalidCatalog(f"{path}: not valid TOML: {e}") from None
-    except OSError as e:
-        raise InvalidCatalog(f"{path}: cannot read the catalog ({e.strerror or e}); check SYNPROBE_CATALOG") from None
-    out = {}
-    for name, t in doc.items():
-        if not isinstance(t, dict):
-            raise InvalidCatalog(f"{path}: {name}: expected a table [{name}] with keys {', '.join(_KEYS)}")
-        for k in t:
-            if k not in _KEYS:
-                near = difflib.get_close_matches(k, _KEYS, n=1)
-                hint = f" (did you mean {near[0]!r}?)" if near else ""
-                raise InvalidCatalog(f"{path}: {name}.{k}: unknown key{hint}; allowed: {', '.join(_KEYS)}")
-        for k in ("recipe", "n"):
-            if k not in t:
-                raise InvalidCatalog(f"{path}: {name}.{k}: missing (required)")
-        out[name] = CatalogEntry(name=name, source=str(path), **t)
-    return out
-
-
-def list_catalog() -> dict[str, CatalogEntry]:
-    """Catalog name -> entry: the bundled catalog, updated with ``$SYNPROBE_CATALOG``'s tables."""
-    entries = _read_catalog(CATALOG)
-    extra = _env_catalog()
-    if extra is not None:
-        entries.update(_read_catalog(extra))
-    return entries
-
-
-def catalog_entry(name: str) -> CatalogEntry:
-    """The catalog entry ``name``; :class:`UnknownDataset` (with close matches) otherwise."""
-    entries = list_catalog()
-    if name in entries:
-        return entries[name]
-    near = difflib.get_close_matches(name, list(entries), n=3)
-    hint = f" (did you mean {', '.join(map(repr, near))}?)" if near else ""
-    raise UnknownDataset(f"{name}: no such file or catalog dataset{hint}; catalog: {', '.join(entries)} "
-                         "(add entries with SYNPROBE_CATALOG=my.toml)")
 
 
 # --------------------------------------------------------------------------- cache
@@ -383,13 +244,6 @@ def _download_any(entry: CatalogEntry, final: Path, progress: bool) -> list[str]
     return unreachable
 
 
-class _Unreachable(Exception):
-    """The URL gave no data at all (refused, DNS, HTTP 4xx/5xx): try the next one."""
-
-
-class _Interrupted(Exception):
-    """The connection was lost part-way: resume with a Range request."""
-
 
 def _download(url: str, entry: CatalogEntry, final: Path, progress: bool) -> None:
     tmp = _incomplete(final)
@@ -415,92 +269,6 @@ def _download(url: str, entry: CatalogEntry, final: Path, progress: bool) -> Non
     _fsync_dir(final.parent)
 
 
-def _transfer(url: str, entry: CatalogEntry, tmp: Path, have: int, progress: bool) -> None:
-    """Append the rest of ``url`` from byte ``have`` to ``tmp`` (or rewrite it from 0)."""
-    from http.client import HTTPException
-
-    from tqdm import tqdm
-
-    stream, start, total = _open(url, have)
-    with stream:
-        if total is not None and total != entry.size:
-            tmp.unlink(missing_ok=True)
-            raise VerificationError(f"{url}: size mismatch: expected {entry.size} bytes, the server has {total}; "
-                                    "nothing was kept (fix the catalog entry or the mirror)")
-        with open(tmp, "ab" if start else "wb") as f, tqdm(
-            total=entry.size, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
-            desc=f"download {entry.name}", disable=not progress, dynamic_ncols=True,
-        ) as bar:
-            try:
-                while buf := stream.read(BLOCK):
-                    f.write(buf)
-                    bar.update(len(buf))
-            except (OSError, HTTPException) as e:
-                raise _Interrupted(f"{type(e).__name__}: {e}") from None
-            finally:
-                f.flush()
-                os.fsync(f.fileno())
-    if tmp.stat().st_size < entry.size:
-        raise _Interrupted("the server closed the connection early")
-
-
-def _open(url: str, offset: int):
-    """(readable stream, byte offset it starts at, total file size or None)."""
-    if url.startswith("file://"):
-        from urllib.parse import urlparse
-        from urllib.request import url2pathname
-
-        path = url2pathname(urlparse(url).path)
-        try:
-            f = open(path, "rb")
-        except OSError as e:
-            raise _Unreachable(f"{url}: {e.strerror or e}") from None
-        total = os.fstat(f.fileno()).st_size
-        start = offset if offset <= total else 0
-        f.seek(start)
-        return f, start, total
-
-    from http.client import HTTPException
-    from urllib.error import HTTPError, URLError
-    from urllib.request import Request, urlopen
-
-    from synprobe import __version__
-
-    headers = {"User-Agent": f"synprobe/{__version__}"}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-    try:
-        r = urlopen(Request(url, headers=headers), timeout=TIMEOUT)
-    except HTTPError as e:
-        e.close()
-        if e.code == 416 and offset:  # range not satisfiable: start again from zero
-            return _open(url, 0)
-        raise _Unreachable(f"{url}: HTTP {e.code} {e.reason}") from None
-    except (URLError, OSError, HTTPException) as e:
-        raise _Unreachable(f"{url}: {getattr(e, 'reason', None) or e}") from None
-    if r.status == 206:
-        m = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", r.headers.get("Content-Range", ""))
-        if m and int(m[1]) == offset:
-            return r, offset, None if m[2] == "*" else int(m[2])
-        r.close()
-        return _open(url, 0)
-    length = r.headers.get("Content-Length")
-    return r, 0, int(length) if length and length.isdigit() else None
-
-
-def _verify(url: str, entry: CatalogEntry, tmp: Path) -> None:
-    """Size, then sha256; a bad file is deleted (a bad prefix must not be resumed)."""
-    size = tmp.stat().st_size
-    if size != entry.size:
-        tmp.unlink()
-        raise VerificationError(f"{url}: size mismatch: expected {entry.size} bytes, got {size}; "
-                                "the bad file was deleted")
-    digest = file_sha256(tmp)
-    if digest != entry.sha256:
-        tmp.unlink()
-        raise VerificationError(f"{url}: sha256 mismatch: expected {entry.sha256}, got {digest}; "
-                                "the bad file was deleted")
-
 
 # --------------------------------------------------------------------------- generate
 
@@ -524,14 +292,3 @@ def _generate(entry: CatalogEntry, final: Path, progress: bool, workers, force: 
     reason = f" ({'; '.join(why)})" if why else ""
     _note(f"no download available for {entry.name}{reason}: generated locally from recipe {entry.recipe}, "
           f"seed {entry.seed} -> {final}", progress)
-
-
-# --------------------------------------------------------------------------- listing
-
-
-def entry_dict(entry: CatalogEntry) -> dict:
-    """A JSON-ready dict of an entry (``urls`` as a list)."""
-    d = asdict(entry)
-    d["urls"] = list(entry.urls)
-    d["resolution"] = list(entry.resolution) if entry.resolution else None
-    return d

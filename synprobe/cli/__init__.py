@@ -56,6 +56,15 @@ def _register() -> None:
     for cmd in (generate, preview, info, view, split, recipes, datasets, download, scenario, fonts,
                 run_cmd, report, memorization):
         main.add_command(cmd)
+    _help_everywhere(main)
+
+
+def _help_everywhere(cmd: click.Command) -> None:
+    """-h works on every command, also when one is invoked on its own (click caches a command's help
+    option the first time it is built: one built outside ``main`` would keep only --help)."""
+    cmd.context_settings.setdefault("help_option_names", ["-h", "--help"])
+    for sub in getattr(cmd, "commands", {}).values():
+        _help_everywhere(sub)
 
 
 _register()
