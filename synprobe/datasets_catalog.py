@@ -91,10 +91,11 @@ class CatalogEntry:
 
     def config(self) -> dict:
         """What defines the samples: hashed into the cache path."""
-        from synprobe.io.h5 import FORMAT
+        from synprobe.io.h5 import FORMAT, SAMPLES_VERSION
 
         res = list(self.resolution) if self.resolution else None
         return {"recipe": self.recipe, "n": self.n, "seed": self.seed, "resolution": res, "format": FORMAT,
+                "samples_version": SAMPLES_VERSION,
                 "recipe_json": _recipe_fingerprint(self.recipe, self.resolution), "fonts": _fonts_fingerprint()}
 
     @property

@@ -185,6 +185,12 @@ def test_config_id_hashes_what_defines_the_samples(tmp_path, monkeypatch):
               ds.CatalogEntry("x", "tiny", 10), ds.CatalogEntry("x", "default", 10, resolution=16)]
     assert len({a.config_id, *(e.config_id for e in others)}) == 5
     assert ds.CatalogEntry("x", "default", 10, resolution=[16, 16]).config_id == others[-1].config_id
+    import synprobe.io.h5 as h5mod
+
+    before = a.config_id
+    with monkeypatch.context() as m:  # a generator that writes other bytes gets another cache folder
+        m.setattr(h5mod, "SAMPLES_VERSION", h5mod.SAMPLES_VERSION + 1)
+        assert ds.CatalogEntry("x", "default", 10).config_id != before
     monkeypatch.setenv("SYNPROBE_CACHE", str(tmp_path))
     p = ds.cache_path("default-1k")
     assert p == tmp_path / "datasets" / "default-1k" / ds.catalog_entry("default-1k").config_id / "default-1k.h5"

@@ -264,6 +264,9 @@ def test_y_json_has_synbols_keys_consistent_with_columns(tmp_path):
         cats = {k: json.loads(f["attrs"][k].attrs["categories"]) for k in f["attrs"]
                 if "categories" in f["attrs"][k].attrs}
         assert f.attrs["seed"] == 2 and f.attrs["n"] == 200 and f.attrs["complete"]
+        from synprobe.io.h5 import SAMPLES_VERSION
+
+        assert f.attrs["samples_version"] == SAMPLES_VERSION
         assert len(f["y"]) == len(f["x"]) == 200
     assert len(y) == 200
     for i, s in enumerate(y):

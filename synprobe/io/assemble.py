@@ -129,6 +129,7 @@ class Assembler:
 
     def finish(self, meta: dict, recipe: Recipe, registry) -> None:
         from synprobe.config import created_timestamp
+        from synprobe.io.h5 import SAMPLES_VERSION
 
         n = self.work.n
         from synprobe.splits import DEFAULT_SPLITS, default_splits, split_attrs
@@ -138,6 +139,7 @@ class Assembler:
             self.writer.write_split(name, m, **split_attrs(kind, by, seed=meta["seed"]))
         self.writer.finish(
             synprobe_version=meta["synprobe_version"],
+            samples_version=SAMPLES_VERSION,
             recipe=meta["recipe"],
             recipe_name=recipe.name,
             seed=meta["seed"],

@@ -25,9 +25,14 @@ import numpy as np
 
 from synprobe.errors import FormatError, IncompleteFileError
 
-__all__ = ["FORMAT", "H5Writer", "chunk_rows", "read_info", "open_dataset"]
+__all__ = ["FORMAT", "SAMPLES_VERSION", "H5Writer", "chunk_rows", "read_info", "open_dataset"]
 
 FORMAT = "synprobe-h5/1"
+#: Version of what the generator writes for a given (recipe, seed, fonts): bumped whenever those
+#: bytes change (rendering, labels, layout), so the download cache never serves samples of an
+#: older generator (it keys the cache path); recorded in every file as ``samples_version``.
+#: 2: JSON numbers by orjson (small magnitudes as 0.00002), columns laid out at file creation.
+SAMPLES_VERSION = 2
 _SLAB = 8192  # samples copied per write when assembling
 
 
