@@ -68,7 +68,7 @@ def format_text(info: dict) -> str:
     rec = info.get("recipe")
     if isinstance(rec, dict):
         lines.append(f"recipe: {info.get('recipe_name', rec.get('name'))} - {rec.get('description', '')}")
-    for k in ("seed", "created", "synprobe_version", "fonts_manifest_sha256", "format"):
+    for k in ("seed", "created", "synprobe_version", "samples_version", "fonts_manifest_sha256", "format"):
         if k in info:
             lines.append(f"{k}: {info[k]}")
     if info.get("split_counts"):
