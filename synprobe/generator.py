@@ -179,7 +179,7 @@ def _run_chunk(args) -> tuple[int, int, dict | None, bytes]:
         work.write_pixels("mask", start, m)
     work.write_columns(start, table)
     y = y_json(st["renderer"], table, st["seed"], index)
-    work.save_chunk(k, table, y)  # the chunk's marker: exists only once its pixels and columns are written
+    work.save_chunk(k, table)  # the chunk's marker: exists only once its pixels and columns are written
     glyphs = st["renderer"].glyphs  # glyphs rasterised for this chunk go back to the parent's atlas
     new = glyphs.export(since=st["reported"]) if len(glyphs) > st["reported"] else None
     st["reported"] = len(glyphs)
@@ -271,7 +271,10 @@ def generate(
     renderer = Renderer(rc, registry=registry, vocab=vocab)
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     columns = column_schema(renderer.sample(seed, np.arange(1)))
-    asm = Assembler(work, out, vocab, compression, columns)  # --- write: as chunks finish, in order
+    def labels(table: dict, start: int) -> bytes:  # y of a chunk replayed from its table (--resume)
+        return y_json(renderer, table, seed, np.arange(start, start + len(table["n_symbols"]), dtype=np.int64))
+
+    asm = Assembler(work, out, vocab, compression, columns, labels)  # --- write: as chunks finish, in order
     resumed = len(work.done())
     todo = [(k, a, min(a + chunk, n)) for k, a in enumerate(range(0, n, chunk)) if k not in work.done()]
     workers = min(workers, max(len(todo), 1))

@@ -153,7 +153,7 @@ def test_resume_without_partial_is_refused(tmp_path):
 def test_resume_ignores_half_written_chunk_file(tmp_path, monkeypatch):
     out = _interrupted(tmp_path, monkeypatch)
     chunks = tmp_path / "a.h5.partial" / "chunks"
-    (chunks / "0000002.npz").rename(chunks / "0000002.tmp.npz")  # as if killed inside np.savez
+    (chunks / "0000002.npy").rename(chunks / "0000002.tmp.npy")  # as if killed inside np.save
     generate("default", 192, out, workers=1, chunk=64, resolution=8, resume=True)
     ref = generate("default", 192, tmp_path / "ref.h5", workers=1, chunk=64, resolution=8)
     assert _bytes(out) == _bytes(ref.path)
@@ -226,7 +226,7 @@ def test_kill_after_first_chunk_then_resume(tmp_path, reference):
     out = tmp_path / "a.h5"
     chunks = tmp_path / "a.h5.partial" / "chunks"
     proc = _start(out)
-    _kill_when(proc, lambda: chunks.is_dir() and any(p.name.endswith(".npz") and ".tmp" not in p.name
+    _kill_when(proc, lambda: chunks.is_dir() and any(p.name.endswith(".npy") and ".tmp" not in p.name
                                                      for p in chunks.iterdir()))
     _assert_not_a_dataset(out)
     r = generate("default", N_KILL, out, seed=4, workers=1, resume=True)

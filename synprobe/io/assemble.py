@@ -34,12 +34,14 @@ class Assembler:
         compression: None, "lzf" or "gzip" for the images.
         columns: {name: (dtype, row shape)} of the attribute columns, as stored (see
             :func:`column_schema`).
+        labels: ``labels(table, start) -> bytes``, the JSON labels of a chunk's attribute table
+            (for chunks replayed from their chunk files after a resume).
     """
 
-    def __init__(self, work: WorkDir, out: Path, vocab: Vocab, compression, columns: dict):
+    def __init__(self, work: WorkDir, out: Path, vocab: Vocab, compression, columns: dict, labels):
         from synprobe.io.h5 import H5Writer
 
-        self.work, self.out, self.vocab = work, out, vocab
+        self.work, self.out, self.vocab, self.make_labels = work, out, vocab, labels
         self.tmp = out.with_name(f".{out.name}.tmp")
         old = self.tmp.with_name(self.tmp.name + ".old")
         keep = bool(work.direct and self.tmp.exists() and work.done())
@@ -97,11 +99,12 @@ class Assembler:
     def add(self, k: int, y: bytes | None = None) -> None:
         """Chunk k is complete on disk: pixels and columns written by its worker, ``y`` its labels
         (one JSON object per line). Without ``y`` the chunk is replayed from its chunk file (after
-        a resume): its columns are written here. Then every slab whose rows are all done is written."""
+        a resume): its columns and labels are made here. Then every slab whose rows are all done
+        is written."""
         if y is None:
             table = self.work.load_chunk(k)
             self.work.write_columns(k * self.work.chunk, table)
-            y = table["y"].tobytes()
+            y = self.make_labels(table, k * self.work.chunk)
         self.labels[k] = y.split(b"\n")
         self.ready.add(k)
         while self.next_chunk in self.ready:

@@ -1,7 +1,7 @@
 """The ``OUT.partial/`` work folder of a generation run (see :mod:`synprobe.generator`).
 
 It holds ``meta.json`` (the run's arguments, checked on ``--resume``), one attribute file per
-finished chunk (``chunks/NNNNNNN.npz``, written atomically after the chunk's pixels: the set of
+finished chunk (``chunks/NNNNNNN.npy``, written atomically after the chunk's pixels: the set of
 chunk files is the completion record) and, for compressed output only, raw pixel stores.
 """
 
@@ -87,7 +87,7 @@ class WorkDir:
         return x, m
 
     def chunk_file(self, k: int) -> Path:
-        return self.root / "chunks" / f"{k:07d}.npz"
+        return self.root / "chunks" / f"{k:07d}.npy"
 
     def write_columns(self, start: int, table: dict) -> None:
         """Rows [start, start + n) of every attribute column, straight into the output file."""
@@ -101,31 +101,28 @@ class WorkDir:
         finally:
             os.close(fd)
 
-    def save_chunk(self, k: int, table: dict, y: bytes) -> None:
-        """Chunk k's attribute table and JSON labels, written atomically: the file is the chunk's
-        completion record, so write it only once the chunk's pixels are in place.
-
-        One structured array and one byte blob (two zip members, not one per column: ~4x cheaper)."""
+    def save_chunk(self, k: int, table: dict) -> None:
+        """Chunk k's attribute table, written atomically: the file is the chunk's completion record,
+        so write it only once the chunk's rows are in place. One structured array (not one zip
+        member per column). The JSON labels are not kept: they are a pure function of the table
+        (see :func:`synprobe.labels.y_json`), recomputed for chunks replayed after a resume."""
         dst = self.chunk_file(k)
         tmp = dst.with_name(dst.name + ".tmp")
         rec = np.empty(len(table["n_symbols"]), [(name, a.dtype, a.shape[1:]) for name, a in table.items()])
         for name, a in table.items():
             rec[name] = a
         with open(tmp, "wb") as f:
-            np.savez(f, table=rec, y=np.frombuffer(y, np.uint8))
+            np.save(f, rec, allow_pickle=False)
         os.replace(tmp, dst)
 
     def load_chunk(self, k: int) -> dict:
-        """What :meth:`save_chunk` wrote: the columns, plus ``y`` (the labels' UTF-8 blob, one line each)."""
-        with np.load(self.chunk_file(k)) as z:
-            rec, y = z["table"], z["y"]
-        out = {name: np.ascontiguousarray(rec[name]) for name in rec.dtype.names}
-        out["y"] = y
-        return out
+        """The attribute table :meth:`save_chunk` wrote."""
+        rec = np.load(self.chunk_file(k), allow_pickle=False)
+        return {name: np.ascontiguousarray(rec[name]) for name in rec.dtype.names}
 
     def done(self) -> set[int]:
         """Chunks whose pixels and attribute file are complete (half-written files end in .tmp)."""
-        return {int(p.stem) for p in (self.root / "chunks").glob("*.npz") if p.stem.isdigit()}
+        return {int(p.stem) for p in (self.root / "chunks").glob("*.npy") if p.stem.isdigit()}
 
 
 def write_at(path: Path, offset: int, data: np.ndarray) -> None:
