@@ -29,8 +29,6 @@ class UnknownDataset(SynprobeError, LookupError):
     """A name is neither a file nor a catalog entry."""
 
 
-InvalidCatalog.__module__ = "synprobe.datasets"  # its public home: tracebacks, reprs and pickles name it there
-UnknownDataset.__module__ = "synprobe.datasets"
 
 
 def _env_catalog() -> Path | None:
@@ -105,7 +103,6 @@ class CatalogEntry:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-CatalogEntry.__module__ = "synprobe.datasets"  # its public home: reprs and pickles name synprobe.datasets
 
 
 def _recipe_fingerprint(recipe: str, resolution) -> str:

@@ -28,8 +28,6 @@ class VerificationError(SynprobeError, ValueError):
     """A downloaded file has the wrong size or sha256 (it has been deleted)."""
 
 
-DownloadError.__module__ = "synprobe.datasets"  # its public home: tracebacks, reprs and pickles name it there
-VerificationError.__module__ = "synprobe.datasets"
 
 
 class _Unreachable(Exception):

@@ -34,7 +34,6 @@ class LoadError(SynprobeError, ValueError):
     """A load request does not fit the file: unknown split, split name, target or option."""
 
 
-LoadError.__module__ = "synprobe.load"  # its public home: tracebacks and pickles name synprobe.load
 
 
 # --------------------------------------------------------------------------- attribute table

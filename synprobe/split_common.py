@@ -21,7 +21,6 @@ class SplitError(SynprobeError, ValueError):
     """A split cannot be made as asked (kind, column, ratios, ranges or values)."""
 
 
-SplitError.__module__ = "synprobe.splits"  # its public home: tracebacks, reprs and pickles name it there
 
 
 # --- helpers --------------------------------------------------------------------------------
