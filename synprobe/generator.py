@@ -36,6 +36,7 @@ from synprobe.io.assemble import Assembler, column_schema
 from synprobe.io.partial import WorkDir, image_shape
 from synprobe.labels import y_json
 from synprobe.recipe import Recipe, recipe_json, resolve_recipe
+from synprobe.render.glyphs import ATLAS_MAX_LEVEL
 from synprobe.sampling import Vocab
 
 _Assembler, _Work = Assembler, WorkDir  # private aliases kept for tests and old imports
@@ -119,7 +120,7 @@ class _GlyphStore:
 
         if self.path is not None and self.new:
             try:
-                save_atlas(self.path, self.renderer.glyphs.export())
+                save_atlas(self.path, self.renderer.glyphs.export(max_level=ATLAS_MAX_LEVEL))
             except OSError:
                 pass  # a read-only cache folder only costs speed
 
@@ -181,7 +182,7 @@ def _run_chunk(args) -> tuple[int, int, dict | None, bytes]:
     y = y_json(st["renderer"], table, st["seed"], index)
     work.save_chunk(k, table)  # the chunk's marker: exists only once its pixels and columns are written
     glyphs = st["renderer"].glyphs  # glyphs rasterised for this chunk go back to the parent's atlas
-    new = glyphs.export(since=st["reported"]) if len(glyphs) > st["reported"] else None
+    new = glyphs.export(since=st["reported"], max_level=ATLAS_MAX_LEVEL) if len(glyphs) > st["reported"] else None
     st["reported"] = len(glyphs)
     return k, stop - start, new, y  # the labels travel back: the parent writes them, nothing else
 

@@ -110,3 +110,26 @@ def test_warm_atlas_rasterises_nothing_and_gives_the_same_bytes(tmp_path, monkey
     monkeypatch.setattr(glyphs_mod, "_shape", refuse)
     gen.generate(MIXED, 200, tmp_path / "warm.h5", seed=3, workers=workers, chunk=64)
     assert (tmp_path / "warm.h5").read_bytes() == (tmp_path / "cold.h5").read_bytes()
+
+
+def test_export_up_to_a_level_keeps_exactly_those_glyphs(registry):
+    """The disk atlas keeps small glyphs only (large ones are cheap next to their images and would
+    make it huge); the filtered export carries the right masks whatever the interleaving."""
+    from synprobe.render.glyphs import ATLAS_MAX_LEVEL
+
+    a = _cache(registry)
+    font = registry.ids("latin")[0]
+    keys = [(font, c, b, lv) for lv in (ATLAS_MAX_LEVEL - 1, ATLAS_MAX_LEVEL + 2, ATLAS_MAX_LEVEL)
+            for c in "ab" for b in (False, True)]
+    for k in keys:
+        a.id(*k)
+    for since in (0, 3, len(keys)):
+        p = a.export(since=since, max_level=ATLAS_MAX_LEVEL)
+        want = [k for k in keys[since:] if k[3] <= ATLAS_MAX_LEVEL]
+        assert len(p["font"]) == len(want) and int((p["hw"][:, 0] * p["hw"][:, 1]).sum()) == len(p["data"])
+        b = _cache(registry)
+        b.add(p)
+        assert len(b) == len(want)
+        for k in want:
+            np.testing.assert_array_equal(a.get(*k).mask, b.get(*k).mask)
+    assert len(a.export(max_level=ATLAS_MAX_LEVEL - 5)["font"]) == 0

@@ -28,6 +28,8 @@ ATLAS_FORMAT = 2  # bump when the on-disk atlas layout changes (save_atlas / loa
 
 SHAPES = ("square", "triangle", "circle")
 _MIN_LEVEL, _MAX_LEVEL = 6, 18  # 8 px .. 512 px
+ATLAS_MAX_LEVEL = 12  # the on-disk atlas keeps glyphs up to 64 px: larger ones are cheap to redo
+# next to the images they go into, and would make the atlas huge (512 MB for 20k images at 256x256)
 _NAMED = 0x110000  # char codes from here on: interned names (shape kinds), not code points
 _NO_SCALE = 1 | 2 | 8  # FT_LOAD_NO_SCALE | FT_LOAD_NO_HINTING | FT_LOAD_NO_BITMAP
 _SCALED = 2 | 8  # FT_LOAD_NO_HINTING | FT_LOAD_NO_BITMAP
@@ -197,18 +199,32 @@ class GlyphCache:
 
     # ------------------------------------------------------------------ between processes, on disk
 
-    def export(self, since: int = 0) -> dict:
-        """Glyphs with id >= ``since`` (default: all), packed: names travel with the codes, so a
-        process with other interned codes (another worker, a later run) can :meth:`add` them."""
+    def export(self, since: int = 0, max_level: int | None = None) -> dict:
+        """Glyphs with id >= ``since`` (default: all), and level <= ``max_level`` if given, packed:
+        names travel with the codes, so a process with other interned codes (another worker, a
+        later run) can :meth:`add` them."""
         n = len(self)
-        codes = self._codes[since:n]
+        ids = np.arange(since, n)
+        if max_level is not None:
+            ids = ids[(self._codes[since:n] & 63) <= max_level]
+        codes = self._codes[ids]
         cids, char = np.unique((codes >> 7) & 0xFFFFFF, return_inverse=True)
         chars = [chr(c) if c < _NAMED else self._name_list[c - _NAMED] for c in cids.tolist()]
-        start = int(self._off[since]) if since < n else self._used
+        if len(ids) == n - since:  # every glyph from ``since`` on: one contiguous slice
+            start = int(self._off[since]) if since < n else self._used
+            data = self._data[start : self._used]
+        elif not len(ids):
+            data = np.zeros(0, np.uint8)
+        else:  # runs of consecutive ids, one slice each
+            sizes = self._hw[ids, 0] * self._hw[ids, 1]
+            cut = np.flatnonzero(np.diff(ids) != 1) + 1
+            data = np.concatenate([np.zeros(0, np.uint8)] + [
+                self._data[self._off[r[0]] : self._off[r[-1]] + sizes[j + len(r) - 1]]
+                for r, j in zip(np.split(ids, cut), np.concatenate([[0], cut]).tolist())])
         return {"fonts": list(self._font_list), "font": (codes >> 31).astype(np.int32), "chars": chars,
                 "char": char.astype(np.int32).reshape(-1), "bold": ((codes >> 6) & 1).astype(bool),
-                "level": (codes & 63).astype(np.int8), "hw": self._hw[since:n].copy(),
-                "geom": self._geom[since:n].copy(), "data": self._data[start : self._used]}
+                "level": (codes & 63).astype(np.int8), "hw": self._hw[ids].copy(), "geom": self._geom[ids].copy(),
+                "data": data}
 
     def add(self, packed: dict) -> None:
         """Insert glyphs packed by :meth:`export` (another process, the disk); known ones are skipped."""
