@@ -164,3 +164,45 @@ def test_renderer_refuses_pair_outside_vocab_coverage(registry):
     t["font"][0, 0], t["char"][0, 0] = bad
     with pytest.raises(FontCoverageError):
         r.render(t, 0, np.arange(1))
+
+
+def test_pixel_noise_kernel_is_standard_normal_and_keyed():
+    """The kernel's draws: N(0, 1) moments and tails, no correlation between neighbours (values
+    drawn from the same hash included), the same key gives the same draws, another key others."""
+    from synprobe.render.kernels import _normal_noise, noise_table
+
+    lut = noise_table()
+    a = np.empty(300_001, np.float32)  # odd length: the last hash is used in part
+    _normal_noise(a, np.uint64(12345), lut)
+    assert abs(a.mean()) < 0.01 and abs(a.std() - 1) < 0.01
+    assert abs((np.abs(a) > 2).mean() - 0.0455) < 0.003  # two-sided 2-sigma tail of N(0, 1)
+    for lag in (1, 2, 3):
+        assert abs(np.corrcoef(a[:-lag], a[lag:])[0, 1]) < 0.01
+    b = np.empty_like(a)
+    _normal_noise(b, np.uint64(12345), lut)
+    c = np.empty_like(a)
+    _normal_noise(c, np.uint64(12346), lut)
+    assert np.array_equal(a, b) and abs(np.corrcoef(a, c)[0, 1]) < 0.01
+
+
+@pytest.mark.parametrize("sigma", [0.02, 0.08])
+def test_pixel_noise_residual_has_the_recorded_scale(registry, sigma):
+    """Image with noise minus the same image without: residuals of std pixel_noise * 255 (pixels
+    away from the 0/255 clip), zero mean; the noise depends on (seed, index) only."""
+    # colours on whole grey levels (0.4 * 255 = 102, 0.6 * 255 = 153): the clean image is not rounded
+    grey = {**PLAIN, "background": {"kind": "solid", "color": [0.4, 0.4, 0.4]},
+            "symbol": {"foreground": {"kind": "solid", "color": [0.6, 0.6, 0.6]}}}
+    idx = np.arange(40)
+    clean = _renderer(grey, registry)
+    noisy = _renderer({**grey, "pixel_noise": sigma}, registry)
+    t = noisy.sample(3, idx)
+    x0, _ = clean.render({**t, "pixel_noise": np.zeros_like(t["pixel_noise"])}, 3, idx)
+    x1, _ = noisy.render(t, 3, idx)
+    assert (t["pixel_noise"] == sigma).all()
+    ok = (x0 > 60) & (x0 < 195)
+    res = x1.astype(float)[ok] - x0[ok]
+    assert abs(res.mean()) < 0.1 and abs(res.std() - sigma * 255) < 0.03 * sigma * 255
+    x2, _ = noisy.render(_rows(t, slice(20, 40)), 3, idx[20:])  # rendered alone: same noise
+    assert np.array_equal(x2, x1[20:])
+    x3, _ = noisy.render(t, 4, idx)  # another dataset seed: other noise
+    assert (x3 != x1).mean() > 0.5
