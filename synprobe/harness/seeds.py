@@ -72,27 +72,21 @@ def run_seeds(stream, data, config: TrainConfig | None, out, seeds, *, jobs: int
         return {s: results[s] for s in seeds}
 
     import multiprocessing as mp
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
-    # spawn, not fork: torch's thread pools do not survive a fork
-    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = {pool.submit(_run_one, stream, data, replace(cfg, seed=s), dirs[s], kw): s for s in seeds}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            for f in finished:
-                if f.exception() is not None:
-                    for p in pending:
-                        p.cancel()
-                    raise f.exception()
-                done(futures[f], f.result())
+    # spawn, not fork: torch's thread pools do not survive a fork. Leaving the block terminates the
+    # pool, so the first failing seed stops the others at once instead of after they finish.
+    jobs_args = [(stream, data, replace(cfg, seed=s), dirs[s], kw) for s in seeds]
+    with mp.get_context("spawn").Pool(jobs) as pool:
+        for seed, summary in pool.imap_unordered(_run_one, jobs_args):
+            done(seed, summary)
     return {s: results[s] for s in seeds}
 
 
-def _run_one(stream, data, cfg: TrainConfig, out: Path, kw: dict) -> dict:
+def _run_one(args) -> tuple[int, dict]:
     """One seed in a worker process (no progress bar: several would garble the terminal)."""
     from synprobe.harness.train import run
 
+    stream, data, cfg, out, kw = args
     summary = run(stream, data, cfg, out, progress=False, **kw)
     summary.pop("rows", None)
-    return summary
+    return cfg.seed, summary
