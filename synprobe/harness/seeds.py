@@ -49,6 +49,8 @@ def run_seeds(stream, data, config: TrainConfig | None, out, seeds, *, jobs: int
     """
     cfg = config or TrainConfig()
     seeds = list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise HarnessError(f"seeds: expected distinct seeds, at least one; got {seeds!r}")
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise HarnessError(f"--jobs: expected a positive integer, got {jobs!r}")
     jobs = min(jobs, len(seeds))
