@@ -85,9 +85,12 @@ def _meta(recipe: Recipe, n: int, seed: int, vocab: Vocab, chunk: int, compressi
 _STATE: dict = {}
 
 
-def _init_worker(renderer, seed: int, work: WorkDir) -> None:
+def _init_worker(renderer, seed: int, work: WorkDir, report: bool = True) -> None:
+    """``report``: send the glyphs each chunk rasterised back to the parent (worker processes; the
+    parent's own renderer already holds them)."""
     _STATE.clear()
-    _STATE.update(renderer=renderer, seed=seed, work=work, buffers={}, reported=len(renderer.glyphs))
+    _STATE.update(renderer=renderer, seed=seed, work=work, buffers={},
+                  reported=len(renderer.glyphs) if report else None)
 
 
 class _GlyphStore:
@@ -101,26 +104,24 @@ class _GlyphStore:
     def __init__(self, renderer):
         from synprobe.render.glyphs import load_atlas
 
-        self.renderer = renderer
+        self.glyphs = renderer.glyphs
         self.path = _atlas_path(renderer)
-        self.new = 0
         if self.path is not None and self.path.exists():
             packed = load_atlas(self.path)
             if packed is not None:
-                renderer.glyphs.add(packed)
+                self.glyphs.add(packed)
+        self.kept = self.glyphs.count(ATLAS_MAX_LEVEL)  # what the file already holds
 
     def add(self, packed: dict | None) -> None:
-        if packed is not None and len(packed["font"]):
-            before = len(self.renderer.glyphs)
-            self.renderer.glyphs.add(packed)
-            self.new += len(self.renderer.glyphs) - before
+        if packed is not None:
+            self.glyphs.add(packed)
 
     def save(self) -> None:
         from synprobe.render.glyphs import save_atlas
 
-        if self.path is not None and self.new:
+        if self.path is not None and self.glyphs.count(ATLAS_MAX_LEVEL) > self.kept:
             try:
-                save_atlas(self.path, self.renderer.glyphs.export(max_level=ATLAS_MAX_LEVEL))
+                save_atlas(self.path, self.glyphs.export(max_level=ATLAS_MAX_LEVEL))
             except OSError:
                 pass  # a read-only cache folder only costs speed
 
@@ -181,9 +182,10 @@ def _run_chunk(args) -> tuple[int, int, dict | None, bytes]:
     work.write_columns(start, table)
     y = y_json(st["renderer"], table, st["seed"], index)
     work.save_chunk(k, table)  # the chunk's marker: exists only once its pixels and columns are written
-    glyphs = st["renderer"].glyphs  # glyphs rasterised for this chunk go back to the parent's atlas
-    new = glyphs.export(since=st["reported"], max_level=ATLAS_MAX_LEVEL) if len(glyphs) > st["reported"] else None
-    st["reported"] = len(glyphs)
+    glyphs, new = st["renderer"].glyphs, None  # glyphs rasterised for this chunk go back to the parent's atlas
+    if st["reported"] is not None and len(glyphs) > st["reported"]:
+        new = glyphs.export(since=st["reported"], max_level=ATLAS_MAX_LEVEL)
+        st["reported"] = len(glyphs)
     return k, stop - start, new, y  # the labels travel back: the parent writes them, nothing else
 
 
@@ -285,10 +287,9 @@ def generate(
             asm.add(k)
         store = _GlyphStore(renderer)
         if workers == 1:
-            _init_worker(renderer, seed, work)
+            _init_worker(renderer, seed, work, report=False)
             for job in todo:
-                k, done, new, y = _run_chunk(job)
-                store.new += 0 if new is None else len(new["font"])  # already in renderer.glyphs
+                k, done, _, y = _run_chunk(job)
                 asm.add(k, y)
                 bar.update(done)
         else:

@@ -48,7 +48,7 @@ def _tables(renderer) -> tuple:
     return tables
 
 
-def _slot_fragments(t: dict, count: np.ndarray, n: int, slots: int, build) -> list[list[str]]:
+def _slot_fragments(count: np.ndarray, n: int, slots: int, build) -> list[list[str]]:
     """For each slot j, the JSON fragment of every row holding more than j items ('' elsewhere)."""
     out = []
     for j in range(slots):
@@ -97,10 +97,10 @@ def y_json(renderer, t: dict, seed: int, index: np.ndarray) -> bytes:
                 for k, gl, sa, ro, tx, ty, fk, fs in zip(*cols)]
 
     ns = t["n_symbols"]
-    syms = _slot_fragments(t, ns, n, t["char"].shape[1], symbol)
+    syms = _slot_fragments(ns, n, t["char"].shape[1], symbol)
     occluders = [""] * n
     if "occluder_kind" in t:
-        per = _slot_fragments(t, t["n_occluders"], n, t["occluder_kind"].shape[1], occluder)
+        per = _slot_fragments(t["n_occluders"], n, t["occluder_kind"].shape[1], occluder)
         for i, k in enumerate(t["n_occluders"].tolist()):
             occluders[i] = ',"occluders":[' + ",".join(per[j][i] for j in range(k)) + "]"
     first = syms[0]

@@ -13,15 +13,9 @@ VENV="${AVALANCHE_VENV:-/tmp/avalanche-venv}"
 PY="${PYTHON:-python3}"
 
 # 1. Separate venv, outside the repo.
-if [ ! -x "$VENV/bin/python" ]; then
-    if ! "$PY" -m venv "$VENV"; then
-        # Debian's system python needs python3-venv for ensurepip
-        rm -rf "$VENV"
-        SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y python3-venv
-        "$PY" -m venv "$VENV"
-    fi
-fi
+# shellcheck source=../_venv.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/_venv.sh"
+make_venv "$VENV" "$PY"
 VPY="$VENV/bin/python"
 
 # 2. Python deps. torch/torchvision pinned to the dev venv's versions; avalanche-lib 0.6.0 pins

@@ -19,15 +19,9 @@ if [ "${SKIP_APT:-0}" != "1" ] && [ "$need_apt" = "1" ]; then
 fi
 
 # 2. Separate venv, outside the repo.
-if [ ! -x "$VENV/bin/python" ]; then
-    if ! "$PY" -m venv "$VENV"; then
-        # Debian's system python needs python3-venv for ensurepip
-        rm -rf "$VENV"
-        SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y python3-venv
-        "$PY" -m venv "$VENV"
-    fi
-fi
+# shellcheck source=../_venv.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/_venv.sh"
+make_venv "$VENV" "$PY"
 VPY="$VENV/bin/python"
 
 # 3. Python deps. synbols 1.0.2 uses np.int/np.bool (removed in NumPy 1.24); run.py sets

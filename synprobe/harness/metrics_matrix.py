@@ -158,9 +158,7 @@ def forgetting_chaudhry(R, per_task: bool = False):
     R = _matrix(R)
     T = R.shape[0]
     f = np.array([R[j : T - 1, j].max() - R[T - 1, j] for j in range(T - 1)], dtype=float)
-    if per_task:
-        return f
-    return float(f.mean()) if T > 1 else float("nan")
+    return _per_task_or_mean(f, per_task)
 
 
 def forgetting_avalanche(R, per_task: bool = False):
@@ -181,6 +179,11 @@ def forgetting_avalanche(R, per_task: bool = False):
     T = R.shape[0]
     j = np.arange(T - 1)
     f = R[j, j] - R[T - 1, j]
+    return _per_task_or_mean(f, per_task)
+
+
+def _per_task_or_mean(f: np.ndarray, per_task: bool):
+    """The per-task forgettings ``f`` (shape ``(T-1,)``), or their mean (NaN when there are none)."""
     if per_task:
         return f
-    return float(f.mean()) if T > 1 else float("nan")
+    return float(f.mean()) if len(f) else float("nan")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from synprobe.io.partial import WorkDir
+from synprobe.io.partial import WorkDir, squeeze
 from synprobe.recipe import Recipe
 from synprobe.sampling import COLUMNS, Vocab
 
-__all__ = ["Assembler", "column_schema", "squeeze"]
+__all__ = ["Assembler", "column_schema"]
 
 
 class Assembler:
@@ -168,11 +168,6 @@ def _slab_rows(h: int, w: int, c: int) -> int:
 
     rows = chunk_rows(h, w, c)
     return int(rows * max(1, (16 << 20) // (rows * h * w * c)))
-
-
-def squeeze(col: np.ndarray) -> np.ndarray:
-    """Per-slot columns with a single slot are stored as (N,)."""
-    return col[:, 0] if col.ndim == 2 and col.shape[1] == 1 else col
 
 
 def column_schema(table: dict) -> dict:

@@ -15,7 +15,7 @@ import numpy as np
 
 from synprobe.recipe import Recipe
 
-__all__ = ["WorkDir", "image_shape", "pwrite_all", "write_at"]
+__all__ = ["WorkDir", "image_shape", "pwrite_all", "squeeze", "write_at"]
 
 
 def image_shape(recipe: Recipe) -> tuple[int, int, int]:
@@ -91,8 +91,6 @@ class WorkDir:
 
     def write_columns(self, start: int, table: dict) -> None:
         """Rows [start, start + n) of every attribute column, straight into the output file."""
-        from synprobe.io.assemble import squeeze
-
         fd = os.open(self.target, os.O_WRONLY)
         try:
             for name, (offset, dtype) in self.columns.items():
@@ -123,6 +121,11 @@ class WorkDir:
     def done(self) -> set[int]:
         """Chunks whose pixels and attribute file are complete (half-written files end in .tmp)."""
         return {int(p.stem) for p in (self.root / "chunks").glob("*.npy") if p.stem.isdigit()}
+
+
+def squeeze(col: np.ndarray) -> np.ndarray:
+    """Per-slot columns with a single slot are stored as (N,)."""
+    return col[:, 0] if col.ndim == 2 and col.shape[1] == 1 else col
 
 
 def write_at(path: Path, offset: int, data: np.ndarray) -> None:

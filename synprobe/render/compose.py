@@ -72,10 +72,7 @@ class Renderer:
             code = g.code(self._font_codes[font[active]], self._char_codes[char[active]],
                           bold[active].astype(np.int64), level[active].astype(np.int64))
             uniq, inverse = np.unique(code, return_inverse=True)
-            lut = g.ids(uniq)
-            for j in np.nonzero(lut < 0)[0].tolist():
-                lut[j] = g.id(*g.key(int(uniq[j])))
-            ids[active] = lut[inverse.reshape(-1)]
+            ids[active] = g.ids(uniq, rasterise=True)[inverse.reshape(-1)]
         return ids
 
     def _geometry(self, ids, scale, rot, slant, tx, ty):

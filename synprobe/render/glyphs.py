@@ -135,14 +135,20 @@ class GlyphCache:
         char = chr(c) if c < _NAMED else self._name_list[c - _NAMED]
         return self._font_list[code >> 31], char, bool((code >> 6) & 1), int(code & 63)
 
-    def ids(self, codes: np.ndarray) -> np.ndarray:
-        """Glyph ids of an int64 array of codes; -1 where not in the atlas (nothing is rasterised)."""
+    def ids(self, codes: np.ndarray, rasterise: bool = False) -> np.ndarray:
+        """Glyph ids of an int64 array of codes, found in one search. Codes not in the atlas give -1,
+        or with ``rasterise`` are rasterised now (one by one, as :meth:`id` does)."""
         self._merge_sorted()
         known, gids = self._sorted
-        if not len(known):
-            return np.full(codes.shape, -1, np.int64)
-        pos = np.minimum(np.searchsorted(known, codes), len(known) - 1)
-        return np.where(known[pos] == codes, gids[pos], -1)
+        if len(known):
+            pos = np.minimum(np.searchsorted(known, codes), len(known) - 1)
+            out = np.where(known[pos] == codes, gids[pos], -1)
+        else:
+            out = np.full(codes.shape, -1, np.int64)
+        if rasterise:
+            for j in np.flatnonzero(out < 0).tolist():
+                out.flat[j] = self._id_of(int(codes.flat[j]))
+        return out
 
     def _merge_sorted(self) -> None:
         n = len(self)
@@ -173,13 +179,13 @@ class GlyphCache:
 
     def id(self, font: str, char: str, bold: bool, level: int) -> int:
         """Glyph id of a key, rasterising it on first use."""
-        code = self.code(self.font_code(font), self.char_code(char), int(bool(bold)), int(level))
+        return self._id_of(self.code(self.font_code(font), self.char_code(char), int(bool(bold)), int(level)))
+
+    def _id_of(self, code: int) -> int:
         gid = self._index.get(code)
         if gid is None:
-            if font == "<shape>":
-                g = _shape(char, level_px(level))
-            else:
-                g = self._render(font, char, bool(bold), int(level))
+            font, char, bold, level = self.key(code)
+            g = _shape(char, level_px(level)) if font == "<shape>" else self._render(font, char, bold, level)
             gid = self._append(code, g)
         return gid
 
@@ -198,6 +204,10 @@ class GlyphCache:
         return self._data, self._off[:n], self._hw[:n], self._geom[:n]
 
     # ------------------------------------------------------------------ between processes, on disk
+
+    def count(self, max_level: int) -> int:
+        """Number of glyphs of level <= ``max_level``."""
+        return int(((self._codes[: len(self)] & 63) <= max_level).sum())
 
     def export(self, since: int = 0, max_level: int | None = None) -> dict:
         """Glyphs with id >= ``since`` (default: all), and level <= ``max_level`` if given, packed:
