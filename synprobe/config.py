@@ -4,6 +4,8 @@
   ``~/.local/share/synprobe``.
 - ``SYNPROBE_CACHE``: caches (compiled kernels, downloads); default ``$XDG_CACHE_HOME/synprobe``
   or ``~/.cache/synprobe``.
+- ``SYNPROBE_KERNELS``: ``auto`` (default), ``c`` or ``numba``: which compiled rendering kernels
+  to use (same bytes; see :mod:`synprobe.render.backend`). ``CC`` names the C compiler.
 - ``SYNPROBE_GLYPH_CACHE``: ``0`` turns off the on-disk glyph atlas cache
   (``$SYNPROBE_CACHE/glyphs``), which saves rasterising the same glyphs in every run.
 - ``SYNPROBE_CATALOG``: an extra dataset catalog (TOML) whose entries override the bundled ones.

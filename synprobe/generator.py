@@ -272,6 +272,10 @@ def generate(
     from synprobe.render.compose import Renderer
 
     renderer = Renderer(rc, registry=registry, vocab=vocab)
+    if workers > 1:  # build (first run) or load the compiled kernels once, before the workers fork
+        from synprobe.render.backend import kernels
+
+        kernels()
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     columns = column_schema(renderer.sample(seed, np.arange(1)))
     def labels(table: dict, start: int) -> bytes:  # y of a chunk replayed from its table (--resume)

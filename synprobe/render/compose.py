@@ -16,8 +16,6 @@ symbol's coverage after every layer above it (so occlusion is accounted for), as
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from synprobe.recipe import OCCLUDER_KINDS, Recipe
@@ -131,7 +129,7 @@ class Renderer:
             (x, masks): uint8 (n, H, W, C) with C = 1 if gray else 3; masks uint8 (n, H, W, S)
             or None when the recipe has ``masks = false``.
         """
-        from synprobe.render.kernels import composite, warp_layers
+        from synprobe.render.backend import kernels, normal_lut
 
         rc = self.recipe
         H, W = rc.resolution
@@ -152,8 +150,6 @@ class Renderer:
                    for g, c in zip(geo, ("scale", "rotation", "slant", "translation_x", "translation_y"))]
         inv, box = self._geometry(ids, *geo)
         data, off, hw, _ = glyphs.arrays()
-        alpha = np.zeros((n, S + K, H, W), np.uint8)
-        warp_layers(alpha, ids, inv, box, data, off, hw)
 
         kinds = np.zeros((n, S + K + 1), np.int64)
         params = np.zeros((n, S + K + 1, N_PARAMS))
@@ -178,29 +174,9 @@ class Renderer:
         tex = np.concatenate(textures) if textures else np.zeros((1, 1, 1, 3), np.float32)
 
         x = np.empty((n, H, W, 1 if rc.gray else 3), np.uint8)
-        composite(x, alpha, active, kinds, params, tex, tex_row, rc.gray, t["inverse_color"].astype(bool),
-                  rc.max_contrast, t["pixel_noise"].astype(np.float64), np.uint64(seed),
-                  np.asarray(index, np.int64), _normal_lut())
-        masks = _visible_masks(alpha[:, :S], alpha[:, S:]) if rc.masks else None
+        masks = np.empty((n, H, W, S), np.uint8) if rc.masks else None
+        kernels().render(x, masks, ids, inv, box, (data, off, hw), active, kinds, params, tex, tex_row, rc.gray,
+                         t["inverse_color"].astype(bool), rc.max_contrast, t["pixel_noise"].astype(np.float64),
+                         seed, np.asarray(index, np.int64), normal_lut(), S)
         return x, masks
 
-
-def _visible_masks(sym_alpha: np.ndarray, occ_alpha: np.ndarray) -> np.ndarray:
-    """Per-symbol coverage after occlusion: a_j * prod over layers above j of (1 - a_l)."""
-    n, S, H, W = sym_alpha.shape
-    remaining = np.ones((n, H, W), np.float32)
-    for j in range(occ_alpha.shape[1] - 1, -1, -1):
-        remaining *= 1.0 - occ_alpha[:, j] * np.float32(1 / 255)
-    out = np.empty((n, H, W, S), np.uint8)
-    for j in range(S - 1, -1, -1):
-        a = sym_alpha[:, j] * np.float32(1 / 255)
-        out[..., j] = np.rint(a * remaining * 255)
-        remaining *= 1.0 - a
-    return out
-
-
-@functools.lru_cache(maxsize=1)
-def _normal_lut() -> np.ndarray:
-    from synprobe.render.kernels import noise_table
-
-    return noise_table()

@@ -1,4 +1,5 @@
-"""Compiled per-pixel kernels (numba): pattern evaluation, compositing and post-processing.
+"""Compiled per-pixel kernels (numba; the C twin in _kernels.c gives the same bytes, see
+:mod:`synprobe.render.backend`): pattern evaluation, compositing and post-processing.
 
 One pass per image does what would otherwise be a dozen numpy passes over the batch: evaluate
 the analytic patterns (solid colour, linear and radial 3-stop gradients) of the background and of
@@ -31,13 +32,13 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_home() / "numba"))
 
 import numba  # noqa: E402
 
+from synprobe.render.backend import normal_lut as noise_table  # noqa: E402
+from synprobe.render.patterns import KIND_LINEAR, KIND_RADIAL, KIND_SOLID, KIND_TEXTURE, N_PARAMS  # noqa: E402
+
 __all__ = [
     "KIND_LINEAR", "KIND_RADIAL", "KIND_SOLID", "KIND_TEXTURE", "N_PARAMS",
-    "composite", "eval_patterns", "warp_layers",
+    "composite", "eval_patterns", "noise_table", "warp_layers",
 ]
-
-KIND_SOLID, KIND_LINEAR, KIND_RADIAL, KIND_TEXTURE = 0, 1, 2, 3
-N_PARAMS = 14
 
 
 @numba.njit(cache=True, inline="always")
@@ -152,7 +153,7 @@ def composite(out, alpha, active, kinds, params, tex, tex_row, gray, inverse, co
         gray: bool; inverse: bool (n,); contrast: bool (per-image min-max stretch).
         sigma: float64 (n,) pixel-noise std in [0, 1] units; seed: dataset seed (uint64);
         index: int64 (n,) sample indices; lut: float32 (4096,) normal quantile table (see
-            :func:`noise_table`).
+            :func:`synprobe.render.backend.normal_lut`).
     """
     n, L, H, W = alpha.shape
     P = H * W
@@ -231,7 +232,7 @@ def _quantize(dst, img, noise, lo, scale, sg, C, P):
 @numba.njit(cache=True)
 def _normal_noise(out, key, lut):
     """out[k] ~ N(0, 1), a pure function of (key, k): one lowbias32 hash per two values, 12 bits
-    each, looked up in the equiprobable normal table (see :func:`noise_table`)."""
+    each, looked up in the equiprobable normal table (see :func:`synprobe.render.backend.normal_lut`)."""
     k32 = np.uint32(key >> np.uint64(32)) ^ np.uint32(key & np.uint64(0xFFFFFFFF))
     m = out.shape[0]
     for k in range((m + 1) // 2):
@@ -245,14 +246,3 @@ def _normal_noise(out, key, lut):
         if 2 * k + 1 < m:
             out[2 * k + 1] = lut[np.int32((x >> np.uint32(16)) & np.uint32(4095))]
 
-
-def noise_table() -> np.ndarray:
-    """float32 (4096,): entry m = standard normal quantile at (m + 0.5) / 4096.
-
-    The kernel draws 12 random bits per value and looks them up here: a 4,096-point
-    equiprobable discretisation of N(0, 1) (steps far below one grey level; |z| <= 3.7).
-    """
-    from statistics import NormalDist
-
-    nd = NormalDist()
-    return np.array([nd.inv_cdf((m + 0.5) / 4096) for m in range(4096)], np.float32)

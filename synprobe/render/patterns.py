@@ -22,7 +22,9 @@ import numpy as np
 from synprobe.recipe import PATTERN_KINDS, PatternSpec
 from synprobe.rng import Draws
 
-N_PARAMS = 14  # keep equal to synprobe.render.kernels.N_PARAMS (kernels imports numba lazily)
+# kernel pattern kinds and the length of a parameter row (see synprobe.render.kernels)
+KIND_SOLID, KIND_LINEAR, KIND_RADIAL, KIND_TEXTURE = 0, 1, 2, 3
+N_PARAMS = 14
 
 __all__ = ["image_bank", "pattern_params", "render_patterns"]
 
@@ -61,16 +63,14 @@ def _gradient_params(d: Draws, h: int, w: int, kind: str, tag: str = "") -> np.n
 
 def _eval(kinds: np.ndarray, params: np.ndarray, h: int, w: int) -> np.ndarray:
     """Evaluate analytic patterns with the compiled kernel: float32 (b, h, w, 3)."""
-    from synprobe.render.kernels import eval_patterns
+    from synprobe.render.backend import kernels
 
     out = np.empty((len(kinds), h, w, 3), np.float32)
-    eval_patterns(out, np.asarray(kinds, np.int64), params)
+    kernels().eval_patterns(out, np.asarray(kinds, np.int64), np.ascontiguousarray(params, np.float64))
     return out
 
 
 def _multigradient(d: Draws, spec: PatternSpec, h: int, w: int) -> np.ndarray:
-    from synprobe.render.kernels import KIND_LINEAR, KIND_RADIAL
-
     linear = d.uniform("layer-kinds", spec.n_gradients) < 0.5
     out = None
     for layer in range(spec.n_gradients):
@@ -203,8 +203,6 @@ def pattern_params(kinds, seeds: np.ndarray, spec: PatternSpec, h: int, w: int, 
         (kernel_kinds int64 (b,), params float64 (b, N_PARAMS), textures float32 (t, h, w, 3),
         texture_row int64 (b,), -1 where the kernel evaluates the pattern itself).
     """
-    from synprobe.render.kernels import KIND_LINEAR, KIND_RADIAL, KIND_SOLID, KIND_TEXTURE
-
     kinds = np.asarray(kinds)
     codes = kinds if kinds.dtype.kind in "iu" else np.array([PATTERN_KINDS.index(k) for k in kinds], int)
     b = len(codes)

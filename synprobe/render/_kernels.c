@@ -1,0 +1,262 @@
+/* Compiled per-pixel kernels (C): the same arithmetic as the numba kernels in kernels.py,
+ * operation for operation, so both give the same bytes (tests/test_kernels.py checks it).
+ *
+ * Built on first use by synprobe/render/ckernels.py with the system C compiler, cached, and
+ * loaded with ctypes: no start-up cost beyond dlopen (numba's import and cache load take
+ * ~0.4 s per process). Rules that keep the bytes equal to the numba kernels:
+ *   - no fast-math, no FMA contraction (-ffp-contract=off): every + and * rounds as written;
+ *   - float32 where the numba code uses np.float32, double where it uses float64;
+ *   - min/max with Python's semantics (the first argument wins ties), see pmin/pmax.
+ *
+ * Layout conventions are those of kernels.py (see its docstrings).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_PARAMS 14
+
+static inline float pmax(float a, float b) { return b > a ? b : a; }
+static inline float pmin(float a, float b) { return b < a ? b : a; }
+
+static inline uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* dst float32 (3, H * W) planes <- pattern (kind, params p), or texture tex[ti] (H, W, 3). */
+static void fill_pattern(float *restrict dst, int64_t kind, const double *p, const float *tex, int64_t ti,
+                         int64_t H, int64_t W) {
+    const int64_t P = H * W;
+    float *restrict d0 = dst, *restrict d1 = dst + P, *restrict d2 = dst + 2 * P;
+    if (kind == 3) {
+        const float *t = tex + ti * P * 3;
+        for (int64_t k = 0; k < P; k++) {
+            d0[k] = t[3 * k];
+            d1[k] = t[3 * k + 1];
+            d2[k] = t[3 * k + 2];
+        }
+        return;
+    }
+    if (kind == 0) {
+        const float r = (float)p[0], g = (float)p[1], b = (float)p[2];
+        for (int64_t k = 0; k < P; k++) {
+            d0[k] = r;
+            d1[k] = g;
+            d2[k] = b;
+        }
+        return;
+    }
+    const float c0r = (float)p[0], c0g = (float)p[1], c0b = (float)p[2];
+    const float d1r = (float)(p[3] - p[0]), d1g = (float)(p[4] - p[1]), d1b = (float)(p[5] - p[2]);
+    const float d2r = (float)(p[6] - p[3]), d2g = (float)(p[7] - p[4]), d2b = (float)(p[8] - p[5]);
+    const float a = (float)p[9], b = (float)p[10], cc = (float)p[11];
+    const float e = (float)p[12], r = (float)p[13];
+    for (int64_t i = 0; i < H; i++) {
+        const int64_t base = i * W;
+        if (kind == 2) {
+            const float y = ((float)i + 0.5f) * b - e;
+            const float y2 = y * y;
+            for (int64_t j = 0; j < W; j++) {
+                const float x = ((float)j + 0.5f) * a - cc;
+                const float t2 = 2.0f * sqrtf(x * x + y2) * r;
+                const float f1 = pmin(pmax(t2, 0.0f), 1.0f);
+                const float f2 = pmin(pmax(t2 - 1.0f, 0.0f), 1.0f);
+                d0[base + j] = c0r + d1r * f1 + d2r * f2;
+                d1[base + j] = c0g + d1g * f1 + d2g * f2;
+                d2[base + j] = c0b + d1b * f1 + d2b * f2;
+            }
+        } else {
+            const float t0 = b * (float)i + cc;
+            for (int64_t j = 0; j < W; j++) {
+                const float t2 = 2.0f * (a * (float)j + t0);
+                const float f1 = pmin(pmax(t2, 0.0f), 1.0f);
+                const float f2 = pmin(pmax(t2 - 1.0f, 0.0f), 1.0f);
+                d0[base + j] = c0r + d1r * f1 + d2r * f2;
+                d1[base + j] = c0g + d1g * f1 + d2g * f2;
+                d2[base + j] = c0b + d1b * f1 + d2b * f2;
+            }
+        }
+    }
+}
+
+/* out float32 (b, H, W, 3) <- analytic pattern kinds (b,) with params (b, N_PARAMS). */
+int sp_eval_patterns(float *out, int64_t b, int64_t H, int64_t W, const int64_t *kinds, const double *params) {
+    const int64_t P = H * W;
+    float *planes = malloc(sizeof(float) * 3 * P);
+    if (!planes) return -1;
+    for (int64_t s = 0; s < b; s++) {
+        fill_pattern(planes, kinds[s], params + s * N_PARAMS, NULL, 0, H, W);
+        float *o = out + s * P * 3;
+        for (int64_t k = 0; k < P; k++) {
+            o[3 * k] = planes[k];
+            o[3 * k + 1] = planes[P + k];
+            o[3 * k + 2] = planes[2 * P + k];
+        }
+    }
+    free(planes);
+    return 0;
+}
+
+/* Bilinear warp of one atlas glyph into a coverage layer dst (H, W), zero on entry. */
+static void warp_one(uint8_t *restrict dst, const double *m, const int64_t *box, const uint8_t *restrict data,
+                     int64_t o, int64_t h, int64_t w, int64_t W) {
+    const double xmax = (double)(w - 1), ymax = (double)(h - 1);
+    for (int64_t i = box[0]; i < box[1]; i++) {
+        for (int64_t j = box[2]; j < box[3]; j++) {
+            const double x = m[0] * (double)j + m[1] * (double)i + m[2];
+            const double y = m[3] * (double)j + m[4] * (double)i + m[5];
+            if (x < 0.0 || y < 0.0 || x >= xmax || y >= ymax) continue;
+            const int64_t x0 = (int64_t)x, y0 = (int64_t)y;
+            const double fx = x - (double)x0, fy = y - (double)y0;
+            const int64_t q = o + y0 * w + x0;
+            const double top = (double)data[q] * (1.0 - fx) + (double)data[q + 1] * fx;
+            const double bot = (double)data[q + w] * (1.0 - fx) + (double)data[q + w + 1] * fx;
+            dst[i * W + j] = (uint8_t)(top * (1.0 - fy) + bot * fy + 0.5);
+        }
+    }
+}
+
+/* alpha uint8 (n, L, H, W), zero on entry <- glyph gid[s, l] warped by inv[s, l] (see kernels.py). */
+void sp_warp_layers(uint8_t *alpha, int64_t n, int64_t L, int64_t H, int64_t W, const int64_t *gid,
+                    const double *inv, const int64_t *box, const uint8_t *data, const int64_t *off,
+                    const int64_t *hw) {
+    for (int64_t s = 0; s < n; s++)
+        for (int64_t l = 0; l < L; l++) {
+            const int64_t g = gid[s * L + l];
+            if (g < 0) continue;
+            warp_one(alpha + (s * L + l) * H * W, inv + (s * L + l) * 6, box + (s * L + l) * 4, data, off[g],
+                     hw[2 * g], hw[2 * g + 1], W);
+        }
+}
+
+/* lowbias32 of hash k under key k32: two 12-bit table indices (low and high half). */
+static inline uint32_t noise_hash(uint32_t k32, uint32_t k) {
+    uint32_t x = k32 ^ (k * 0x9E3779B9u);
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x846CA68Bu;
+    return x ^ (x >> 16);
+}
+
+/* out[k] ~ N(0, 1), a pure function of (key, k): see kernels._normal_noise. */
+void sp_normal_noise(float *restrict out, int64_t m, uint64_t key, const float *restrict lut) {
+    const uint32_t k32 = (uint32_t)(key >> 32) ^ (uint32_t)(key & 0xFFFFFFFFULL);
+    const int64_t half = m / 2;
+    for (int64_t k = 0; k < half; k++) {
+        const uint32_t x = noise_hash(k32, (uint32_t)k);
+        out[2 * k] = lut[x & 4095u];
+        out[2 * k + 1] = lut[(x >> 16) & 4095u];
+    }
+    if (m & 1) out[m - 1] = lut[noise_hash(k32, (uint32_t)half) & 4095u];
+}
+
+static inline uint8_t q8(float v) { return (uint8_t)(int32_t)pmin(pmax(v, 0.0f), 255.0f); }
+
+/* Render a batch: warp, composite, grey / inversion / contrast / noise / rounding, visible masks.
+ *
+ * The numba path's warp_layers + composite + compose._visible_masks, fused per sample (no
+ * (n, L, H, W) coverage array). Arguments as kernels.composite and kernels.warp_layers, plus
+ * S (symbol layers are 0..S-1, occluders S..L-1) and masks: uint8 (n, H, W, S) or NULL.
+ * Returns 0, or -1 when out of memory.
+ */
+int sp_render(uint8_t *out, uint8_t *masks, int64_t n, int64_t L, int64_t S, int64_t H, int64_t W, int64_t C,
+              const int64_t *gid, const double *inv, const int64_t *box, const uint8_t *data, const int64_t *off,
+              const int64_t *hw, const uint8_t *active, const int64_t *kinds, const double *params,
+              const float *tex, const int64_t *tex_row, int32_t gray, const uint8_t *inverse, int32_t contrast,
+              const double *sigma, uint64_t seed, const int64_t *index, const float *lut) {
+    const int64_t P = H * W;
+    float *buf = malloc(sizeof(float) * (3 * P + 3 * P + P + P * C + P));
+    uint8_t *alpha = malloc((size_t)(L > 0 ? L : 1) * P);
+    if (!buf || !alpha) {
+        free(buf);
+        free(alpha);
+        return -1;
+    }
+    float *restrict img = buf, *restrict fg = buf + 3 * P, *restrict a = buf + 6 * P;
+    float *restrict noise = buf + 7 * P, *restrict remaining = buf + 7 * P + P * C;
+    const float inv255 = (float)(1.0 / 255.0);
+    for (int64_t s = 0; s < n; s++) {
+        const int64_t *ks = kinds + s * (L + 1), *tr = tex_row + s * (L + 1);
+        const double *ps = params + s * (L + 1) * N_PARAMS;
+        memset(alpha, 0, (size_t)L * P);
+        for (int64_t l = 0; l < L; l++) {
+            const int64_t g = gid[s * L + l];
+            if (g >= 0)
+                warp_one(alpha + l * P, inv + (s * L + l) * 6, box + (s * L + l) * 4, data, off[g], hw[2 * g],
+                         hw[2 * g + 1], W);
+        }
+        fill_pattern(img, ks[0], ps, tex, tr[0], H, W);
+        for (int64_t l = 0; l < L; l++) {
+            if (!active[s * L + l]) continue;
+            fill_pattern(fg, ks[l + 1], ps + (l + 1) * N_PARAMS, tex, tr[l + 1], H, W);
+            const uint8_t *al = alpha + l * P;
+            for (int64_t k = 0; k < P; k++) a[k] = (float)al[k] * inv255;
+            for (int64_t c = 0; c < 3; c++) {
+                float *restrict ic = img + c * P;
+                const float *restrict fc = fg + c * P;
+                for (int64_t k = 0; k < P; k++) ic[k] += a[k] * (fc[k] - ic[k]);
+            }
+        }
+        if (gray)
+            for (int64_t k = 0; k < P; k++) img[k] = (img[k] + img[P + k] + img[2 * P + k]) * (float)(1.0 / 3.0);
+        if (inverse[s])
+            for (int64_t k = 0; k < C * P; k++) img[k] = 1.0f - img[k];
+        for (int64_t k = 0; k < C * P; k++) img[k] = pmin(pmax(img[k], 0.0f), 1.0f);
+        float lo = 0.0f, hi = 1.0f;
+        if (contrast) { /* min / max over the int32 bits of non-negative floats, as kernels.composite */
+            int32_t ilo, ihi;
+            memcpy(&ilo, img, 4);
+            ihi = ilo;
+            for (int64_t k = 0; k < C * P; k++) {
+                int32_t v;
+                memcpy(&v, img + k, 4);
+                ilo = v < ilo ? v : ilo;
+                ihi = v > ihi ? v : ihi;
+            }
+            memcpy(&lo, &ilo, 4);
+            memcpy(&hi, &ihi, 4);
+            if (hi - lo < 1e-6f) hi = lo + 1e-6f;
+        }
+        const float scale = 255.0f / (hi - lo);
+        const float sg = (float)(sigma[s] * 255.0);
+        if (sg > 0) {
+            const uint64_t key = mix64(seed ^ mix64((uint64_t)index[s] + 0x9E3779B97F4A7C15ULL));
+            sp_normal_noise(noise, P * C, key, lut);
+        } else {
+            memset(noise, 0, sizeof(float) * P * C);
+        }
+        uint8_t *restrict dst = out + s * P * C;
+        if (C == 3) {
+            for (int64_t k = 0; k < P; k++) {
+                dst[3 * k] = q8((img[k] - lo) * scale + sg * noise[k] + 0.5f);
+                dst[3 * k + 1] = q8((img[P + k] - lo) * scale + sg * noise[P + k] + 0.5f);
+                dst[3 * k + 2] = q8((img[2 * P + k] - lo) * scale + sg * noise[2 * P + k] + 0.5f);
+            }
+        } else {
+            for (int64_t k = 0; k < P; k++) dst[k] = q8((img[k] - lo) * scale + sg * noise[k] + 0.5f);
+        }
+        if (masks) { /* coverage of symbol j after every layer above it, as compose._visible_masks */
+            for (int64_t k = 0; k < P; k++) remaining[k] = 1.0f;
+            for (int64_t l = L - 1; l >= S; l--) {
+                const uint8_t *al = alpha + l * P;
+                for (int64_t k = 0; k < P; k++) remaining[k] *= 1.0f - (float)al[k] * inv255;
+            }
+            uint8_t *restrict ms = masks + s * P * S;
+            for (int64_t j = S - 1; j >= 0; j--) {
+                const uint8_t *al = alpha + j * P;
+                for (int64_t k = 0; k < P; k++) {
+                    const float aj = (float)al[k] * inv255;
+                    ms[k * S + j] = (uint8_t)rintf(aj * remaining[k] * 255.0f);
+                    remaining[k] *= 1.0f - aj;
+                }
+            }
+        }
+    }
+    free(buf);
+    free(alpha);
+    return 0;
+}

@@ -1,0 +1,163 @@
+"""The C kernels (``_kernels.c``): built on first use with the system C compiler, cached, loaded
+with ctypes.
+
+Why: loading numba and its cached kernels costs ~0.4 s in every process (a third of a 100k-image
+run); ``dlopen`` of a cached shared library costs a millisecond. The C code does the same
+arithmetic as the numba kernels, operation for operation, so both give the same bytes
+(``tests/test_kernels.py``).
+
+The library is built once per (source, compiler flags, CPU) into ``$SYNPROBE_CACHE/kernels/``
+(``-march=native``: the CPU's identity is part of the key, so a cache folder shared by different
+machines holds one library per CPU). Without a working compiler :func:`load` returns None with the
+reason, and :mod:`synprobe.render.backend` uses the numba kernels.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from synprobe.config import cache_home
+
+__all__ = ["CKernels", "load"]
+
+SOURCE = Path(__file__).with_name("_kernels.c")
+# no fast-math and no FMA contraction: every + and * rounds as written (bytes equal to numba's)
+_FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno"]
+_NATIVE = ["-march=native"]
+
+_i64, _u64, _i32, _ptr = ctypes.c_int64, ctypes.c_uint64, ctypes.c_int32, ctypes.c_void_p
+
+
+def _compiler() -> list[str] | None:
+    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    parts = cc.split()
+    if not parts or shutil.which(parts[0]) is None:
+        parts = ["cc"]
+    return parts if shutil.which(parts[0]) else None
+
+
+def _cpu_id() -> str:
+    """What -march=native depends on: the CPU model and feature flags."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [ln for ln in f.read(1 << 16).splitlines()
+                     if ln.startswith(("model name", "flags", "Features", "CPU part"))]
+        return "\n".join(dict.fromkeys(lines))
+    except OSError:
+        return platform.processor() or platform.machine()
+
+
+def _key(cc: list[str], flags: list[str]) -> str:
+    h = hashlib.sha256()
+    for part in (SOURCE.read_bytes(), " ".join(cc + flags).encode(), _cpu_id().encode(),
+                 platform.machine().encode(), sys.platform.encode()):
+        h.update(part)
+        h.update(b"\0")
+    return h.hexdigest()[:20]
+
+
+def _build(cc: list[str], flags: list[str], dst: Path) -> str | None:
+    """Compile to a temporary name next to ``dst`` and rename it: concurrent builders (worker
+    processes, parallel runs) never see a half-written library. Returns an error line or None."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=dst.name + ".", suffix=".tmp", dir=dst.parent)
+    os.close(fd)
+    try:
+        r = subprocess.run([*cc, *flags, "-o", tmp, str(SOURCE), "-lm"], capture_output=True, text=True)
+        if r.returncode != 0:
+            lines = [ln for ln in (r.stderr or r.stdout).splitlines() if ln.strip()]
+            return f"{' '.join(cc)} failed: {lines[0] if lines else 'exit ' + str(r.returncode)}"
+        os.replace(tmp, dst)
+        return None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class CKernels:
+    """ctypes bindings of the library's entry points, with numpy-array wrappers."""
+
+    name = "c"
+
+    def __init__(self, path: Path):
+        self.path = path
+        lib = ctypes.CDLL(str(path))
+        lib.sp_render.restype = _i32
+        lib.sp_render.argtypes = [_ptr, _ptr, _i64, _i64, _i64, _i64, _i64, _i64, _ptr, _ptr, _ptr, _ptr, _ptr, _ptr,
+                                  _ptr, _ptr, _ptr, _ptr, _ptr, _i32, _ptr, _i32, _ptr, _u64, _ptr, _ptr]
+        lib.sp_eval_patterns.restype = _i32
+        lib.sp_eval_patterns.argtypes = [_ptr, _i64, _i64, _i64, _ptr, _ptr]
+        lib.sp_normal_noise.restype = None
+        lib.sp_normal_noise.argtypes = [_ptr, _i64, _u64, _ptr]
+        self._lib = lib
+
+    def render(self, out, masks, ids, inv, box, atlas, active, kinds, params, tex, tex_row, gray, inverse,
+               contrast, sigma, seed, index, lut, n_symbols):
+        """See :func:`synprobe.render.backend.render`."""
+        data, off, hw = atlas
+        n, L = ids.shape
+        H, W, C = out.shape[1:]
+        a = [_c(ids, np.int64), _c(inv, np.float64), _c(box, np.int64), _c(data, np.uint8), _c(off, np.int64),
+             _c(hw, np.int64), _c(active, np.uint8), _c(kinds, np.int64), _c(params, np.float64),
+             _c(tex, np.float32), _c(tex_row, np.int64), _c(inverse, np.uint8), _c(sigma, np.float64),
+             _c(index, np.int64), _c(lut, np.float32)]
+        assert out.flags.c_contiguous and out.dtype == np.uint8
+        if masks is not None:
+            assert masks.flags.c_contiguous and masks.dtype == np.uint8 and masks.shape == (n, H, W, n_symbols)
+        rc = self._lib.sp_render(out.ctypes.data, 0 if masks is None else masks.ctypes.data, n, L, n_symbols, H, W,
+                                 C, *(x.ctypes.data for x in a[:11]), int(bool(gray)), a[11].ctypes.data,
+                                 int(bool(contrast)), a[12].ctypes.data, int(seed), a[13].ctypes.data,
+                                 a[14].ctypes.data)
+        if rc != 0:
+            raise MemoryError("render kernel: out of memory")
+
+    def eval_patterns(self, out, kinds, params):
+        b, H, W = out.shape[:3]
+        assert out.flags.c_contiguous and out.dtype == np.float32
+        k, p = _c(kinds, np.int64), _c(params, np.float64)
+        if self._lib.sp_eval_patterns(out.ctypes.data, b, H, W, k.ctypes.data, p.ctypes.data) != 0:
+            raise MemoryError("pattern kernel: out of memory")
+
+    def normal_noise(self, out, key, lut):
+        assert out.flags.c_contiguous and out.dtype == np.float32
+        lut = _c(lut, np.float32)
+        self._lib.sp_normal_noise(out.ctypes.data, len(out), int(key), lut.ctypes.data)
+
+
+def _c(a, dtype) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype)
+
+
+def load() -> tuple[CKernels | None, str]:
+    """The compiled kernels (building them if needed), or (None, why not)."""
+    cc = _compiler()
+    if cc is None:
+        return None, "no C compiler found (set CC)"
+    root = cache_home() / "kernels"
+    errors = []
+    for flags in (_FLAGS + _NATIVE, _FLAGS):  # -march=native is not known to every compiler
+        path = root / f"kernels-{_key(cc, flags)}.so"
+        if not path.exists():
+            try:
+                err = _build(cc, flags, path)
+            except OSError as e:
+                err = f"cannot build in {root}: {e.strerror or e}"
+            if err is not None:
+                errors.append(err)
+                continue
+        try:
+            return CKernels(path), ""
+        except OSError as e:
+            errors.append(f"{path}: {e}")
+    return None, errors[-1] if errors else "unknown error"

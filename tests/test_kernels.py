@@ -1,0 +1,132 @@
+"""The C kernels give the same bytes as the numba kernels; choosing and building them."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from synprobe.errors import SynprobeError
+from synprobe.recipe import recipe_from_dict
+from synprobe.render import backend, ckernels
+from synprobe.render.compose import Renderer
+
+RECIPES = ["default", "default-bw", "counting", "some-large-occlusion", "camouflage", "natural-patterns",
+           "pixel-noise", "segmentation"]
+
+
+@pytest.fixture(scope="module")
+def ck():
+    k, why = ckernels.load()
+    if k is None:  # reported by -ra; CI has a compiler, so there this always runs
+        pytest.skip(f"C kernels unavailable here: {why}")
+    return k
+
+
+@pytest.fixture
+def use(monkeypatch):
+    """use('c' | 'numba'): the kernels Renderer.render picks up."""
+    return lambda name: monkeypatch.setenv("SYNPROBE_KERNELS", name)
+
+
+def _render(use, name, recipe, seed, index):
+    use(name)
+    r = Renderer(recipe)
+    return r.render(r.sample(seed, index), seed, index)
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_bundled_recipes_render_the_same_bytes_with_c_and_numba(ck, use, name):
+    from synprobe.recipe import load_recipe
+
+    recipe, idx = load_recipe(name), np.arange(40, 90)
+    (xc, mc), (xn, mn) = (_render(use, k, recipe, 7, idx) for k in ("c", "numba"))
+    assert xc.tobytes() == xn.tobytes()
+    assert (mc is None) == (mn is None) and (mc is None or mc.tobytes() == mn.tobytes())
+
+
+@given(h=st.integers(8, 40), w=st.integers(8, 40), gray=st.booleans(), contrast=st.booleans(),
+       noise=st.sampled_from([0.0, 0.01, 0.3]), inverse=st.floats(0, 1), symbols=st.integers(1, 3),
+       occluders=st.integers(0, 2), seed=st.integers(0, 2**63 - 1), start=st.integers(0, 10**9))
+def test_any_size_and_option_renders_the_same_bytes(ck, use, h, w, gray, contrast, noise, inverse, symbols,
+                                                    occluders, seed, start):
+    recipe = recipe_from_dict({
+        "resolution": [h, w], "gray": gray, "max_contrast": contrast, "pixel_noise": noise,
+        "inverse_color": {"dist": "bernoulli", "p": inverse}, "masks": True,
+        "n_symbols": {"dist": "choice", "values": list(range(1, symbols + 1))},
+        "occlusion": {"count": occluders, "kind": {"dist": "choice", "values": ["square", "circle", "glyph"]}},
+        "background": {"kind": {"dist": "choice", "values": ["solid", "linear", "radial", "noise"]}},
+        "symbol": {"foreground": {"kind": {"dist": "choice", "values": ["solid", "linear", "radial",
+                                                                         "multigradient"]}}},
+    })
+    idx = np.arange(start, start + 12)
+    (xc, mc), (xn, mn) = (_render(use, k, recipe, seed, idx) for k in ("c", "numba"))
+    assert xc.tobytes() == xn.tobytes() and mc.tobytes() == mn.tobytes()
+
+
+@given(m=st.integers(1, 5000), key=st.integers(0, 2**64 - 1))
+def test_noise_draws_are_the_same(ck, m, key):
+    lut = backend.normal_lut()
+    a, b = np.empty(m, np.float32), np.empty(m, np.float32)
+    ck.normal_noise(a, key, lut)
+    backend.NumbaKernels().normal_noise(b, key, lut)
+    assert a.tobytes() == b.tobytes()
+
+
+@given(b=st.integers(1, 6), h=st.integers(1, 20), w=st.integers(1, 20), data=st.data())
+def test_pattern_evaluation_is_the_same(ck, b, h, w, data):
+    kinds = np.array(data.draw(st.lists(st.integers(0, 2), min_size=b, max_size=b)), np.int64)
+    params = np.array(data.draw(st.lists(st.floats(-3, 3), min_size=b * 14, max_size=b * 14))).reshape(b, 14)
+    out_c, out_n = np.empty((b, h, w, 3), np.float32), np.empty((b, h, w, 3), np.float32)
+    ck.eval_patterns(out_c, kinds, params)
+    backend.NumbaKernels().eval_patterns(out_n, kinds, params)
+    assert out_c.tobytes() == out_n.tobytes()
+
+
+def test_auto_picks_c_when_a_compiler_works(ck, monkeypatch):
+    monkeypatch.delenv("SYNPROBE_KERNELS", raising=False)
+    assert backend.kernels().name == "c"
+
+
+def test_without_a_compiler_auto_falls_back_to_numba_and_c_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("SYNPROBE_CACHE", str(tmp_path))
+    monkeypatch.setenv("CC", "false")  # a "compiler" that always fails
+    backend._kernels.cache_clear()
+    try:
+        k, why = ckernels.load()
+        assert k is None and why.startswith("false failed")
+        monkeypatch.setenv("SYNPROBE_KERNELS", "auto")
+        assert backend.kernels().name == "numba"
+        monkeypatch.setenv("SYNPROBE_KERNELS", "c")
+        with pytest.raises(SynprobeError, match=r"^SYNPROBE_KERNELS=c: the C kernels cannot be built: false failed"):
+            backend.kernels()
+        monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+        monkeypatch.setattr(ckernels.shutil, "which", lambda _: None)
+        assert ckernels.load() == (None, "no C compiler found (set CC)")
+    finally:
+        backend._kernels.cache_clear()
+    assert not list(tmp_path.glob("kernels/*"))  # a failed build leaves nothing behind
+
+
+def test_an_unknown_choice_is_a_one_line_error(monkeypatch):
+    monkeypatch.setenv("SYNPROBE_KERNELS", "fortran")
+    with pytest.raises(SynprobeError, match=r"^SYNPROBE_KERNELS: unknown 'fortran'; expected one of auto, c, numba$"):
+        backend.kernels()
+
+
+def _build_in(cache: str) -> str:
+    import os
+
+    os.environ["SYNPROBE_CACHE"] = cache
+    k, why = ckernels.load()
+    return str(k.path) if k is not None else why
+
+
+def test_processes_building_at_once_share_one_complete_library(ck, tmp_path):
+    with mp.get_context("spawn").Pool(3) as pool:
+        paths = pool.map(_build_in, [str(tmp_path)] * 3)
+    assert len(set(paths)) == 1 and paths[0].endswith(".so")
+    assert [p.name for p in (tmp_path / "kernels").iterdir()] == [paths[0].rsplit("/", 1)[1]]  # no temporaries
