@@ -14,6 +14,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #define N_PARAMS 14
 
@@ -100,21 +103,81 @@ int sp_eval_patterns(float *out, int64_t b, int64_t H, int64_t W, const int64_t 
     return 0;
 }
 
-/* Bilinear warp of one atlas glyph into a coverage layer dst (H, W), zero on entry. */
+/* Bilinear sample of glyph pixel (x, y) (in range): the numba kernel's arithmetic, in order. */
+static inline uint8_t bilinear(const uint8_t *restrict g, int64_t w, double x, double y) {
+    const int64_t x0 = (int64_t)x, y0 = (int64_t)y;
+    const double fx = x - (double)x0, fy = y - (double)y0;
+    const int64_t q = y0 * w + x0;
+    const double top = (double)g[q] * (1.0 - fx) + (double)g[q + 1] * fx;
+    const double bot = (double)g[q + w] * (1.0 - fx) + (double)g[q + w + 1] * fx;
+    return (uint8_t)(top * (1.0 - fy) + bot * fy + 0.5);
+}
+
+#if defined(__AVX2__)
+/* Columns [j, j1) of one output row, four at a time: the same double arithmetic as bilinear()
+ * (so the same bytes), with the taps fetched by two gathers. The top pair (q, q + 1) is read as
+ * the 4 bytes at q, the bottom pair (q + w, q + w + 1) as the 4 bytes at q + w - 2: in range
+ * x < w - 1, y < h - 1 both reads stay inside the glyph (no read past the atlas). Lanes out of
+ * range read nothing and write 0 (the destination is zero on entry). Returns the next column. */
+static int64_t warp_row_avx2(uint8_t *restrict dst, int64_t j, int64_t j1, const double *m, double bx, double by,
+                             const uint8_t *restrict g, int64_t w, double xmax, double ymax) {
+    const __m256d m0 = _mm256_set1_pd(m[0]), m2 = _mm256_set1_pd(m[2]), m3 = _mm256_set1_pd(m[3]);
+    const __m256d m5 = _mm256_set1_pd(m[5]), vbx = _mm256_set1_pd(bx), vby = _mm256_set1_pd(by);
+    const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0), half = _mm256_set1_pd(0.5);
+    const __m256d vxmax = _mm256_set1_pd(xmax), vymax = _mm256_set1_pd(ymax);
+    const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    const __m128i ff = _mm_set1_epi32(0xFF), vw = _mm_set1_epi32((int)w);
+    const int *top_base = (const int *)g, *bot_base = (const int *)(g + w - 2);
+    __m256d vj = _mm256_setr_pd((double)j, (double)(j + 1), (double)(j + 2), (double)(j + 3));
+    for (; j + 4 <= j1; j += 4, vj = _mm256_add_pd(vj, _mm256_set1_pd(4.0))) {
+        const __m256d x = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(m0, vj), vbx), m2);
+        const __m256d y = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(m3, vj), vby), m5);
+        const __m256d ok = _mm256_and_pd(
+            _mm256_and_pd(_mm256_cmp_pd(x, zero, _CMP_GE_OQ), _mm256_cmp_pd(y, zero, _CMP_GE_OQ)),
+            _mm256_and_pd(_mm256_cmp_pd(x, vxmax, _CMP_LT_OQ), _mm256_cmp_pd(y, vymax, _CMP_LT_OQ)));
+        if (_mm256_movemask_pd(ok) == 0) continue;
+        const __m128i ok32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(ok), even));
+        const __m256d xs = _mm256_and_pd(x, ok), ys = _mm256_and_pd(y, ok);
+        const __m128i x0 = _mm256_cvttpd_epi32(xs), y0 = _mm256_cvttpd_epi32(ys);
+        const __m256d fx = _mm256_sub_pd(xs, _mm256_cvtepi32_pd(x0)), fy = _mm256_sub_pd(ys, _mm256_cvtepi32_pd(y0));
+        const __m128i q = _mm_add_epi32(_mm_mullo_epi32(y0, vw), x0);
+        const __m128i t = _mm_mask_i32gather_epi32(_mm_setzero_si128(), top_base, q, ok32, 1);
+        const __m128i b = _mm_mask_i32gather_epi32(_mm_setzero_si128(), bot_base, q, ok32, 1);
+        const __m256d tl = _mm256_cvtepi32_pd(_mm_and_si128(t, ff));
+        const __m256d tr = _mm256_cvtepi32_pd(_mm_and_si128(_mm_srli_epi32(t, 8), ff));
+        const __m256d bl = _mm256_cvtepi32_pd(_mm_and_si128(_mm_srli_epi32(b, 16), ff));
+        const __m256d br = _mm256_cvtepi32_pd(_mm_srli_epi32(b, 24));
+        const __m256d gx = _mm256_sub_pd(one, fx), gy = _mm256_sub_pd(one, fy);
+        const __m256d top = _mm256_add_pd(_mm256_mul_pd(tl, gx), _mm256_mul_pd(tr, fx));
+        const __m256d bot = _mm256_add_pd(_mm256_mul_pd(bl, gx), _mm256_mul_pd(br, fx));
+        const __m256d v = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(top, gy), _mm256_mul_pd(bot, fy)), half);
+        __m128i vi = _mm_and_si128(_mm256_cvttpd_epi32(v), ok32);
+        vi = _mm_packus_epi16(_mm_packus_epi32(vi, vi), vi);
+        const int32_t bytes = _mm_cvtsi128_si32(vi);
+        memcpy(dst + j, &bytes, 4);
+    }
+    return j;
+}
+#endif
+
+/* Bilinear warp of one atlas glyph (h, w at data + o) into a coverage layer dst (H, W), zero on
+ * entry, over the output box rows [box0, box1), columns [box2, box3). */
 static void warp_one(uint8_t *restrict dst, const double *m, const int64_t *box, const uint8_t *restrict data,
                      int64_t o, int64_t h, int64_t w, int64_t W) {
     const double xmax = (double)(w - 1), ymax = (double)(h - 1);
+    const uint8_t *g = data + o;
     for (int64_t i = box[0]; i < box[1]; i++) {
-        for (int64_t j = box[2]; j < box[3]; j++) {
-            const double x = m[0] * (double)j + m[1] * (double)i + m[2];
-            const double y = m[3] * (double)j + m[4] * (double)i + m[5];
+        const double bx = m[1] * (double)i, by = m[4] * (double)i;  /* x = (m0 j + m1 i) + m2, as numba */
+        uint8_t *row = dst + i * W;
+        int64_t j = box[2];
+#if defined(__AVX2__)
+        j = warp_row_avx2(row, j, box[3], m, bx, by, g, w, xmax, ymax);
+#endif
+        for (; j < box[3]; j++) {
+            const double x = m[0] * (double)j + bx + m[2];
+            const double y = m[3] * (double)j + by + m[5];
             if (x < 0.0 || y < 0.0 || x >= xmax || y >= ymax) continue;
-            const int64_t x0 = (int64_t)x, y0 = (int64_t)y;
-            const double fx = x - (double)x0, fy = y - (double)y0;
-            const int64_t q = o + y0 * w + x0;
-            const double top = (double)data[q] * (1.0 - fx) + (double)data[q + 1] * fx;
-            const double bot = (double)data[q + w] * (1.0 - fx) + (double)data[q + w + 1] * fx;
-            dst[i * W + j] = (uint8_t)(top * (1.0 - fy) + bot * fy + 0.5);
+            row[j] = bilinear(g, w, x, y);
         }
     }
 }
@@ -146,7 +209,29 @@ static inline uint32_t noise_hash(uint32_t k32, uint32_t k) {
 void sp_normal_noise(float *restrict out, int64_t m, uint64_t key, const float *restrict lut) {
     const uint32_t k32 = (uint32_t)(key >> 32) ^ (uint32_t)(key & 0xFFFFFFFFULL);
     const int64_t half = m / 2;
-    for (int64_t k = 0; k < half; k++) {
+    int64_t k = 0;
+#if defined(__AVX2__)
+    /* eight hashes at a time, table lookups by hardware gathers (compilers tuned for some CPUs
+     * emulate them with scalar loads: 2x slower here) */
+    const __m256i vk32 = _mm256_set1_epi32((int)k32), golden = _mm256_set1_epi32((int)0x9E3779B9u);
+    const __m256i c1 = _mm256_set1_epi32(0x7FEB352D), c2 = _mm256_set1_epi32((int)0x846CA68Bu);
+    const __m256i mask = _mm256_set1_epi32(4095), step = _mm256_set1_epi32(8);
+    __m256i vk = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (; k + 8 <= half; k += 8, vk = _mm256_add_epi32(vk, step)) {
+        __m256i x = _mm256_xor_si256(vk32, _mm256_mullo_epi32(vk, golden));
+        x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+        x = _mm256_mullo_epi32(x, c1);
+        x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
+        x = _mm256_mullo_epi32(x, c2);
+        x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+        const __m256 lo = _mm256_i32gather_ps(lut, _mm256_and_si256(x, mask), 4);
+        const __m256 hi = _mm256_i32gather_ps(lut, _mm256_and_si256(_mm256_srli_epi32(x, 16), mask), 4);
+        const __m256 a = _mm256_unpacklo_ps(lo, hi), b = _mm256_unpackhi_ps(lo, hi);  /* lo0 hi0 lo1 hi1 | lo4 .. */
+        _mm256_storeu_ps(out + 2 * k, _mm256_permute2f128_ps(a, b, 0x20));
+        _mm256_storeu_ps(out + 2 * k + 8, _mm256_permute2f128_ps(a, b, 0x31));
+    }
+#endif
+    for (; k < half; k++) {
         const uint32_t x = noise_hash(k32, (uint32_t)k);
         out[2 * k] = lut[x & 4095u];
         out[2 * k + 1] = lut[(x >> 16) & 4095u];
