@@ -6,16 +6,42 @@
     (32, 32)
     >>> d = synprobe.load("default", split="test", split_name="stratified_font")   # doctest: +SKIP
 
-``import synprobe`` stays light: numpy only; fonts, rendering and HDF5 load on first use.
+``import synprobe`` stays light: every submodule loads on first use.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from synprobe import dists, scenarios
-from synprobe.load import Dataset, LoadError, load, set_resolver
-from synprobe.noise import NoiseError, NoisyLabels, apply_noise
+import importlib as _importlib
+
+from synprobe.load import Dataset, LoadError, load, set_resolver  # eager: ``synprobe.load`` is the function
+
+# public names -> the module that defines them, imported on first access (PEP 562): the command
+# line starts faster, and ``import synprobe`` costs nothing until something is used
+_LAZY = {
+    "dists": None, "scenarios": None,
+    "NoiseError": "noise", "NoisyLabels": "noise", "apply_noise": "noise",
+    "FontCoverageError": "errors", "FontError": "errors", "FormatError": "errors",
+    "IncompleteFileError": "errors", "InvalidRecipe": "errors", "SynprobeError": "errors",
+    "OcclusionSpec": "recipe", "PatternSpec": "recipe", "Recipe": "recipe", "SymbolSpec": "recipe",
+    "list_recipes": "recipe", "load_recipe": "recipe",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'synprobe' has no attribute {name!r}")
+    mod = _LAZY[name]
+    value = _importlib.import_module(f"synprobe.{mod or name}")
+    if mod is not None:
+        value = getattr(value, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def fetch(name_or_path, **kwargs):
@@ -24,25 +50,6 @@ def fetch(name_or_path, **kwargs):
     from synprobe.datasets import fetch as _fetch
 
     return _fetch(name_or_path, **kwargs)
-
-
-set_resolver(fetch)  # synprobe.load("default") fetches catalog names
-from synprobe.errors import (
-    FontCoverageError,
-    FontError,
-    FormatError,
-    IncompleteFileError,
-    InvalidRecipe,
-    SynprobeError,
-)
-from synprobe.recipe import (
-    OcclusionSpec,
-    PatternSpec,
-    Recipe,
-    SymbolSpec,
-    list_recipes,
-    load_recipe,
-)
 
 
 def generate(recipe, n: int, out, **kwargs):

@@ -50,7 +50,14 @@ TARGET_KINDS = ("classification", "regression")
 
 #: Hook mapping a dataset *name* (not an existing path) to a local file path, e.g. a catalog
 #: ``datasets.fetch``. ``load(source)`` calls it when ``source`` is not an existing file.
-resolver: Callable[[str], os.PathLike | str] | None = None
+def _catalog(name: str):
+    """The default resolver: :func:`synprobe.datasets.fetch` (catalog names)."""
+    from synprobe.datasets import fetch
+
+    return fetch(name)
+
+
+resolver: Callable[[str], os.PathLike | str] | None = _catalog
 
 
 def set_resolver(fn: Callable[[str], os.PathLike | str] | None) -> None:

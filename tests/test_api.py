@@ -50,6 +50,8 @@ def _public_names_defined_in_init() -> set[str]:
             names.add(node.name)
         elif isinstance(node, ast.Assign):
             names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+            if [getattr(t, "id", None) for t in node.targets] == ["_LAZY"]:  # loaded on first access
+                names |= {k.value for k in node.value.keys}
     return {n for n in names if not n.startswith("_") or n == "__version__"} - {"annotations"}
 
 
