@@ -1,4 +1,8 @@
-"""Synbols-compatible per-sample JSON labels (the ``y`` dataset of a file)."""
+"""Synbols-compatible per-sample JSON labels (the ``y`` dataset of a file).
+
+:func:`y_json` assembles them in C when the C kernels are in use (``_labels.c``, ~10x faster),
+else in Python (:func:`y_json_py`, the reference: both give the same bytes).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import json
 import numpy as np
 import orjson
 
-__all__ = ["y_json"]
+__all__ = ["label_starts", "y_json", "y_json_py"]
 
 _TF = ("false", "true")
 
@@ -63,14 +67,47 @@ def _slot_fragments(count: np.ndarray, n: int, slots: int, build) -> list[list[s
 
 def y_json(renderer, t: dict, seed: int, index: np.ndarray) -> bytes:
     """Synbols-compatible JSON per sample (first symbol flattened to the top, as Synbols does),
-    one object per line (JSON text never holds a raw newline), UTF-8.
+    UTF-8, each object followed by a NUL byte (JSON text never holds one; see :func:`label_starts`).
+    """
+    from synprobe.render.backend import kernels
+
+    k = kernels()
+    if k.name == "c":
+        return k.labels(_c_tables(renderer), t, _resolution(renderer, seed), index)
+    return y_json_py(renderer, t, seed, index)
+
+
+def label_starts(y: bytes) -> np.ndarray:
+    """Start offset of every object in a :func:`y_json` block."""
+    ends = np.flatnonzero(np.frombuffer(y, np.uint8) == 0)
+    return np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+
+
+def _resolution(renderer, seed: int) -> str:
+    h, w = renderer.recipe.resolution
+    return f'"resolution":[{w},{h}],"seed":{seed}'
+
+
+def _c_tables(renderer) -> list:
+    """The fragment tables as (blob, offsets) pairs, for the C assembler."""
+    tables = getattr(renderer, "_y_c_tables", None)
+    if tables is None:
+        tables = []
+        for frags in _tables(renderer):
+            enc = [f.encode() for f in frags]
+            tables.append((b"".join(enc), np.concatenate([[0], np.cumsum([len(e) for e in enc])]).astype(np.int64)))
+        renderer._y_c_tables = tables
+    return tables
+
+
+def y_json_py(renderer, t: dict, seed: int, index: np.ndarray) -> bytes:
+    """:func:`y_json` in Python.
 
     Built column-wise: numbers are formatted a column at a time, category names come from
     pre-encoded fragments, and each object is one f-string.
     """
     chars, fonts, scripts, kinds, occ = _tables(renderer)
-    rc = renderer.recipe
-    res = f'"resolution":[{rc.resolution[1]},{rc.resolution[0]}],"seed":{seed}'
+    res = _resolution(renderer, seed)
     n = len(index)
 
     def symbol(rows, j):
@@ -111,8 +148,8 @@ def y_json(renderer, t: dict, seed: int, index: np.ndarray) -> bytes:
     img = zip(first, [kinds[v] for v in t["background_kind"].tolist()], _ints(t["background_seed"]),
               [_TF[v] for v in t["inverse_color"].tolist()], _reals(t["pixel_noise"]), _ints(index),
               _ints(ns), all_syms, occluders)
-    return "\n".join([
+    return "".join([
         f'{{{f},"background":{{"style":{bk},"seed":{bs}}},"inverse_color":{inv},"pixel_noise_scale":{noise},'
-        f'{res},"index":{idx},"n_symbols":{k},"symbols":[{{{s}}}]{extra}}}'
+        f'{res},"index":{idx},"n_symbols":{k},"symbols":[{{{s}}}]{extra}}}\0'
         for f, bk, bs, inv, noise, idx, k, s, extra in img
     ]).encode()

@@ -130,3 +130,48 @@ def test_processes_building_at_once_share_one_complete_library(ck, tmp_path):
         paths = pool.map(_build_in, [str(tmp_path)] * 3)
     assert len(set(paths)) == 1 and paths[0].endswith(".so")
     assert [p.name for p in (tmp_path / "kernels").iterdir()] == [paths[0].rsplit("/", 1)[1]]  # no temporaries
+
+
+@pytest.mark.parametrize("name", RECIPES + ["missing-symbol", "counting-crowded", "many-small-occlusion"])
+def test_labels_assembled_in_c_equal_the_python_reference(ck, name):
+    import json
+
+    from synprobe.labels import label_starts, y_json_py
+    from synprobe.recipe import load_recipe
+
+    r = Renderer(load_recipe(name))
+    idx = np.arange(1000, 1300)
+    t = r.sample(11, idx)
+    from synprobe.labels import _c_tables, _resolution
+
+    y = ck.labels(_c_tables(r), t, _resolution(r, 11), idx)
+    assert y == y_json_py(r, t, 11, idx)
+    objs = [json.loads(y[a:b]) for a, b in zip(label_starts(y), np.flatnonzero(np.frombuffer(y, np.uint8) == 0))]
+    assert [o["index"] for o in objs] == idx.tolist()
+    assert [o["n_symbols"] for o in objs] == t["n_symbols"].tolist()
+
+
+@given(symbols=st.integers(1, 4), occluders=st.integers(0, 3), has_occ=st.booleans(), seed=st.integers(0, 2**40),
+       n=st.integers(0, 40))
+def test_labels_of_any_symbol_and_occluder_count_equal_the_python_reference(ck, symbols, occluders, has_occ, seed, n):
+    from synprobe.labels import _c_tables, _resolution, y_json_py
+
+    spec = {"n_symbols": {"dist": "choice", "values": list(range(1, symbols + 1))},
+            "occlusion": {"count": {"dist": "choice", "values": list(range(occluders + 1))},
+                          "kind": {"dist": "choice", "values": ["square", "glyph"]}}}
+    if not has_occ:
+        del spec["occlusion"]
+    r = Renderer(recipe_from_dict(spec))
+    idx = np.arange(seed % 1000, seed % 1000 + n)
+    t = r.sample(seed, idx)
+    assert ck.labels(_c_tables(r), t, _resolution(r, seed), idx) == y_json_py(r, t, seed, idx)
+
+
+@pytest.mark.parametrize("recipe", ["default", "some-large-occlusion"])
+def test_files_written_with_c_and_with_numba_are_byte_identical(ck, use, tmp_path, recipe):
+    from synprobe.generator import generate
+
+    for name in ("c", "numba"):
+        use(name)
+        generate(recipe, 700, tmp_path / f"{name}.h5", workers=1, resolution=16, chunk=256)
+    assert (tmp_path / "c.h5").read_bytes() == (tmp_path / "numba.h5").read_bytes()

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from synprobe.io.partial import WorkDir, squeeze
+from synprobe.labels import label_starts
 from synprobe.recipe import Recipe
 from synprobe.sampling import COLUMNS, Vocab
 
@@ -67,7 +68,7 @@ class Assembler:
         self.next_chunk = 0  # chunks [0, next_chunk) are done
         self.written = 0  # rows [0, written) have their labels in the file
         self.ready: set[int] = set()
-        self.labels: dict[int, list[bytes]] = {}
+        self.labels: dict[int, tuple[bytes, np.ndarray]] = {}  # chunk -> (label block, object starts)
         self.x, self.m = (None, None) if work.direct else work.arrays("r")
 
     def _recover(self, old: Path) -> None:
@@ -98,14 +99,14 @@ class Assembler:
 
     def add(self, k: int, y: bytes | None = None) -> None:
         """Chunk k is complete on disk: pixels and columns written by its worker, ``y`` its labels
-        (one JSON object per line). Without ``y`` the chunk is replayed from its chunk file (after
+        (see :func:`synprobe.labels.y_json`). Without ``y`` the chunk is replayed from its chunk file (after
         a resume): its columns and labels are made here. Then every slab whose rows are all done
         is written."""
         if y is None:
             table = self.work.load_chunk(k)
             self.work.write_columns(k * self.work.chunk, table)
             y = self.make_labels(table, k * self.work.chunk)
-        self.labels[k] = y.split(b"\n")
+        self.labels[k] = (y, label_starts(y))
         self.ready.add(k)
         while self.next_chunk in self.ready:
             self.ready.discard(self.next_chunk)
@@ -114,20 +115,25 @@ class Assembler:
         while self.written < self.work.n and (done_rows - self.written >= self.slab or done_rows == self.work.n):
             self._write(self.written, min(self.written + self.slab, self.work.n))
 
-    def _lines(self, start: int, stop: int) -> list[bytes]:
-        """Labels of rows [start, stop), from the chunks' labels (dropped once consumed)."""
+    def _lines(self, start: int, stop: int) -> tuple[np.ndarray, list[bytes]]:
+        """Labels of rows [start, stop) from the chunks' label blocks (dropped once consumed), as
+        addresses of NUL-terminated strings, and the blocks they point into (keep them alive)."""
         c = self.work.chunk
-        out = []
+        ptrs, blocks = [], []
         for k in range(start // c, (stop - 1) // c + 1):
-            out += self.labels[k][max(start - k * c, 0) : min(stop - k * c, c)]
+            y, starts = self.labels[k]
+            blocks.append(y)
+            ptrs.append(starts[max(start - k * c, 0) : min(stop - k * c, c)] + np.frombuffer(y, np.uint8).ctypes.data)
             if (k + 1) * c <= stop:
                 del self.labels[k]
-        return out
+        return np.concatenate(ptrs).astype(np.uint64), blocks
 
     def _write(self, start: int, stop: int) -> None:
         if not self.work.direct:
             self.writer.write_images(start, self.x[start:stop], None if self.m is None else self.m[start:stop])
-        self.writer.write_y(start, self._lines(start, stop))
+        ptrs, blocks = self._lines(start, stop)
+        self.writer.write_y(start, ptrs)
+        del blocks  # the strings stay alive until written
         self.written = stop
 
     def finish(self, meta: dict, recipe: Recipe, registry) -> None:

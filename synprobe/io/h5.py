@@ -91,9 +91,22 @@ class H5Writer:
 
         self.y = self.f.create_dataset("y", (self.n,), dtype=h5py.string_dtype("utf-8"))
 
-    def write_y(self, start: int, y: list[bytes]) -> None:
-        """Per-sample JSON labels of rows start.., given as UTF-8 encoded bytes."""
-        self.y[start : start + len(y)] = np.array(y, dtype=object)
+    def write_y(self, start: int, ptrs: np.ndarray) -> None:
+        """Per-sample JSON labels of rows start.., given as the addresses (uint64) of NUL-terminated
+        UTF-8 strings: handed to HDF5 as C strings, no Python object per label (the caller keeps
+        the memory alive)."""
+        import h5py
+
+        n = len(ptrs)
+        if n == 0:
+            return
+        assert ptrs.dtype == np.uint64 and ptrs.flags.c_contiguous
+        mtype = h5py.h5t.C_S1.copy()
+        mtype.set_size(h5py.h5t.VARIABLE)
+        mtype.set_cset(h5py.h5t.CSET_UTF8)
+        fspace = self.y.id.get_space()
+        fspace.select_hyperslab((start,), (n,))
+        self.y.id.write(h5py.h5s.create_simple((n,)), fspace, ptrs, mtype=mtype)
 
     def create_column(self, name: str, row_shape: tuple, dtype, categories=None, doc: str = "") -> None:
         """A contiguous column, allocated now (no fill): other processes write rows straight into

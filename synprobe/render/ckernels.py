@@ -31,7 +31,7 @@ from synprobe.config import cache_home
 
 __all__ = ["CKernels", "load"]
 
-SOURCE = Path(__file__).with_name("_kernels.c")
+SOURCES = [Path(__file__).with_name(f) for f in ("_kernels.c", "_labels.c")]
 # no fast-math and no FMA contraction: every + and * rounds as written (bytes equal to numba's)
 _FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno"]
 _NATIVE = ["-march=native"]
@@ -60,7 +60,7 @@ def _cpu_id() -> str:
 
 def _key(cc: list[str], flags: list[str]) -> str:
     h = hashlib.sha256()
-    for part in (SOURCE.read_bytes(), " ".join(cc + flags).encode(), _cpu_id().encode(),
+    for part in (*(f.read_bytes() for f in SOURCES), " ".join(cc + flags).encode(), _cpu_id().encode(),
                  platform.machine().encode(), sys.platform.encode()):
         h.update(part)
         h.update(b"\0")
@@ -74,7 +74,7 @@ def _build(cc: list[str], flags: list[str], dst: Path) -> str | None:
     fd, tmp = tempfile.mkstemp(prefix=dst.name + ".", suffix=".tmp", dir=dst.parent)
     os.close(fd)
     try:
-        r = subprocess.run([*cc, *flags, "-o", tmp, str(SOURCE), "-lm"], capture_output=True, text=True)
+        r = subprocess.run([*cc, *flags, "-o", tmp, *map(str, SOURCES), "-lm"], capture_output=True, text=True)
         if r.returncode != 0:
             lines = [ln for ln in (r.stderr or r.stdout).splitlines() if ln.strip()]
             return f"{' '.join(cc)} failed: {lines[0] if lines else 'exit ' + str(r.returncode)}"
@@ -98,6 +98,8 @@ class CKernels:
                                   _ptr, _ptr, _ptr, _ptr, _ptr, _i32, _ptr, _i32, _ptr, _u64, _ptr, _ptr]
         lib.sp_eval_patterns.restype = _i32
         lib.sp_eval_patterns.argtypes = [_ptr, _i64, _i64, _i64, _ptr, _ptr]
+        lib.sp_labels.restype = _i64
+        lib.sp_labels.argtypes = [ctypes.c_char_p, _i64, _i64, _i64, _i64, _i32, ctypes.POINTER(ctypes.c_void_p)]
         lib.sp_normal_noise.restype = None
         lib.sp_normal_noise.argtypes = [_ptr, _i64, _u64, _ptr]
         self._lib = lib
@@ -122,6 +124,38 @@ class CKernels:
         if rc != 0:
             raise MemoryError("render kernel: out of memory")
 
+    def labels(self, tables: list, t: dict, res: str, index) -> bytes:
+        """The JSON labels of attribute table ``t`` (see :func:`synprobe.labels.y_json`)."""
+        import orjson
+
+        n = len(t["n_symbols"])
+        S = t["char"].shape[1]
+        has_occ = "occluder_kind" in t
+        K = t["occluder_kind"].shape[1] if has_occ else 0
+        i64 = lambda a: np.ascontiguousarray(a, np.int64).ravel()  # noqa: E731
+        txt = lambda a: orjson.dumps(np.ascontiguousarray(a, np.float64).ravel(),  # noqa: E731
+                                     option=orjson.OPT_SERIALIZE_NUMPY) + b"\0"
+        keep = [x for pair in tables for x in pair]
+        keep += [i64(t["n_symbols"]), i64(t["background_kind"]), i64(t["background_seed"]),
+                 i64(t["inverse_color"]), txt(t["pixel_noise"]), i64(index), res.encode() + b"\0"]
+        keep += [i64(t[c]) for c in ("script", "char", "font", "bold", "foreground_kind", "foreground_seed")]
+        keep += [np.ascontiguousarray(t["slant"], np.float64).ravel()]
+        keep += [txt(t[c]) for c in ("slant", "rotation", "scale", "translation_x", "translation_y")]
+        if has_occ:
+            keep += [i64(t["n_occluders"])] + [i64(t["occluder_" + c]) for c in ("kind", "char", "font", "fg_kind",
+                                                                                  "fg_seed")]
+            keep += [txt(t["occluder_" + c]) for c in ("scale", "rotation", "translation_x", "translation_y")]
+        ptrs = (ctypes.c_void_p * 39)(*[_address(x) for x in keep] + [None] * (39 - len(keep)))
+        cap = n * (1024 + 512 * (S + K))
+        while True:
+            out = ctypes.create_string_buffer(cap)
+            size = self._lib.sp_labels(out, cap, n, S, K, int(has_occ), ptrs)
+            if size >= 0:
+                return ctypes.string_at(out, size)
+            if size == -2:
+                raise ValueError("label assembler: malformed input")
+            cap *= 2
+
     def eval_patterns(self, out, kinds, params):
         b, H, W = out.shape[:3]
         assert out.flags.c_contiguous and out.dtype == np.float32
@@ -133,6 +167,13 @@ class CKernels:
         assert out.flags.c_contiguous and out.dtype == np.float32
         lut = _c(lut, np.float32)
         self._lib.sp_normal_noise(out.ctypes.data, len(out), int(key), lut.ctypes.data)
+
+
+def _address(x) -> int:
+    """Address of a bytes object's or a contiguous array's data (the caller keeps it alive)."""
+    if isinstance(x, bytes):
+        return ctypes.cast(ctypes.c_char_p(x), ctypes.c_void_p).value
+    return x.ctypes.data
 
 
 def _c(a, dtype) -> np.ndarray:
