@@ -29,14 +29,13 @@ static inline uint64_t mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-/* dst float32 (3, H * W) planes <- pattern (kind, params p), or texture tex[ti] (H, W, 3). */
-static void fill_pattern(float *restrict dst, int64_t kind, const double *p, const float *tex, int64_t ti,
-                         int64_t H, int64_t W) {
-    const int64_t P = H * W;
-    float *restrict d0 = dst, *restrict d1 = dst + P, *restrict d2 = dst + 2 * P;
+/* Rows [i0, i1) of pattern (kind, params p), or of texture tex[ti] (H, W, 3), into three float32
+ * planes: row i goes to d0/d1/d2 + (i - i0) * W. */
+static void fill_rows(float *restrict d0, float *restrict d1, float *restrict d2, int64_t kind, const double *p,
+                      const float *tex, int64_t ti, int64_t H, int64_t W, int64_t i0, int64_t i1) {
     if (kind == 3) {
-        const float *t = tex + ti * P * 3;
-        for (int64_t k = 0; k < P; k++) {
+        const float *t = tex + (ti * H + i0) * W * 3;
+        for (int64_t k = 0; k < (i1 - i0) * W; k++) {
             d0[k] = t[3 * k];
             d1[k] = t[3 * k + 1];
             d2[k] = t[3 * k + 2];
@@ -45,7 +44,7 @@ static void fill_pattern(float *restrict dst, int64_t kind, const double *p, con
     }
     if (kind == 0) {
         const float r = (float)p[0], g = (float)p[1], b = (float)p[2];
-        for (int64_t k = 0; k < P; k++) {
+        for (int64_t k = 0; k < (i1 - i0) * W; k++) {
             d0[k] = r;
             d1[k] = g;
             d2[k] = b;
@@ -57,8 +56,8 @@ static void fill_pattern(float *restrict dst, int64_t kind, const double *p, con
     const float d2r = (float)(p[6] - p[3]), d2g = (float)(p[7] - p[4]), d2b = (float)(p[8] - p[5]);
     const float a = (float)p[9], b = (float)p[10], cc = (float)p[11];
     const float e = (float)p[12], r = (float)p[13];
-    for (int64_t i = 0; i < H; i++) {
-        const int64_t base = i * W;
+    for (int64_t i = i0; i < i1; i++) {
+        const int64_t base = (i - i0) * W;
         if (kind == 2) {
             const float y = ((float)i + 0.5f) * b - e;
             const float y2 = y * y;
@@ -83,6 +82,12 @@ static void fill_pattern(float *restrict dst, int64_t kind, const double *p, con
             }
         }
     }
+}
+
+/* dst float32 (3, H * W) planes <- the whole pattern. */
+static void fill_pattern(float *restrict dst, int64_t kind, const double *p, const float *tex, int64_t ti,
+                         int64_t H, int64_t W) {
+    fill_rows(dst, dst + H * W, dst + 2 * H * W, kind, p, tex, ti, H, W, 0, H);
 }
 
 /* out float32 (b, H, W, 3) <- analytic pattern kinds (b,) with params (b, N_PARAMS). */
@@ -205,19 +210,25 @@ static inline uint32_t noise_hash(uint32_t k32, uint32_t k) {
     return x ^ (x >> 16);
 }
 
-/* out[k] ~ N(0, 1), a pure function of (key, k): see kernels._normal_noise. */
-void sp_normal_noise(float *restrict out, int64_t m, uint64_t key, const float *restrict lut) {
-    const uint32_t k32 = (uint32_t)(key >> 32) ^ (uint32_t)(key & 0xFFFFFFFFULL);
-    const int64_t half = m / 2;
-    int64_t k = 0;
+/* Values m0 .. m0 + cnt - 1 of the noise stream of key k32: value m is the low (m even) or high
+ * (m odd) 12 bits of noise_hash(k32, m / 2), looked up in the normal table (kernels._normal_noise). */
+static void noise_span(float *restrict out, int64_t m0, int64_t cnt, uint32_t k32, const float *restrict lut) {
+    int64_t m = m0, end = m0 + cnt;
+    if (cnt <= 0) return;
+    if (m & 1) { /* odd start: the high half of the previous pair */
+        *out++ = lut[(noise_hash(k32, (uint32_t)(m / 2)) >> 16) & 4095u];
+        m++;
+    }
+    int64_t h = m / 2;
+    const int64_t h_end = end / 2; /* whole pairs [h, h_end) */
 #if defined(__AVX2__)
     /* eight hashes at a time, table lookups by hardware gathers (compilers tuned for some CPUs
      * emulate them with scalar loads: 2x slower here) */
     const __m256i vk32 = _mm256_set1_epi32((int)k32), golden = _mm256_set1_epi32((int)0x9E3779B9u);
     const __m256i c1 = _mm256_set1_epi32(0x7FEB352D), c2 = _mm256_set1_epi32((int)0x846CA68Bu);
     const __m256i mask = _mm256_set1_epi32(4095), step = _mm256_set1_epi32(8);
-    __m256i vk = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for (; k + 8 <= half; k += 8, vk = _mm256_add_epi32(vk, step)) {
+    __m256i vk = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)h), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (; h + 8 <= h_end; h += 8, out += 16, vk = _mm256_add_epi32(vk, step)) {
         __m256i x = _mm256_xor_si256(vk32, _mm256_mullo_epi32(vk, golden));
         x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
         x = _mm256_mullo_epi32(x, c1);
@@ -226,17 +237,22 @@ void sp_normal_noise(float *restrict out, int64_t m, uint64_t key, const float *
         x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
         const __m256 lo = _mm256_i32gather_ps(lut, _mm256_and_si256(x, mask), 4);
         const __m256 hi = _mm256_i32gather_ps(lut, _mm256_and_si256(_mm256_srli_epi32(x, 16), mask), 4);
-        const __m256 a = _mm256_unpacklo_ps(lo, hi), b = _mm256_unpackhi_ps(lo, hi);  /* lo0 hi0 lo1 hi1 | lo4 .. */
-        _mm256_storeu_ps(out + 2 * k, _mm256_permute2f128_ps(a, b, 0x20));
-        _mm256_storeu_ps(out + 2 * k + 8, _mm256_permute2f128_ps(a, b, 0x31));
+        const __m256 a = _mm256_unpacklo_ps(lo, hi), b = _mm256_unpackhi_ps(lo, hi); /* lo0 hi0 lo1 hi1 | lo4 .. */
+        _mm256_storeu_ps(out, _mm256_permute2f128_ps(a, b, 0x20));
+        _mm256_storeu_ps(out + 8, _mm256_permute2f128_ps(a, b, 0x31));
     }
 #endif
-    for (; k < half; k++) {
-        const uint32_t x = noise_hash(k32, (uint32_t)k);
-        out[2 * k] = lut[x & 4095u];
-        out[2 * k + 1] = lut[(x >> 16) & 4095u];
+    for (; h < h_end; h++, out += 2) {
+        const uint32_t x = noise_hash(k32, (uint32_t)h);
+        out[0] = lut[x & 4095u];
+        out[1] = lut[(x >> 16) & 4095u];
     }
-    if (m & 1) out[m - 1] = lut[noise_hash(k32, (uint32_t)half) & 4095u];
+    if (end & 1) *out = lut[noise_hash(k32, (uint32_t)h_end) & 4095u]; /* odd end: a low half */
+}
+
+/* out[k] ~ N(0, 1), a pure function of (key, k): see kernels._normal_noise. */
+void sp_normal_noise(float *restrict out, int64_t m, uint64_t key, const float *restrict lut) {
+    noise_span(out, 0, m, (uint32_t)(key >> 32) ^ (uint32_t)(key & 0xFFFFFFFFULL), lut);
 }
 
 static inline uint8_t q8(float v) { return (uint8_t)(int32_t)pmin(pmax(v, 0.0f), 255.0f); }
@@ -253,16 +269,17 @@ int sp_render(uint8_t *out, uint8_t *masks, int64_t n, int64_t L, int64_t S, int
               const int64_t *hw, const uint8_t *active, const int64_t *kinds, const double *params,
               const float *tex, const int64_t *tex_row, int32_t gray, const uint8_t *inverse, int32_t contrast,
               const double *sigma, uint64_t seed, const int64_t *index, const float *lut) {
+    enum { BLOCK = 256 }; /* pixels quantised per block of noise (kept in L1 with the image) */
     const int64_t P = H * W;
-    float *buf = malloc(sizeof(float) * (3 * P + 3 * P + P + P * C + P));
+    float *buf = malloc(sizeof(float) * (3 * P + 3 * W + W + 3 * BLOCK + P));
     uint8_t *alpha = malloc((size_t)(L > 0 ? L : 1) * P);
     if (!buf || !alpha) {
         free(buf);
         free(alpha);
         return -1;
     }
-    float *restrict img = buf, *restrict fg = buf + 3 * P, *restrict a = buf + 6 * P;
-    float *restrict noise = buf + 7 * P, *restrict remaining = buf + 7 * P + P * C;
+    float *restrict img = buf, *restrict fg = buf + 3 * P, *restrict a = fg + 3 * W;
+    float *restrict noise = a + W, *restrict remaining = noise + 3 * BLOCK;
     const float inv255 = (float)(1.0 / 255.0);
     for (int64_t s = 0; s < n; s++) {
         const int64_t *ks = kinds + s * (L + 1), *tr = tex_row + s * (L + 1);
@@ -277,13 +294,18 @@ int sp_render(uint8_t *out, uint8_t *masks, int64_t n, int64_t L, int64_t S, int
         fill_pattern(img, ks[0], ps, tex, tr[0], H, W);
         for (int64_t l = 0; l < L; l++) {
             if (!active[s * L + l]) continue;
-            fill_pattern(fg, ks[l + 1], ps + (l + 1) * N_PARAMS, tex, tr[l + 1], H, W);
-            const uint8_t *al = alpha + l * P;
-            for (int64_t k = 0; k < P; k++) a[k] = (float)al[k] * inv255;
-            for (int64_t c = 0; c < 3; c++) {
-                float *restrict ic = img + c * P;
-                const float *restrict fc = fg + c * P;
-                for (int64_t k = 0; k < P; k++) ic[k] += a[k] * (fc[k] - ic[k]);
+            /* rows outside the layer's box have zero coverage: blending them would only turn a
+             * -0.0 into +0.0, which no later step can tell apart (every value ends + 0.5, truncated) */
+            const int64_t *bx = box + (s * L + l) * 4;
+            for (int64_t i = bx[0]; i < bx[1]; i++) {
+                fill_rows(fg, fg + W, fg + 2 * W, ks[l + 1], ps + (l + 1) * N_PARAMS, tex, tr[l + 1], H, W, i, i + 1);
+                const uint8_t *al = alpha + l * P + i * W;
+                for (int64_t j = 0; j < W; j++) a[j] = (float)al[j] * inv255;
+                for (int64_t c = 0; c < 3; c++) {
+                    float *restrict ic = img + c * P + i * W;
+                    const float *restrict fc = fg + c * W;
+                    for (int64_t j = 0; j < W; j++) ic[j] += a[j] * (fc[j] - ic[j]);
+                }
             }
         }
         if (gray)
@@ -308,21 +330,30 @@ int sp_render(uint8_t *out, uint8_t *masks, int64_t n, int64_t L, int64_t S, int
         }
         const float scale = 255.0f / (hi - lo);
         const float sg = (float)(sigma[s] * 255.0);
-        if (sg > 0) {
-            const uint64_t key = mix64(seed ^ mix64((uint64_t)index[s] + 0x9E3779B97F4A7C15ULL));
-            sp_normal_noise(noise, P * C, key, lut);
-        } else {
-            memset(noise, 0, sizeof(float) * P * C);
-        }
+        uint64_t key = 0;
+        if (sg > 0) key = mix64(seed ^ mix64((uint64_t)index[s] + 0x9E3779B97F4A7C15ULL));
+        const uint32_t kk = (uint32_t)(key >> 32) ^ (uint32_t)(key & 0xFFFFFFFFULL);
         uint8_t *restrict dst = out + s * P * C;
-        if (C == 3) {
-            for (int64_t k = 0; k < P; k++) {
-                dst[3 * k] = q8((img[k] - lo) * scale + sg * noise[k] + 0.5f);
-                dst[3 * k + 1] = q8((img[P + k] - lo) * scale + sg * noise[P + k] + 0.5f);
-                dst[3 * k + 2] = q8((img[2 * P + k] - lo) * scale + sg * noise[2 * P + k] + 0.5f);
+        for (int64_t k0 = 0; k0 < P; k0 += BLOCK) {
+            const int64_t nb = P - k0 < BLOCK ? P - k0 : BLOCK;
+            float *restrict n0 = noise, *restrict n1 = noise + BLOCK, *restrict n2 = noise + 2 * BLOCK;
+            if (sg > 0) {
+                for (int64_t c = 0; c < C; c++) noise_span(noise + c * BLOCK, c * P + k0, nb, kk, lut);
+            } else {
+                memset(noise, 0, sizeof(float) * 3 * BLOCK);
             }
-        } else {
-            for (int64_t k = 0; k < P; k++) dst[k] = q8((img[k] - lo) * scale + sg * noise[k] + 0.5f);
+            const float *restrict i0 = img + k0;
+            if (C == 3) {
+                const float *restrict i1 = img + P + k0, *restrict i2 = img + 2 * P + k0;
+                uint8_t *restrict d = dst + 3 * k0;
+                for (int64_t k = 0; k < nb; k++) {
+                    d[3 * k] = q8((i0[k] - lo) * scale + sg * n0[k] + 0.5f);
+                    d[3 * k + 1] = q8((i1[k] - lo) * scale + sg * n1[k] + 0.5f);
+                    d[3 * k + 2] = q8((i2[k] - lo) * scale + sg * n2[k] + 0.5f);
+                }
+            } else {
+                for (int64_t k = 0; k < nb; k++) dst[k0 + k] = q8((i0[k] - lo) * scale + sg * n0[k] + 0.5f);
+            }
         }
         if (masks) { /* coverage of symbol j after every layer above it, as compose._visible_masks */
             for (int64_t k = 0; k < P; k++) remaining[k] = 1.0f;
