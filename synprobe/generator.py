@@ -316,8 +316,18 @@ def generate(
     return GenerateResult(out, n, dt, n / dt, resumed)
 
 
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _progress(total: int, initial: int, enabled: bool):
+    if not enabled:
+        return _NoBar()  # tqdm's import alone is 20 ms
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit="img", unit_scale=True, disable=not enabled,
+    return tqdm(total=total, initial=initial, unit="img", unit_scale=True,
                 dynamic_ncols=True, smoothing=0.1, desc="generate")
