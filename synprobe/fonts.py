@@ -81,7 +81,7 @@ class FontRegistry:
         self._entries: dict[str, FontEntry] = {}
         self._chars: dict[str, dict[str, str]] = {}
         self._sets: dict[str, frozenset[str]] = {}
-        self._cps: dict = {}  # font id -> code points (see codepoints)
+        self._drawn: dict[str, str] = {}
         self.dropped: dict[str, str] = {}
         self.missing: dict[str, str] = {}
         self.dirs: list[Path] = []
@@ -168,16 +168,13 @@ class FontRegistry:
             s = self._sets[font_id] = frozenset("".join(self._chars[font_id].values()))
         return s
 
-    def codepoints(self, font_id: str):
-        """uint32 code points of every character the font draws (audited), sorted, unique."""
-        c = self._cps.get(font_id)
-        if c is None:
-            import numpy as np
-
+    def drawn(self, font_id: str) -> str:
+        """Every character the font draws (audited), as one string (unsorted; may repeat)."""
+        t = self._drawn.get(font_id)
+        if t is None:
             self.entry(font_id)
-            text = "".join(self._chars[font_id].values())
-            c = self._cps[font_id] = np.unique(np.frombuffer(text.encode("utf-32-le"), np.uint32))
-        return c
+            t = self._drawn[font_id] = "".join(self._chars[font_id].values())
+        return t
 
     def supports(self, font_id: str, char: str) -> bool:
         return char in self.charset(font_id)

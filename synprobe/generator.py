@@ -154,7 +154,7 @@ def render_samples(renderer, seed: int, index: np.ndarray, x_out=None, m_out=Non
     x = x_out if x_out is not None else np.empty((n, h, w, c), np.uint8)
     S = renderer.recipe.max_symbols
     m = m_out if (m_out is not None or not renderer.recipe.masks) else np.empty((n, h, w, S), np.uint8)
-    batch = int(np.clip(BATCH_PIXELS // (h * w), 16, 1024))
+    batch = max(BATCH_PIXELS // (h * w), 16)
     for a in range(0, n, batch):
         b = min(a + batch, n)
         rows = {k: v[a:b] for k, v in table.items()}

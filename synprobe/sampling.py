@@ -185,9 +185,9 @@ def _coverage(reg, fonts: list[str], chars: list[str]) -> np.ndarray:
     want = np.array([ord(c) if len(c) == 1 else -1 for c in chars], np.int64)
     order = np.argsort(want, kind="stable")
     sw = want[order]
-    cps = [reg.codepoints(f) for f in fonts]
-    allc = np.concatenate(cps).astype(np.int64)
-    fid = np.repeat(np.arange(len(fonts)), [len(c) for c in cps])
+    texts = [reg.drawn(f) for f in fonts]
+    allc = np.frombuffer("".join(texts).encode("utf-32-le"), np.uint32).astype(np.int64)
+    fid = np.repeat(np.arange(len(fonts)), [len(t) for t in texts])  # one code point per str item
     pos = np.minimum(np.searchsorted(sw, allc), len(sw) - 1)
     hit = sw[pos] == allc
     # a char listed twice in `chars` is found at its first sorted position only: copy to the others
