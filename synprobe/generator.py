@@ -158,10 +158,7 @@ def render_samples(renderer, seed: int, index: np.ndarray, x_out=None, m_out=Non
     for a in range(0, n, batch):
         b = min(a + batch, n)
         rows = {k: v[a:b] for k, v in table.items()}
-        xb, mb = renderer.render(rows, seed, index[a:b])
-        x[a:b] = xb
-        if m is not None:
-            m[a:b] = mb
+        renderer.render(rows, seed, index[a:b], x[a:b], None if m is None else m[a:b])  # in place
     return table, x, m
 
 

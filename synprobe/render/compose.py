@@ -118,12 +118,13 @@ class Renderer:
                 ids[sel & (level == lv)] = self.glyphs.id("<shape>", kind, False, lv)
         return ids
 
-    def render(self, t: dict[str, np.ndarray], seed: int, index: np.ndarray):
+    def render(self, t: dict[str, np.ndarray], seed: int, index: np.ndarray, out=None, masks_out=None):
         """Render rows of an attribute table.
 
         Args:
             t: attribute table (from :meth:`sample`), n rows.
             seed, index: dataset seed and the rows' sample indices (they key the pixel noise).
+            out, masks_out: C-contiguous arrays of the returned shapes to render into (default: new).
 
         Returns:
             (x, masks): uint8 (n, H, W, C) with C = 1 if gray else 3; masks uint8 (n, H, W, S)
@@ -173,8 +174,8 @@ class Renderer:
                 n_tex += len(tex)
         tex = np.concatenate(textures) if textures else np.zeros((1, 1, 1, 3), np.float32)
 
-        x = np.empty((n, H, W, 1 if rc.gray else 3), np.uint8)
-        masks = np.empty((n, H, W, S), np.uint8) if rc.masks else None
+        x = np.empty((n, H, W, 1 if rc.gray else 3), np.uint8) if out is None else out
+        masks = None if not rc.masks else np.empty((n, H, W, S), np.uint8) if masks_out is None else masks_out
         kernels().render(x, masks, ids, inv, box, (data, off, hw), active, kinds, params, tex, tex_row, rc.gray,
                          t["inverse_color"].astype(bool), rc.max_contrast, t["pixel_noise"].astype(np.float64),
                          seed, np.asarray(index, np.int64), normal_lut(), S)
