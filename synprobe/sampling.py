@@ -16,6 +16,7 @@ sample's ``n_symbols`` / ``n_occluders`` hold -1 (codes), NaN (reals) or False.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -259,8 +260,7 @@ def _symbols(recipe: Recipe, vocab: Vocab, d: Draws, out: dict, S: int) -> None:
         if sel.any():
             char[sel], font[sel] = _pick(pool, u_char[sel], u_font[sel])
     if script is None:  # explicit chars: the script is the first alphabet holding the char
-        lut = np.array([next((i for i, s in enumerate(SCRIPTS) if c in ALPHABETS[s].chars), -1) for c in vocab.chars])
-        script = lut[char]
+        script = _script_of(vocab.chars)[char]
     out.update(script=script, char=char, font=font)
     out["bold"] = np.asarray(sym.bold.sample(d, "symbol.bold", S), bool).reshape(n, S)
     out["bold_synthetic"] = _synthetic_bold(vocab, font, char, out["bold"])
@@ -269,6 +269,20 @@ def _symbols(recipe: Recipe, vocab: Vocab, d: Draws, out: dict, S: int) -> None:
     out["foreground_kind"] = _codes(sym.foreground.kind, d, "symbol.foreground.kind", S, PATTERN_KINDS)
     out["foreground_seed"] = d.seeds("symbol.foreground.seed", S).reshape(n, S)
     out["foreground_angle"] = _real(sym.foreground.stroke_angle, d, "symbol.foreground.angle", S)
+
+
+@functools.lru_cache(maxsize=8)
+def _script_of(chars: tuple) -> np.ndarray:
+    """Script code of each char: the first alphabet (in SCRIPTS order) holding it, -1 if none."""
+    first: dict[str, int] = {}
+    todo = set(chars)
+    for i, s in enumerate(SCRIPTS):
+        if not todo:
+            break  # the large CJK alphabets are built only when needed
+        hit = todo.intersection(ALPHABETS[s].chars)
+        first.update(dict.fromkeys(hit, i))
+        todo -= hit
+    return np.array([first.get(c, -1) for c in chars], np.int64)
 
 
 def _synthetic_bold(vocab: Vocab, font: np.ndarray, char: np.ndarray, bold: np.ndarray) -> np.ndarray:

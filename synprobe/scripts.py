@@ -15,6 +15,7 @@ the 2,350 Hangul syllables of KS X 1001.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = ["ALPHABETS", "Alphabet", "SCRIPTS"]
@@ -77,35 +78,70 @@ def _vietnamese() -> list[str]:
     return lower + [c.upper() for c in lower]
 
 
-def _build() -> dict[str, Alphabet]:
-    latin = [chr(c) for c in range(ord("a"), ord("z") + 1)]
-    latin += [c.upper() for c in latin]
-    greek_lower = [c for c in _range(0x03B1, 0x03C9)]  # includes final sigma
-    greek = greek_lower + [c.upper() for c in greek_lower if c != "ς"]
-    cyr_lower = [chr(c) for c in range(0x0430, 0x0450)] + ["ё"]
-    cyrillic = cyr_lower + [c.upper() for c in cyr_lower]
-    kana = _range(0x3041, 0x3096) + _range(0x30A1, 0x30FA)
-    table = {
-        "latin": (latin, "english"),
-        "greek": (greek, "greek"),
-        "cyrillic": (cyrillic, "russian"),
-        "vietnamese": (_vietnamese(), "vietnamese"),
-        "hebrew": (_range(0x05D0, 0x05EA), "hebrew"),
-        "arabic": (_named(0x0621, 0x064A, "ARABIC LETTER"), "arabic"),
-        "devanagari": (_named(0x0904, 0x0939, "LETTER"), "hindi"),
-        "bengali": (_named(0x0985, 0x09B9, "LETTER"), "bangla"),
-        "gujarati": (_named(0x0A85, 0x0AB9, "LETTER"), "gujarati"),
-        "tamil": (_named(0x0B85, 0x0BB9, "LETTER"), "tamil"),
-        "telugu": (_named(0x0C05, 0x0C39, "LETTER"), "telugu"),
-        "malayalam": (_named(0x0D05, 0x0D3A, "LETTER"), "malayalam"),
-        "thai": (_range(0x0E01, 0x0E2E), "thai"),
-        "khmer": (_named(0x1780, 0x17B3, "LETTER"), "khmer"),
-        "korean": (_decode_grid("euc_kr", range(0xB0, 0xC9)), "korean"),
-        "chinese": (_decode_grid("gb2312", range(0xB0, 0xD8)), "chinese"),
-        "japanese": (kana + _decode_grid("euc_jp", range(0xB0, 0xD0)), "japanese"),
-    }
-    return {k: Alphabet(k, tuple(dict.fromkeys(v)), s) for k, (v, s) in table.items()}
+def _latin() -> list[str]:
+    lower = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    return lower + [c.upper() for c in lower]
 
 
-ALPHABETS: dict[str, Alphabet] = _build()
-SCRIPTS: tuple[str, ...] = tuple(ALPHABETS)
+def _greek() -> list[str]:
+    lower = [c for c in _range(0x03B1, 0x03C9)]  # includes final sigma
+    return lower + [c.upper() for c in lower if c != "ς"]
+
+
+def _cyrillic() -> list[str]:
+    lower = [chr(c) for c in range(0x0430, 0x0450)] + ["ё"]
+    return lower + [c.upper() for c in lower]
+
+
+def _japanese() -> list[str]:
+    return _range(0x3041, 0x3096) + _range(0x30A1, 0x30FA) + _decode_grid("euc_jp", range(0xB0, 0xD0))
+
+
+# script -> (character list builder, Synbols' language key); built on first use
+_SPECS = {
+    "latin": (_latin, "english"),
+    "greek": (_greek, "greek"),
+    "cyrillic": (_cyrillic, "russian"),
+    "vietnamese": (_vietnamese, "vietnamese"),
+    "hebrew": (lambda: _range(0x05D0, 0x05EA), "hebrew"),
+    "arabic": (lambda: _named(0x0621, 0x064A, "ARABIC LETTER"), "arabic"),
+    "devanagari": (lambda: _named(0x0904, 0x0939, "LETTER"), "hindi"),
+    "bengali": (lambda: _named(0x0985, 0x09B9, "LETTER"), "bangla"),
+    "gujarati": (lambda: _named(0x0A85, 0x0AB9, "LETTER"), "gujarati"),
+    "tamil": (lambda: _named(0x0B85, 0x0BB9, "LETTER"), "tamil"),
+    "telugu": (lambda: _named(0x0C05, 0x0C39, "LETTER"), "telugu"),
+    "malayalam": (lambda: _named(0x0D05, 0x0D3A, "LETTER"), "malayalam"),
+    "thai": (lambda: _range(0x0E01, 0x0E2E), "thai"),
+    "khmer": (lambda: _named(0x1780, 0x17B3, "LETTER"), "khmer"),
+    "korean": (lambda: _decode_grid("euc_kr", range(0xB0, 0xC9)), "korean"),
+    "chinese": (lambda: _decode_grid("gb2312", range(0xB0, 0xD8)), "chinese"),
+    "japanese": (_japanese, "japanese"),
+}
+
+
+class _Alphabets(Mapping):
+    """script name -> :class:`Alphabet`, each built on first access (decoding the CJK tables took
+    20 ms of every process's start-up)."""
+
+    def __init__(self):
+        self._built: dict[str, Alphabet] = {}
+
+    def __getitem__(self, name: str) -> Alphabet:
+        a = self._built.get(name)
+        if a is None:
+            build, synbols_name = _SPECS[name]
+            a = self._built[name] = Alphabet(name, tuple(dict.fromkeys(build())), synbols_name)
+        return a
+
+    def __iter__(self):
+        return iter(_SPECS)
+
+    def __len__(self) -> int:
+        return len(_SPECS)
+
+    def __contains__(self, name) -> bool:
+        return name in _SPECS
+
+
+ALPHABETS: Mapping[str, Alphabet] = _Alphabets()
+SCRIPTS: tuple[str, ...] = tuple(_SPECS)
