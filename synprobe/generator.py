@@ -179,12 +179,16 @@ def _run_chunk(args) -> tuple[int, int, dict | None, bytes]:
         work.write_pixels("mask", start, m)
     work.write_columns(start, table)
     y = y_json(st["renderer"], table, st["seed"], index)
+    if st["reported"] is not None:  # a worker process: the labels go to the parent through a file
+        with open(work.labels_file(k), "wb") as f:
+            f.write(y)
+        y = None
     work.save_chunk(k, table)  # the chunk's marker: exists only once its pixels and columns are written
     glyphs, new = st["renderer"].glyphs, None  # glyphs rasterised for this chunk go back to the parent's atlas
     if st["reported"] is not None and len(glyphs) > st["reported"]:
         new = glyphs.export(since=st["reported"], max_level=ATLAS_MAX_LEVEL)
         st["reported"] = len(glyphs)
-    return k, stop - start, new, y  # the labels travel back: the parent writes them, nothing else
+    return k, stop - start, new, y  # the parent writes the labels (y, or the chunk's labels file)
 
 
 # --------------------------------------------------------------------------- driver
@@ -296,9 +300,9 @@ def generate(
                 bar.update(done)
         else:
             with ctx.Pool(workers, _init_worker, (renderer, seed, work)) as pool:
-                for k, done, new, y in pool.imap_unordered(_run_chunk, todo):
+                for k, done, new, _ in pool.imap_unordered(_run_chunk, todo):
                     store.add(new)
-                    asm.add(k, y)
+                    asm.add(k, work.labels_file(k))
                     bar.update(done)
         asm.finish(meta, rc, registry)
         store.save()

@@ -97,15 +97,22 @@ class Assembler:
             os.close(src)
         old.unlink()
 
-    def add(self, k: int, y: bytes | None = None) -> None:
+    def add(self, k: int, y: bytes | Path | None = None) -> None:
         """Chunk k is complete on disk: pixels and columns written by its worker, ``y`` its labels
-        (see :func:`synprobe.labels.y_json`). Without ``y`` the chunk is replayed from its chunk file (after
-        a resume): its columns and labels are made here. Then every slab whose rows are all done
-        is written."""
+        (see :func:`synprobe.labels.y_json`) or the file holding them. Without ``y`` the chunk is
+        replayed from its chunk file (after a resume): its columns and labels are made here. Then
+        every slab whose rows are all done is written."""
         if y is None:
             table = self.work.load_chunk(k)
             self.work.write_columns(k * self.work.chunk, table)
             y = self.make_labels(table, k * self.work.chunk)
+        elif isinstance(y, Path):  # a worker's labels file: mapped, not copied
+            import mmap
+
+            with open(y, "rb") as f:
+                m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            os.unlink(y)  # the mapping keeps the data until it is dropped
+            y = m
         self.labels[k] = (y, label_starts(y))
         self.ready.add(k)
         while self.next_chunk in self.ready:
@@ -125,7 +132,7 @@ class Assembler:
             blocks.append(y)
             ptrs.append(starts[max(start - k * c, 0) : min(stop - k * c, c)] + np.frombuffer(y, np.uint8).ctypes.data)
             if (k + 1) * c <= stop:
-                del self.labels[k]
+                del self.labels[k]  # (a mapped labels file is unmapped once its last rows are written)
         return np.concatenate(ptrs).astype(np.uint64), blocks
 
     def _write(self, start: int, stop: int) -> None:

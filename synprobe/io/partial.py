@@ -89,6 +89,12 @@ class WorkDir:
     def chunk_file(self, k: int) -> Path:
         return self.root / "chunks" / f"{k:07d}.npy"
 
+    def labels_file(self, k: int) -> Path:
+        """Chunk k's JSON labels as a worker process hands them to the parent (a file in the page
+        cache, mapped by the parent: 4x less CPU than pickling 8 MB through a pipe). Not a resume
+        record: labels of chunks replayed after a resume are recomputed from their tables."""
+        return self.root / "chunks" / f"{k:07d}.y"
+
     def write_columns(self, start: int, table: dict) -> None:
         """Rows [start, start + n) of every attribute column, straight into the output file."""
         fd = os.open(self.target, os.O_WRONLY)
