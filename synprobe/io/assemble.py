@@ -166,7 +166,13 @@ class Assembler:
             created=created_timestamp(),
             versions=json.dumps(_versions(), sort_keys=True),
         )
-        os.replace(self.tmp, self.out)
+        if self.out.exists():  # --overwrite: move the old file aside first; ext4 flushes a file renamed
+            aside = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")  # over another (0.1-0.5 s)
+            os.replace(self.out, aside)
+            os.replace(self.tmp, self.out)
+            os.unlink(aside)
+        else:
+            os.replace(self.tmp, self.out)
 
     def abort(self) -> None:
         """Close after an error; in direct mode the file keeps the finished pixels for --resume."""
