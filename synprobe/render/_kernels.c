@@ -284,6 +284,13 @@ int sp_render(uint8_t *out, uint8_t *masks, int64_t n, int64_t L, int64_t S, int
     for (int64_t s = 0; s < n; s++) {
         const int64_t *ks = kinds + s * (L + 1), *tr = tex_row + s * (L + 1);
         const double *ps = params + s * (L + 1) * N_PARAMS;
+        if (s + 2 < n) /* the sample after next's glyphs: scattered over the atlas, rarely in cache */
+            for (int64_t l = 0; l < L; l++) {
+                const int64_t g = gid[(s + 2) * L + l];
+                if (g < 0) continue;
+                const uint8_t *q = data + off[g];
+                for (int64_t b = 0; b < hw[2 * g] * hw[2 * g + 1]; b += 64) __builtin_prefetch(q + b);
+            }
         memset(alpha, 0, (size_t)L * P);
         for (int64_t l = 0; l < L; l++) {
             const int64_t g = gid[s * L + l];
