@@ -43,7 +43,7 @@ _Assembler, _Work = Assembler, WorkDir  # private aliases kept for tests and old
 
 __all__ = ["GenerateResult", "generate", "render_samples"]
 
-BATCH_PIXELS = 4 << 20  # pixels rendered per call of the compiled kernels (amortises Python overhead)
+BATCH_PIXELS = 8 << 20  # pixels rendered per call of the compiled kernels (amortises Python overhead)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ def _ints(a: np.ndarray) -> list[str]:
 def _tables(renderer) -> tuple:
     """JSON fragments of every category value, built once per renderer."""
     from synprobe.recipe import OCCLUDER_KINDS, PATTERN_KINDS
-    from synprobe.scripts import ALPHABETS, SCRIPTS
+    from synprobe.scripts import SCRIPTS, SYNBOLS_NAMES
 
     tables = getattr(renderer, "_y_tables", None)
     if tables is None:
@@ -45,7 +45,7 @@ def _tables(renderer) -> tuple:
         tables = renderer._y_tables = (
             [enc(c) for c in renderer.vocab.chars],
             [f'"font":{enc(f)},"font_family":{enc(reg.entry(f).family)}' for f in renderer.vocab.fonts],
-            [f'"alphabet":{enc(ALPHABETS[s].synbols_name)},"script":{enc(s)}' for s in SCRIPTS],
+            [f'"alphabet":{enc(SYNBOLS_NAMES[s])},"script":{enc(s)}' for s in SCRIPTS],
             [enc(k) for k in PATTERN_KINDS],
             [enc(k) for k in OCCLUDER_KINDS],
         )

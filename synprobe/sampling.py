@@ -97,6 +97,12 @@ class Vocab:
     fonts_sha256: str
     real_bold: frozenset = frozenset()  # (font code, char code) pairs a real bold face draws
 
+    @functools.cached_property
+    def real_bold_codes(self) -> np.ndarray:
+        """:attr:`real_bold` as sorted int64 codes ``font * len(chars) + char``."""
+        k = len(self.chars)
+        return np.sort(np.array([f * k + c for f, c in self.real_bold], np.int64))
+
     @property
     def categories(self) -> dict[str, tuple]:
         return {
@@ -291,9 +297,12 @@ def _synthetic_bold(vocab: Vocab, font: np.ndarray, char: np.ndarray, bold: np.n
     sel = bold & (font >= 0)
     if sel.any():
         pairs = font[sel].astype(np.int64) * len(vocab.chars) + char[sel]
-        uniq, inv = np.unique(pairs, return_inverse=True)
-        real = np.array([divmod(p, len(vocab.chars)) in vocab.real_bold for p in uniq.tolist()], bool)
-        out[sel] = ~real[inv]
+        codes = vocab.real_bold_codes
+        if len(codes):
+            pos = np.minimum(np.searchsorted(codes, pairs), len(codes) - 1)
+            out[sel] = codes[pos] != pairs
+        else:
+            out[sel] = True
     return out
 
 

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["ALPHABETS", "Alphabet", "SCRIPTS"]
+__all__ = ["ALPHABETS", "Alphabet", "SCRIPTS", "SYNBOLS_NAMES"]
 
 
 @dataclass(frozen=True)
@@ -144,4 +144,5 @@ class _Alphabets(Mapping):
 
 
 ALPHABETS: Mapping[str, Alphabet] = _Alphabets()
+SYNBOLS_NAMES: dict[str, str] = {k: v[1] for k, v in _SPECS.items()}  # without building the alphabets
 SCRIPTS: tuple[str, ...] = tuple(_SPECS)

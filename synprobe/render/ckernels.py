@@ -99,7 +99,7 @@ class CKernels:
         lib.sp_eval_patterns.restype = _i32
         lib.sp_eval_patterns.argtypes = [_ptr, _i64, _i64, _i64, _ptr, _ptr]
         lib.sp_labels.restype = _i64
-        lib.sp_labels.argtypes = [ctypes.c_char_p, _i64, _i64, _i64, _i64, _i32, ctypes.POINTER(ctypes.c_void_p)]
+        lib.sp_labels.argtypes = [_ptr, _i64, _i64, _i64, _i64, _i32, ctypes.POINTER(ctypes.c_void_p)]
         lib.sp_normal_noise.restype = None
         lib.sp_normal_noise.argtypes = [_ptr, _i64, _u64, _ptr]
         self._lib = lib
@@ -148,10 +148,10 @@ class CKernels:
         ptrs = (ctypes.c_void_p * 39)(*[_address(x) for x in keep] + [None] * (39 - len(keep)))
         cap = n * (1024 + 512 * (S + K))
         while True:
-            out = ctypes.create_string_buffer(cap)
-            size = self._lib.sp_labels(out, cap, n, S, K, int(has_occ), ptrs)
+            out = np.empty(cap, np.uint8)  # not zero-filled
+            size = self._lib.sp_labels(out.ctypes.data, cap, n, S, K, int(has_occ), ptrs)
             if size >= 0:
-                return ctypes.string_at(out, size)
+                return out[:size].tobytes()
             if size == -2:
                 raise ValueError("label assembler: malformed input")
             cap *= 2
