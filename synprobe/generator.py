@@ -274,12 +274,9 @@ def generate(
     from synprobe.render.compose import Renderer
 
     renderer = Renderer(rc, registry=registry, vocab=vocab)
-    if workers > 1:  # build (first run) or load the compiled kernels once, before the workers fork
-        from synprobe.render.backend import kernels
-
-        kernels()
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    columns = column_schema(renderer.sample(seed, np.arange(1)))
+    first = renderer.sample(seed, np.arange(1))
+    columns = column_schema(first)
     def labels(table: dict, start: int) -> bytes:  # y of a chunk replayed from its table (--resume)
         return y_json(renderer, table, seed, np.arange(start, start + len(table["n_symbols"]), dtype=np.int64))
 
@@ -299,6 +296,10 @@ def generate(
                 asm.add(k, y)
                 bar.update(done)
         else:
+            # fill the per-process caches once, before forking (compiled kernels, built on a first
+            # run; noise table; label fragments): workers inherit them
+            renderer.render(first, seed, np.arange(1))
+            y_json(renderer, first, seed, np.arange(1))
             with ctx.Pool(workers, _init_worker, (renderer, seed, work)) as pool:
                 for k, done, new, _ in pool.imap_unordered(_run_chunk, todo):
                     store.add(new)
