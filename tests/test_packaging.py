@@ -41,6 +41,7 @@ print(json.dumps({
     "recipes": sorted(list_recipes()),
     "resolution": list(load_recipe("default").resolution),
     "n": read_info("tiny.h5")["n"],
+    "kernels": __import__("synprobe.render.backend", fromlist=["kernels"]).kernels().name,
 }))
 """
 
@@ -63,6 +64,7 @@ def test_wheel_contents(wheel):
     assert "synprobe/_data/generators/textures/clouds-0.png" in names  # natural-patterns' picture bank
     assert "synprobe/_data/scenarios/scole-10c-2pt.toml" in names
     assert "synprobe/catalog.toml" in names
+    assert "synprobe/render/_kernels.c" in names and "synprobe/render/_labels.c" in names  # built on first use
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     manifest = json.loads(zipfile.ZipFile(wheel).read("synprobe/_data/fonts/manifest.json"))
     shipped = set(names)
@@ -87,3 +89,6 @@ def test_installed_wheel_works_from_elsewhere(wheel, tmp_path):
     assert got["n_fonts"] > 100
     assert "default" in got["recipes"] and got["resolution"] == [32, 32]
     assert got["n"] == 64 and (work / "tiny.h5").is_file()
+    from synprobe.render.ckernels import load
+
+    assert got["kernels"] == ("c" if load()[0] is not None else "numba")  # the installed sources compile
