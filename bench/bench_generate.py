@@ -162,6 +162,18 @@ def report(res: dict) -> str:
         if one and two:
             lines.append(f"scaling, 32x32, {one['n']:,} images, {label} atlas: 1 worker {one['images_per_s']:,.0f}/s, "
                          f"2 workers {two['images_per_s']:,.0f}/s: {two['images_per_s'] / one['images_per_s']:.2f}x")
+    # marginal rate: the extra images of the 200k run over the 100k run, per extra second; start-up
+    # and the end of the run cancel out, what is left is how well the rendering itself scales
+    base = {(r["workers"], r["atlas"]): r for r in res["synprobe"] if r["resolution"] == 32}
+    for label in ("cold", "warm"):
+        rates = {}
+        for w in (1, 2):
+            small, big = base.get((w, label)), sc.get((w, label))
+            if small and big and big["wall_s"] > small["wall_s"]:
+                rates[w] = (big["n"] - small["n"]) / (big["wall_s"] - small["wall_s"])
+        if len(rates) == 2:
+            lines.append(f"marginal rate (200k run minus 100k run), {label} atlas: 1 worker {rates[1]:,.0f}/s, "
+                         f"2 workers {rates[2]:,.0f}/s: {rates[2] / rates[1]:.2f}x")
     c = res.get("cold_start")
     if c:
         lines += [f"cold start (empty kernel cache, 1,000 images): {c['wall_s']:.1f} s"]
