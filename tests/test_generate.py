@@ -300,3 +300,22 @@ def test_random_split_is_an_exact_partition(tmp_path, n):
     assert (m.sum(1) == 1).all()
     n_train, n_val = round(0.6 * n), round(0.2 * n)
     assert m.sum(0).tolist() == [n_train, n_val, n - n_train - n_val]
+
+
+def test_package_versions_are_cached_until_a_path_entry_changes(tmp_path, monkeypatch):
+    import importlib.metadata as md
+    import os
+    import sys
+
+    from synprobe.io.assemble import _versions
+
+    extra = tmp_path / "site"
+    extra.mkdir()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(extra)])
+    first = _versions()
+    assert first["numpy"] == md.version("numpy")
+    calls = []
+    monkeypatch.setattr(md, "version", lambda pkg: calls.append(pkg) or "9.9")
+    assert _versions() == first and calls == []  # from the cache
+    os.utime(extra, ns=(0, 10**18))  # a package installed into a path entry
+    assert _versions()["numpy"] == "9.9" and calls

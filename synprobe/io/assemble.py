@@ -220,14 +220,46 @@ def _fonts_provenance(vocab: Vocab, registry) -> str:
     return json.dumps([[f, registry.entry(f).sha256] for f in vocab.fonts])
 
 
+_VERSIONED = ("numpy", "opencv-python-headless", "freetype-py", "h5py")
+
+
 def _versions() -> dict:
+    """Versions of the packages that shape the bytes (provenance). Looking them up costs 30 ms
+    (importlib.metadata scans every path entry), so the answer is cached, keyed by the
+    interpreter and the modification times of the path entries (an install, upgrade or removal
+    changes its folder's)."""
+    import hashlib
     import platform
+    import sys
+
+    key = [sys.executable, platform.python_version()]
+    for p in sys.path:
+        try:
+            key.append(f"{p}:{os.stat(p or '.').st_mtime_ns}")
+        except OSError:
+            key.append(p)
+    from synprobe.config import cache_home
+
+    path = cache_home() / "versions" / (hashlib.sha256("\n".join(key).encode()).hexdigest()[:24] + ".json")
+    try:
+        out = json.loads(path.read_text())
+        if isinstance(out, dict) and set(out) == {"python", *_VERSIONED}:
+            return out
+    except (OSError, ValueError):
+        pass
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
-    for pkg in ("numpy", "opencv-python-headless", "freetype-py", "h5py"):
+    for pkg in _VERSIONED:
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
             out[pkg] = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(out))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache only costs time
     return out
