@@ -269,12 +269,9 @@ def generate(
     workers = (os.cpu_count() or 1) if workers is None else workers
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise SynprobeError(f"--workers: expected a positive integer, got {workers!r}")
-    import multiprocessing as mp
-
     from synprobe.render.compose import Renderer
 
     renderer = Renderer(rc, registry=registry, vocab=vocab)
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     first = renderer.sample(seed, np.arange(1))
     columns = column_schema(first)
     def labels(table: dict, start: int) -> bytes:  # y of a chunk replayed from its table (--resume)
@@ -300,6 +297,9 @@ def generate(
             # run; noise table; label fragments): workers inherit them
             renderer.render(first, seed, np.arange(1))
             y_json(renderer, first, seed, np.arange(1))
+            import multiprocessing as mp
+
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
             with ctx.Pool(workers, _init_worker, (renderer, seed, work)) as pool:
                 for k, done, new, _ in pool.imap_unordered(_run_chunk, todo):
                     store.add(new)

@@ -244,7 +244,7 @@ def _pick(pool: _Pool, u_char: np.ndarray, u_font: np.ndarray) -> tuple[np.ndarr
     fi = np.empty(len(ci), np.int64)
     order = np.argsort(ci, kind="stable")
     bounds = np.searchsorted(ci[order], np.arange(e + 1))
-    for c in np.unique(ci).tolist():  # one searchsorted per distinct char, not a (k, fonts) matrix
+    for c in np.flatnonzero(np.diff(bounds)).tolist():  # one searchsorted per drawn char, not a (k, fonts) matrix
         rows = order[bounds[c] : bounds[c + 1]]
         cdf = pool.font_cdf[c]
         fi[rows] = np.minimum(np.searchsorted(cdf, u_font[rows], side="right"), len(cdf) - 1)

@@ -309,7 +309,7 @@ def test_package_versions_are_cached_until_a_path_entry_changes(tmp_path, monkey
 
     from synprobe.io.assemble import _versions
 
-    extra = tmp_path / "site"
+    extra = tmp_path / "site-packages"
     extra.mkdir()
     monkeypatch.setattr(sys, "path", [*sys.path, str(extra)])
     first = _versions()

@@ -175,3 +175,9 @@ def test_files_written_with_c_and_with_numba_are_byte_identical(ck, use, tmp_pat
         use(name)
         generate(recipe, 700, tmp_path / f"{name}.h5", workers=1, resolution=16, chunk=256)
     assert (tmp_path / "c.h5").read_bytes() == (tmp_path / "numba.h5").read_bytes()
+
+
+def test_the_shipped_normal_table_is_its_definition():
+    lut = backend.normal_lut()
+    assert lut.dtype == np.float32 and lut.shape == (4096,)
+    assert lut.tobytes() == backend.compute_normal_lut().tobytes()

@@ -65,6 +65,7 @@ def test_wheel_contents(wheel):
     assert "synprobe/_data/scenarios/scole-10c-2pt.toml" in names
     assert "synprobe/catalog.toml" in names
     assert "synprobe/render/_kernels.c" in names and "synprobe/render/_labels.c" in names  # built on first use
+    assert "synprobe/render/normal_lut.f32" in names
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     manifest = json.loads(zipfile.ZipFile(wheel).read("synprobe/_data/fonts/manifest.json"))
     shipped = set(names)

@@ -226,14 +226,16 @@ _VERSIONED = ("numpy", "opencv-python-headless", "freetype-py", "h5py")
 def _versions() -> dict:
     """Versions of the packages that shape the bytes (provenance). Looking them up costs 30 ms
     (importlib.metadata scans every path entry), so the answer is cached, keyed by the
-    interpreter and the modification times of the path entries (an install, upgrade or removal
-    changes its folder's)."""
+    interpreter and the modification times of the site-packages folders on the path (an install,
+    upgrade or removal changes its folder's)."""
     import hashlib
     import platform
     import sys
 
     key = [sys.executable, platform.python_version()]
-    for p in sys.path:
+    for p in sys.path:  # where distributions are installed (not the working directory or sources)
+        if os.path.basename(p) not in ("site-packages", "dist-packages"):
+            continue
         try:
             key.append(f"{p}:{os.stat(p or '.').st_mtime_ns}")
         except OSError:
