@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -45,12 +46,16 @@ def run_synprobe(n: int, res: int, workers: int, tmp: Path, env=None, label: str
     cmd = _synprobe() + ["generate", "default", "-n", str(n), "-o", str(out), "--resolution", str(res),
                          "--workers", str(workers), "-q", "--no-preview", "--overwrite"]
     os.sync()  # start every run with no dirty pages left by the previous one (writeback noise)
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)  # every process of the run
     size = out.stat().st_size
     out.unlink()
     return {"n": n, "resolution": res, "workers": workers, "atlas": label, "wall_s": round(wall, 3),
+            "cpu_s": round(cpu, 3),
             "images_per_s": round(n / wall, 1), "file_mb": round(size / 1e6, 1),
             "command": " ".join(["synprobe"] + cmd[len(_synprobe()):])}
 
@@ -148,14 +153,14 @@ def report(res: dict) -> str:
     lines = [f"machine: {res['machine']['cpu']}, {res['machine']['cores']} cores, Python {res['machine']['python']}, "
              f"{res['machine']['date']}", "",
              "| resolution | workers | images | glyph atlas | synprobe images/s (whole process) | "
-             "Synbols 1.0.2 images/s (steady, 1 process) | ratio | ratio per core |",
-             "|---|---|---|---|---|---|---|---|"]
+             "CPU s (all processes) | Synbols 1.0.2 images/s (steady, 1 process) | ratio | ratio per core |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in res["synprobe"]:
         p = peer.get(r["resolution"])
         ratio = f"{r['images_per_s'] / p:.0f}x" if p else "-"
         per_core = f"{r['images_per_s'] / r['workers'] / p:.0f}x" if p else "-"
         lines.append(f"| {r['resolution']}x{r['resolution']} | {r['workers']} | {r['n']:,} | {r['atlas']} | "
-                     f"{r['images_per_s']:,.0f} | {p if p else '-'} | {ratio} | {per_core} |")
+                     f"{r['images_per_s']:,.0f} | {r.get('cpu_s', '-')} | {p if p else '-'} | {ratio} | {per_core} |")
     sc = {(r["workers"], r["atlas"]): r for r in res.get("scaling", [])}
     for label in ("cold", "warm"):
         one, two = sc.get((1, label)), sc.get((2, label))
