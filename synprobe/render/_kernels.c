@@ -317,20 +317,20 @@ int sp_render(uint8_t *out, uint8_t *masks, int64_t n, int64_t L, int64_t S, int
         }
         if (gray)
             for (int64_t k = 0; k < P; k++) img[k] = (img[k] + img[P + k] + img[2 * P + k]) * (float)(1.0 / 3.0);
-        if (inverse[s])
-            for (int64_t k = 0; k < C * P; k++) img[k] = 1.0f - img[k];
-        for (int64_t k = 0; k < C * P; k++) img[k] = pmin(pmax(img[k], 0.0f), 1.0f);
+        /* inversion, clamp to [0, 1] and (contrast) min / max over the clamped values' int32 bits,
+         * as kernels.composite, in one pass */
+        const int inv_s = inverse[s] != 0;
         float lo = 0.0f, hi = 1.0f;
-        if (contrast) { /* min / max over the int32 bits of non-negative floats, as kernels.composite */
-            int32_t ilo, ihi;
-            memcpy(&ilo, img, 4);
-            ihi = ilo;
-            for (int64_t k = 0; k < C * P; k++) {
-                int32_t v;
-                memcpy(&v, img + k, 4);
-                ilo = v < ilo ? v : ilo;
-                ihi = v > ihi ? v : ihi;
-            }
+        int32_t ilo = INT32_MAX, ihi = INT32_MIN;
+        for (int64_t k = 0; k < C * P; k++) {
+            const float v = pmin(pmax(inv_s ? 1.0f - img[k] : img[k], 0.0f), 1.0f);
+            int32_t b;
+            img[k] = v;
+            memcpy(&b, &v, 4);
+            ilo = b < ilo ? b : ilo;
+            ihi = b > ihi ? b : ihi;
+        }
+        if (contrast) {
             memcpy(&lo, &ilo, 4);
             memcpy(&hi, &ihi, 4);
             if (hi - lo < 1e-6f) hi = lo + 1e-6f;
