@@ -181,3 +181,17 @@ def test_the_shipped_normal_table_is_its_definition():
     lut = backend.normal_lut()
     assert lut.dtype == np.float32 and lut.shape == (4096,)
     assert lut.tobytes() == backend.compute_normal_lut().tobytes()
+
+
+def test_a_damaged_cached_library_is_rebuilt(ck, monkeypatch, tmp_path):
+    monkeypatch.setenv("SYNPROBE_CACHE", str(tmp_path))
+    cc = ckernels._compiler()
+    path = tmp_path / "kernels" / f"kernels-{ckernels._key(cc, ckernels._FLAGS + ckernels._NATIVE)}.so"
+    path.parent.mkdir()
+    path.write_bytes(ck.path.read_bytes()[:100])  # truncated, as a full disk would leave it
+    k, why = ckernels.load()
+    assert k is not None and why == "" and k.path == path and path.stat().st_size > 100
+    a, b = np.empty(9, np.float32), np.empty(9, np.float32)
+    k.normal_noise(a, 5, backend.normal_lut())
+    backend.NumbaKernels().normal_noise(b, 5, backend.normal_lut())
+    assert a.tobytes() == b.tobytes()

@@ -189,16 +189,22 @@ def load() -> tuple[CKernels | None, str]:
     errors = []
     for flags in (_FLAGS + _NATIVE, _FLAGS):  # -march=native is not known to every compiler
         path = root / f"kernels-{_key(cc, flags)}.so"
-        if not path.exists():
+        for attempt in (0, 1):
+            if not path.exists():
+                try:
+                    err = _build(cc, flags, path)
+                except OSError as e:
+                    err = f"cannot build in {root}: {e.strerror or e}"
+                if err is not None:
+                    errors.append(err)
+                    break
             try:
-                err = _build(cc, flags, path)
-            except OSError as e:
-                err = f"cannot build in {root}: {e.strerror or e}"
-            if err is not None:
-                errors.append(err)
-                continue
-        try:
-            return CKernels(path), ""
-        except OSError as e:
-            errors.append(f"{path}: {e}")
+                return CKernels(path), ""
+            except OSError as e:  # a damaged cached library (a full disk, a killed copy): rebuild once
+                errors.append(f"{path}: {e}")
+                if attempt == 0:
+                    try:
+                        path.unlink()
+                    except OSError:
+                        break
     return None, errors[-1] if errors else "unknown error"
