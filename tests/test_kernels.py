@@ -58,9 +58,11 @@ def test_any_size_and_option_renders_the_same_bytes(ck, use, h, w, gray, contras
         "inverse_color": {"dist": "bernoulli", "p": inverse}, "masks": True,
         "n_symbols": {"dist": "choice", "values": list(range(1, symbols + 1))},
         "occlusion": {"count": occluders, "kind": {"dist": "choice", "values": ["square", "circle", "glyph"]}},
-        "background": {"kind": {"dist": "choice", "values": ["solid", "linear", "radial", "noise"]}},
+        "background": {"kind": {"dist": "choice", "values": ["solid", "linear", "radial", "noise", "camouflage"]},
+                       "n_strokes": 40, "stroke_angle": {"dist": "uniform", "low": -3.2, "high": 3.2}},
         "symbol": {"foreground": {"kind": {"dist": "choice", "values": ["solid", "linear", "radial",
-                                                                         "multigradient"]}}},
+                                                                         "multigradient", "camouflage"]},
+                                  "n_strokes": 40, "stroke_width": 0.15}},
     })
     idx = np.arange(start, start + 12)
     (xc, mc), (xn, mn) = (_render(use, k, recipe, seed, idx) for k in ("c", "numba"))
@@ -195,3 +197,22 @@ def test_a_damaged_cached_library_is_rebuilt(ck, monkeypatch, tmp_path):
     k.normal_noise(a, 5, backend.normal_lut())
     backend.NumbaKernels().normal_noise(b, 5, backend.normal_lut())
     assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("name", ["c", "numba"])
+def test_pattern_evaluation_leaves_texture_rows_zero(use, name):
+    use(name)
+    out = np.full((3, 5, 7, 3), 9, np.float32)
+    params = np.random.default_rng(0).random((3, 14))
+    backend.kernels().eval_patterns(out, np.array([1, 3, 2], np.int64), params)
+    assert (out[1] == 0).all() and not (out[0] == 0).all() and not (out[2] == 0).all()
+
+
+def test_render_patterns_of_every_kind_at_any_size():
+    from synprobe.recipe import PATTERN_KINDS, PatternSpec
+    from synprobe.render.patterns import render_patterns
+
+    kinds = [k for k in PATTERN_KINDS if k != "image"] * 3
+    for h, w in ((8, 8), (17, 33), (64, 40)):
+        out = render_patterns(kinds, np.arange(len(kinds), dtype=np.uint32), PatternSpec(n_strokes=50), h, w)
+        assert out.shape == (len(kinds), h, w, 3) and np.isfinite(out).all() and (0 <= out).all() and (out <= 1).all()

@@ -32,7 +32,8 @@ FORMAT = "synprobe-h5/1"
 #: bytes change (rendering, labels, layout), so the download cache never serves samples of an
 #: older generator (it keys the cache path); recorded in every file as ``samples_version``.
 #: 2: JSON numbers by orjson (small magnitudes as 0.00002), columns laid out at file creation.
-SAMPLES_VERSION = 2
+#: 3: camouflage strokes drawn by synprobe's own kernel (continuous width, float colours).
+SAMPLES_VERSION = 3
 _SLAB = 8192  # samples copied per write when assembling
 
 

@@ -90,13 +90,17 @@ static void fill_pattern(float *restrict dst, int64_t kind, const double *p, con
     fill_rows(dst, dst + H * W, dst + 2 * H * W, kind, p, tex, ti, H, W, 0, H);
 }
 
-/* out float32 (b, H, W, 3) <- analytic pattern kinds (b,) with params (b, N_PARAMS). */
+/* out float32 (b, H, W, 3) <- analytic pattern kinds (b,) with params (b, N_PARAMS); rows of kind
+ * 3 (a texture the caller supplies) are left zero. */
 int sp_eval_patterns(float *out, int64_t b, int64_t H, int64_t W, const int64_t *kinds, const double *params) {
     const int64_t P = H * W;
-    float *planes = malloc(sizeof(float) * 3 * P);
+    float *planes = malloc(sizeof(float) * 3 * (P > 0 ? P : 1));
     if (!planes) return -1;
     for (int64_t s = 0; s < b; s++) {
-        fill_pattern(planes, kinds[s], params + s * N_PARAMS, NULL, 0, H, W);
+        if (kinds[s] == 3)
+            memset(planes, 0, sizeof(float) * 3 * P);
+        else
+            fill_pattern(planes, kinds[s], params + s * N_PARAMS, NULL, 0, H, W);
         float *o = out + s * P * 3;
         for (int64_t k = 0; k < P; k++) {
             o[3 * k] = planes[k];
@@ -381,5 +385,59 @@ int sp_render(uint8_t *out, uint8_t *masks, int64_t n, int64_t L, int64_t S, int
     }
     free(buf);
     free(alpha);
+    return 0;
+}
+
+/* Camouflage strokes: n antialiased round-capped segments per image, painted in order.
+ *
+ * out float32 (b, H, W, 3) <- the strokes over black; seg float32 (b, n, 4): ax, ay, bx, by in
+ * pixels (pixel (i, j) has its centre at (j + 0.5, i + 0.5)); col uint8 (b, n, 3); r: half the
+ * stroke width, px. A pixel's coverage is clamp(r + 0.5 - d, 0, 1), d its centre's distance to
+ * the segment; it takes colour + coverage * (stroke colour - colour). kernels.strokes does the
+ * same arithmetic (the pixels outside a stroke's box have coverage 0, which changes nothing).
+ * Returns 0, or -1 when out of memory.
+ */
+int sp_strokes(float *out, int64_t b, int64_t H, int64_t W, int64_t n, const float *seg, const uint8_t *col,
+               float r) {
+    const int64_t P = H * W;
+    float *canvas = malloc(sizeof(float) * 3 * (P > 0 ? P : 1));
+    if (!canvas) return -1;
+    const float inv255 = (float)(1.0 / 255.0), R = r + 0.5f;
+    for (int64_t m = 0; m < b; m++) {
+        memset(canvas, 0, sizeof(float) * 3 * P);
+        for (int64_t s = 0; s < n; s++) {
+            const float *g = seg + (m * n + s) * 4;
+            const uint8_t *c = col + (m * n + s) * 3;
+            const float ax = g[0], ay = g[1], dx = g[2] - g[0], dy = g[3] - g[1];
+            const float len2 = dx * dx + dy * dy, inv = len2 > 0.0f ? 1.0f / len2 : 0.0f;
+            const float cr = (float)c[0] * inv255, cg = (float)c[1] * inv255, cb = (float)c[2] * inv255;
+            int64_t i0 = (int64_t)floorf(pmin(ay, g[3]) - R - 1.0f), i1 = (int64_t)ceilf(pmax(ay, g[3]) + R + 1.0f);
+            int64_t j0 = (int64_t)floorf(pmin(ax, g[2]) - R - 1.0f), j1 = (int64_t)ceilf(pmax(ax, g[2]) + R + 1.0f);
+            i0 = i0 < 0 ? 0 : i0;
+            j0 = j0 < 0 ? 0 : j0;
+            i1 = i1 > H ? H : i1;
+            j1 = j1 > W ? W : j1;
+            for (int64_t i = i0; i < i1; i++) { /* the stroke's box (row spans measured slower) */
+                const float uy = ((float)i + 0.5f) - ay;
+                float *restrict p0 = canvas + i * W, *restrict p1 = p0 + P, *restrict p2 = p1 + P;
+                for (int64_t j = j0; j < j1; j++) {
+                    const float ux = ((float)j + 0.5f) - ax;
+                    const float t = pmin(pmax((ux * dx + uy * dy) * inv, 0.0f), 1.0f);
+                    const float ex = ux - t * dx, ey = uy - t * dy;
+                    const float cov = pmin(pmax(R - sqrtf(ex * ex + ey * ey), 0.0f), 1.0f);
+                    p0[j] += cov * (cr - p0[j]);
+                    p1[j] += cov * (cg - p1[j]);
+                    p2[j] += cov * (cb - p2[j]);
+                }
+            }
+        }
+        float *o = out + m * P * 3;
+        for (int64_t k = 0; k < P; k++) {
+            o[3 * k] = canvas[k];
+            o[3 * k + 1] = canvas[P + k];
+            o[3 * k + 2] = canvas[2 * P + k];
+        }
+    }
+    free(canvas);
     return 0;
 }

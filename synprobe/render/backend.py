@@ -48,6 +48,13 @@ class NumbaKernels:
         if masks is not None:
             masks[:] = _visible_masks(alpha[:, :n_symbols], alpha[:, n_symbols:])
 
+    def strokes(self, out, seg, col, r):
+        """Camouflage strokes into ``out`` float32 (b, H, W, 3): ``seg`` float32 (b, n, 4) end points
+        (pixels), ``col`` uint8 (b, n, 3), ``r`` half width (see ``kernels.strokes``)."""
+        from synprobe.render.kernels import strokes
+
+        strokes(out, np.ascontiguousarray(seg, np.float32), np.ascontiguousarray(col, np.uint8), np.float32(r))
+
     def eval_patterns(self, out, kinds, params):
         from synprobe.render.kernels import eval_patterns
 

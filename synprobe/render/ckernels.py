@@ -100,6 +100,8 @@ class CKernels:
         lib.sp_eval_patterns.argtypes = [_ptr, _i64, _i64, _i64, _ptr, _ptr]
         lib.sp_labels.restype = _i64
         lib.sp_labels.argtypes = [_ptr, _i64, _i64, _i64, _i64, _i32, ctypes.POINTER(ctypes.c_void_p)]
+        lib.sp_strokes.restype = _i32
+        lib.sp_strokes.argtypes = [_ptr, _i64, _i64, _i64, _i64, _ptr, _ptr, ctypes.c_float]
         lib.sp_normal_noise.restype = None
         lib.sp_normal_noise.argtypes = [_ptr, _i64, _u64, _ptr]
         self._lib = lib
@@ -155,6 +157,15 @@ class CKernels:
             if size == -2:
                 raise ValueError("label assembler: malformed input")
             cap *= 2
+
+    def strokes(self, out, seg, col, r):
+        """See :func:`synprobe.render.backend.NumbaKernels.strokes`."""
+        assert out.flags.c_contiguous and out.dtype == np.float32
+        b, H, W = out.shape[:3]
+        seg, col = _c(seg, np.float32), _c(col, np.uint8)
+        if self._lib.sp_strokes(out.ctypes.data, b, H, W, seg.shape[1], seg.ctypes.data, col.ctypes.data,
+                                float(np.float32(r))) != 0:
+            raise MemoryError("stroke kernel: out of memory")
 
     def eval_patterns(self, out, kinds, params):
         b, H, W = out.shape[:3]

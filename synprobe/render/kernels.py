@@ -127,12 +127,13 @@ def warp_layers(alpha, gid, inv, box, data, off, hw):
 
 @numba.njit(cache=True)
 def eval_patterns(out, kinds, params):
-    """out float32 (b, H, W, 3) <- analytic pattern kinds (b,) with params (b, N_PARAMS)."""
+    """out float32 (b, H, W, 3) <- analytic pattern kinds (b,) with params (b, N_PARAMS); rows of
+    kind 3 (a texture the caller supplies) are left zero."""
     b, H, W = out.shape[0], out.shape[1], out.shape[2]
-    tex = np.zeros((1, 1, 1, 3), np.float32)
+    tex = np.zeros((1, H, W, 3), np.float32)
     planes = np.empty((3, H * W), np.float32)
     for s in range(b):
-        _fill_pattern(planes, kinds[s], params[s], tex, 0, H, W)
+        _fill_pattern(planes, kinds[s], params[s], tex, 0, H, W)  # kind 3 reads the zero texture
         for i in range(H):
             for j in range(W):
                 for c in range(3):
@@ -246,3 +247,52 @@ def _normal_noise(out, key, lut):
         if 2 * k + 1 < m:
             out[2 * k + 1] = lut[np.int32((x >> np.uint32(16)) & np.uint32(4095))]
 
+
+
+@numba.njit(cache=True)
+def strokes(out, seg, col, r):
+    """Camouflage strokes (see ``sp_strokes`` in _kernels.c: the same arithmetic, the same bytes).
+
+    Args:
+        out: float32 (b, H, W, 3) destination.
+        seg: float32 (b, n, 4) segment end points ax, ay, bx, by in pixels (pixel centres at +0.5).
+        col: uint8 (b, n, 3) stroke colours.
+        r: float32 half stroke width, px.
+    """
+    b, H, W = out.shape[0], out.shape[1], out.shape[2]
+    n = seg.shape[1]
+    P = H * W
+    canvas = np.empty((3, P), np.float32)
+    inv255 = np.float32(1.0 / 255.0)
+    zero, one, half = np.float32(0.0), np.float32(1.0), np.float32(0.5)
+    R = np.float32(r) + half
+    for m in range(b):
+        canvas[:] = zero
+        for s in range(n):
+            ax, ay, bx, by = seg[m, s, 0], seg[m, s, 1], seg[m, s, 2], seg[m, s, 3]
+            dx, dy = bx - ax, by - ay
+            len2 = dx * dx + dy * dy
+            inv = one / len2 if len2 > zero else zero
+            cr = np.float32(col[m, s, 0]) * inv255
+            cg = np.float32(col[m, s, 1]) * inv255
+            cb = np.float32(col[m, s, 2]) * inv255
+            i0 = max(int(np.floor(min(ay, by) - R - one)), 0)
+            i1 = min(int(np.ceil(max(ay, by) + R + one)), H)
+            j0 = max(int(np.floor(min(ax, bx) - R - one)), 0)
+            j1 = min(int(np.ceil(max(ax, bx) + R + one)), W)
+            for i in range(i0, i1):
+                uy = (np.float32(i) + half) - ay
+                for j in range(j0, j1):
+                    ux = (np.float32(j) + half) - ax
+                    t = min(max((ux * dx + uy * dy) * inv, zero), one)
+                    ex, ey = ux - t * dx, uy - t * dy
+                    cov = min(max(R - np.sqrt(ex * ex + ey * ey), zero), one)
+                    k = i * W + j
+                    canvas[0, k] += cov * (cr - canvas[0, k])
+                    canvas[1, k] += cov * (cg - canvas[1, k])
+                    canvas[2, k] += cov * (cb - canvas[2, k])
+        for k in range(P):
+            i, j = k // W, k % W
+            out[m, i, j, 0] = canvas[0, k]
+            out[m, i, j, 1] = canvas[1, k]
+            out[m, i, j, 2] = canvas[2, k]

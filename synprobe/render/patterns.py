@@ -123,8 +123,9 @@ def _noise(d: Draws, spec: PatternSpec, h: int, w: int) -> np.ndarray:
 
 
 def _camouflage(d: Draws, spec: PatternSpec, h: int, w: int, angles: np.ndarray) -> np.ndarray:
-    """Many short coloured strokes at a common angle (plus noise), drawn antialiased."""
-    import cv2
+    """Many short coloured strokes at a common angle, antialiased, painted in order (compiled
+    kernel: ``strokes``; was one OpenCV call per stroke, 2.5 ms an image)."""
+    from synprobe.render.backend import kernels
 
     b, n = len(d), spec.n_strokes
     pos = d.uniform("stroke-pos", 2 * n).reshape(b, n, 2)
@@ -132,20 +133,13 @@ def _camouflage(d: Draws, spec: PatternSpec, h: int, w: int, angles: np.ndarray)
     length = spec.stroke_length * (0.5 + d.uniform("stroke-len", n))
     cols = (d.uniform("stroke-color", 3 * n).reshape(b, n, 3) * 255).astype(np.uint8)
     scale = float(min(h, w))
-    thick = max(int(round(spec.stroke_width * scale)), 1)
+    a = np.asarray(angles, np.float64)[:, None] + jitter
+    dx, dy = np.cos(a) * length * scale / 2, np.sin(a) * length * scale / 2
+    cx, cy = pos[..., 0] * w, pos[..., 1] * h
+    seg = np.stack([cx - dx, cy - dy, cx + dx, cy + dy], -1).astype(np.float32)
     out = np.empty((b, h, w, 3), np.float32)
-    sh = 4  # sub-pixel bits for cv2.line
-    for i in range(b):
-        canvas = np.zeros((h, w, 3), np.uint8)
-        a = angles[i] + jitter[i]
-        dx, dy = np.cos(a) * length[i] * scale / 2, np.sin(a) * length[i] * scale / 2
-        cx, cy = pos[i, :, 0] * w, pos[i, :, 1] * h
-        p0 = np.round(np.stack([cx - dx, cy - dy], 1) * 16).astype(np.int64).tolist()
-        p1 = np.round(np.stack([cx + dx, cy + dy], 1) * 16).astype(np.int64).tolist()
-        for a0, a1, c in zip(p0, p1, cols[i].tolist()):
-            cv2.line(canvas, a0, a1, c, thick, cv2.LINE_AA, sh)
-        out[i] = canvas
-    return out * np.float32(1 / 255)
+    kernels().strokes(out, seg, cols, max(spec.stroke_width * scale, 1.0) / 2)
+    return out
 
 
 @functools.lru_cache(maxsize=8)
