@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -206,3 +208,20 @@ def test_pixel_noise_residual_has_the_recorded_scale(registry, sigma):
     assert np.array_equal(x2, x1[20:])
     x3, _ = noisy.render(t, 4, idx)  # another dataset seed: other noise
     assert (x3 != x1).mean() > 0.5
+
+
+@pytest.mark.parametrize("angle, along", [(0.0, 2), (math.pi / 2, 1)])
+def test_camouflage_strokes_follow_their_angle(angle, along):
+    """Strokes at angle 0 are horizontal: colours change less along x (axis 2) than along y, and
+    the other way round at 90 degrees; every pixel is covered, values stay in [0, 1]."""
+    from synprobe.recipe import PatternSpec
+    from synprobe.render.patterns import render_patterns
+
+    b = 8
+    t = render_patterns(["camouflage"] * b, np.arange(b, dtype=np.uint32), PatternSpec(), 64, 64,
+                        angles=np.full(b, angle))
+    gx = np.abs(np.diff(t, axis=2)).mean()
+    gy = np.abs(np.diff(t, axis=1)).mean()
+    ratio = (gx / gy) if along == 2 else (gy / gx)
+    assert ratio < 0.5, ratio
+    assert (t.max(-1) > 0).mean() > 0.99 and 0 <= t.min() and t.max() <= 1
