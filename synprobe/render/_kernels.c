@@ -90,6 +90,15 @@ static void fill_pattern(float *restrict dst, int64_t kind, const double *p, con
     fill_rows(dst, dst + H * W, dst + 2 * H * W, kind, p, tex, ti, H, W, 0, H);
 }
 
+/* rgb (P, 3) <- planes (3, P) */
+static void interleave(float *restrict rgb, const float *restrict planes, int64_t P) {
+    for (int64_t k = 0; k < P; k++) {
+        rgb[3 * k] = planes[k];
+        rgb[3 * k + 1] = planes[P + k];
+        rgb[3 * k + 2] = planes[2 * P + k];
+    }
+}
+
 /* out float32 (b, H, W, 3) <- analytic pattern kinds (b,) with params (b, N_PARAMS); rows of kind
  * 3 (a texture the caller supplies) are left zero. */
 int sp_eval_patterns(float *out, int64_t b, int64_t H, int64_t W, const int64_t *kinds, const double *params) {
@@ -101,12 +110,7 @@ int sp_eval_patterns(float *out, int64_t b, int64_t H, int64_t W, const int64_t 
             memset(planes, 0, sizeof(float) * 3 * P);
         else
             fill_pattern(planes, kinds[s], params + s * N_PARAMS, NULL, 0, H, W);
-        float *o = out + s * P * 3;
-        for (int64_t k = 0; k < P; k++) {
-            o[3 * k] = planes[k];
-            o[3 * k + 1] = planes[P + k];
-            o[3 * k + 2] = planes[2 * P + k];
-        }
+        interleave(out + s * P * 3, planes, P);
     }
     free(planes);
     return 0;
@@ -431,12 +435,7 @@ int sp_strokes(float *out, int64_t b, int64_t H, int64_t W, int64_t n, const flo
                 }
             }
         }
-        float *o = out + m * P * 3;
-        for (int64_t k = 0; k < P; k++) {
-            o[3 * k] = canvas[k];
-            o[3 * k + 1] = canvas[P + k];
-            o[3 * k + 2] = canvas[2 * P + k];
-        }
+        interleave(out + m * P * 3, canvas, P);
     }
     free(canvas);
     return 0;
