@@ -1,5 +1,5 @@
-"""The C kernels (``_kernels.c``): built on first use with the system C compiler, cached, loaded
-with ctypes.
+"""The C kernels (``_kernels.c``: rendering; ``_labels.c``: JSON labels): built on first use with the
+system C compiler, cached, loaded with ctypes.
 
 Why: loading numba and its cached kernels costs ~0.4 s in every process (a third of a 100k-image
 run); ``dlopen`` of a cached shared library costs a millisecond. The C code does the same
