@@ -146,9 +146,11 @@ class GlyphCache:
             out = np.where(known[pos] == codes, gids[pos], -1)
         else:
             out = np.full(codes.shape, -1, np.int64)
-        if rasterise:
+        if rasterise:  # not in the merged atlas: only glyphs appended in this loop can be known
             for j in np.flatnonzero(out < 0).tolist():
-                out.flat[j] = self._id_of(int(codes.flat[j]))
+                code = int(codes.flat[j])
+                gid = self._index.get(code)
+                out.flat[j] = self._new(code) if gid is None else gid
         return out
 
     def _merge_sorted(self) -> None:
@@ -190,10 +192,14 @@ class GlyphCache:
             pos = int(np.searchsorted(known, code))
             if pos < len(known) and known[pos] == code:
                 return int(gids[pos])
-            font, char, bold, level = self.key(code)
-            g = _shape(char, level_px(level)) if font == "<shape>" else self._render(font, char, bold, level)
-            gid = self._append(code, g)
+            gid = self._new(code)
         return gid
+
+    def _new(self, code: int) -> int:
+        """Rasterise a glyph the cache does not hold; its id."""
+        font, char, bold, level = self.key(code)
+        g = _shape(char, level_px(level)) if font == "<shape>" else self._render(font, char, bold, level)
+        return self._append(code, g)
 
     def get(self, font: str, char: str, bold: bool, level: int) -> Glyph:
         """The mask of a key (a view into the atlas)."""
