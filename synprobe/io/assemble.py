@@ -26,13 +26,30 @@ def _reserve(path: Path, work: WorkDir) -> None:
     starts = [int(off.min()) for off in work.layout.values() if len(off)]
     if not ends:
         return
+    fallocate = _fallocate()
+    if fallocate is None:
+        return
     fd = os.open(path, os.O_WRONLY)
-    try:
-        os.posix_fallocate(fd, min(starts), max(ends) - min(starts))
-    except OSError:
-        pass
+    try:  # Linux's fallocate(2) fails where a file system cannot (glibc's posix_fallocate would then
+        fallocate(fd, 0, min(starts), max(ends) - min(starts))  # write a byte into every block instead)
     finally:
         os.close(fd)
+
+
+def _fallocate():
+    """libc's ``fallocate(fd, mode, offset, len)`` (Linux), or None."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).fallocate  # the process's own symbols: libc's
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    fn.restype = ctypes.c_int
+    return fn
 
 
 class Assembler:
