@@ -216,3 +216,53 @@ def test_render_patterns_of_every_kind_at_any_size():
     for h, w in ((8, 8), (17, 33), (64, 40)):
         out = render_patterns(kinds, np.arange(len(kinds), dtype=np.uint32), PatternSpec(n_strokes=50), h, w)
         assert out.shape == (len(kinds), h, w, 3) and np.isfinite(out).all() and (0 <= out).all() and (out <= 1).all()
+
+
+def test_the_portable_build_gives_the_same_bytes(ck, tmp_path):
+    """Without -march=native (no AVX2 on x86-64's baseline, any other CPU) the scalar code paths
+    run: the same bytes as numba on a few recipes and every kernel."""
+    from synprobe.recipe import load_recipe
+
+    path = tmp_path / "portable.so"
+    assert ckernels._build(ckernels._compiler(), ckernels._FLAGS, path) is None
+    portable, nb = ckernels.CKernels(path), backend.NumbaKernels()
+    captured = {}
+
+    class Capture:  # keeps render's arguments; patterns (camouflage strokes) come from numba
+        name = "capture"
+
+        def render(self, *a):
+            captured["a"] = a
+
+        def __getattr__(self, attr):
+            return getattr(nb, attr)
+
+    for name in ("default", "counting", "camouflage", "some-large-occlusion"):
+        r = Renderer(load_recipe(name))
+        idx = np.arange(30)
+        t = r.sample(3, idx)
+        orig = backend._kernels
+        try:
+            backend._kernels = lambda choice: Capture()
+            r.render(t, 3, idx)
+        finally:
+            backend._kernels = orig
+        x, m, *rest = captured["a"]
+        outs = []
+        for k in (portable, nb):
+            xo, mo = np.empty_like(x), None if m is None else np.empty_like(m)
+            k.render(xo, mo, *rest)
+            outs.append((xo.tobytes(), None if mo is None else mo.tobytes()))
+        assert outs[0] == outs[1], name
+    lut = backend.normal_lut()
+    for m in (1, 2, 7, 4096, 3073):
+        a, b = np.empty(m, np.float32), np.empty(m, np.float32)
+        portable.normal_noise(a, 99, lut)
+        nb.normal_noise(b, 99, lut)
+        assert a.tobytes() == b.tobytes()
+    seg = np.random.default_rng(1).random((3, 40, 4)).astype(np.float32) * 40
+    col = np.random.default_rng(2).integers(0, 256, (3, 40, 3)).astype(np.uint8)
+    o1, o2 = np.empty((3, 32, 33, 3), np.float32), np.empty((3, 32, 33, 3), np.float32)
+    portable.strokes(o1, seg, col, 1.5)
+    nb.strokes(o2, seg, col, 1.5)
+    assert o1.tobytes() == o2.tobytes()
