@@ -266,3 +266,22 @@ def test_the_portable_build_gives_the_same_bytes(ck, tmp_path):
     portable.strokes(o1, seg, col, 1.5)
     nb.strokes(o2, seg, col, 1.5)
     assert o1.tobytes() == o2.tobytes()
+
+
+def test_generate_says_when_it_falls_back_to_numba(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from synprobe.cli import main
+
+    monkeypatch.setenv("SYNPROBE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CC", "false")
+    monkeypatch.delenv("SYNPROBE_KERNELS", raising=False)
+    backend._kernels.cache_clear()
+    try:
+        r = CliRunner().invoke(main, ["generate", "default", "-n", "20", "-o", str(tmp_path / "a.h5"), "--workers",
+                                      "1", "-q", "--no-preview"])
+    finally:
+        backend._kernels.cache_clear()
+    assert r.exit_code == 0, r.output
+    assert "note: rendered with the numba kernels" in r.stderr and "false failed" in r.stderr
+    assert r.stderr.count("\n") == 1 and "wrote" in r.stdout

@@ -25,9 +25,16 @@ CHOICES = ("auto", "c", "numba")
 
 
 class NumbaKernels:
-    """The numba kernels behind the same interface as :class:`~synprobe.render.ckernels.CKernels`."""
+    """The numba kernels behind the same interface as :class:`~synprobe.render.ckernels.CKernels`.
+
+    Args:
+        why: set when ``auto`` fell back to them: why the C kernels could not be built.
+    """
 
     name = "numba"
+
+    def __init__(self, why: str = ""):
+        self.why = why
 
     def render(self, out, masks, ids, inv, box, atlas, active, kinds, params, tex, tex_row, gray, inverse,
                contrast, sigma, seed, index, lut, n_symbols):
@@ -91,7 +98,7 @@ def _kernels(choice: str):
         return k
     if choice == "c":
         raise SynprobeError(f"SYNPROBE_KERNELS=c: the C kernels cannot be built: {why}")
-    return NumbaKernels()
+    return NumbaKernels(why)
 
 
 def kernels():
