@@ -148,7 +148,10 @@ class Assembler:
 
             with open(y, "rb") as f:
                 m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            os.unlink(y)  # the mapping keeps the data until it is dropped
+            try:
+                os.unlink(y)  # the mapping keeps the data until it is dropped (POSIX)
+            except OSError:
+                pass  # (elsewhere the file goes with OUT.partial/ at the end)
             y = m
         self.labels[k] = (y, label_starts(y))
         self.ready.add(k)
