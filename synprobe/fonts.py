@@ -164,8 +164,7 @@ class FontRegistry:
         """Every character the font draws (audited), all scripts together."""
         s = self._sets.get(font_id)
         if s is None:
-            self.entry(font_id)
-            s = self._sets[font_id] = frozenset("".join(self._chars[font_id].values()))
+            s = self._sets[font_id] = frozenset(self.drawn(font_id))  # (drawn checks the id)
         return s
 
     def drawn(self, font_id: str) -> str:

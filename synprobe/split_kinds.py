@@ -187,18 +187,25 @@ def interpolation_split(values, holdout, ratios=RATIOS, seed: int = 0) -> np.nda
     ``r1 / (r0 + r1)`` (rounded), the rest to train; ``r2`` is not used. NaN rows are excluded.
     """
     r = check_ratios(ratios)
-    x = _floats(values, "values")
-    lo, hi = _interval(holdout, "holdout")
-    ok = ~np.isnan(x)
-    test = ok & (x >= lo) & (x <= hi)
-    if not test.any():
-        raise SplitError(f"holdout: [{lo:g}, {hi:g}] holds no samples; the values span {_span(x)}")
+    x, ok, lo, hi, test = _in_range(values, holdout, "holdout")
     if not ((x < lo) & ok).any() or not ((x > hi) & ok).any():
         raise SplitError(f"holdout: [{lo:g}, {hi:g}] is not interior; training needs values on both sides "
                          f"and the values span {_span(x)} (use extrapolation for a tail)")
     part = np.full(len(x), -1, np.int64)
     part[test] = 2
     return _train_val(ok & ~test, part, r, seed)
+
+
+def _in_range(values, interval, name: str):
+    """(values as floats, not-NaN mask, lo, hi, mask of lo <= v <= hi); an error when no sample is
+    in the interval."""
+    x = _floats(values, "values")
+    lo, hi = _interval(interval, name)
+    ok = ~np.isnan(x)
+    inside = ok & (x >= lo) & (x <= hi)
+    if not inside.any():
+        raise SplitError(f"{name}: [{lo:g}, {hi:g}] holds no samples; the values span {_span(x)}")
+    return x, ok, lo, hi, inside
 
 
 def extrapolation_split(values, train_range, ratios=RATIOS, seed: int = 0) -> np.ndarray:
@@ -208,12 +215,7 @@ def extrapolation_split(values, train_range, ratios=RATIOS, seed: int = 0) -> np
     proportion ``r1 / (r0 + r1)``; ``r2`` is not used. NaN rows are excluded.
     """
     r = check_ratios(ratios)
-    x = _floats(values, "values")
-    lo, hi = _interval(train_range, "train_range")
-    ok = ~np.isnan(x)
-    inside = ok & (x >= lo) & (x <= hi)
-    if not inside.any():
-        raise SplitError(f"train_range: [{lo:g}, {hi:g}] holds no samples; the values span {_span(x)}")
+    x, ok, lo, hi, inside = _in_range(values, train_range, "train_range")
     if not (ok & ~inside).any():
         raise SplitError(f"train_range: [{lo:g}, {hi:g}] holds every sample, nothing is left to test; "
                          f"the values span {_span(x)}")

@@ -195,19 +195,6 @@ static void warp_one(uint8_t *restrict dst, const double *m, const int64_t *box,
     }
 }
 
-/* alpha uint8 (n, L, H, W), zero on entry <- glyph gid[s, l] warped by inv[s, l] (see kernels.py). */
-void sp_warp_layers(uint8_t *alpha, int64_t n, int64_t L, int64_t H, int64_t W, const int64_t *gid,
-                    const double *inv, const int64_t *box, const uint8_t *data, const int64_t *off,
-                    const int64_t *hw) {
-    for (int64_t s = 0; s < n; s++)
-        for (int64_t l = 0; l < L; l++) {
-            const int64_t g = gid[s * L + l];
-            if (g < 0) continue;
-            warp_one(alpha + (s * L + l) * H * W, inv + (s * L + l) * 6, box + (s * L + l) * 4, data, off[g],
-                     hw[2 * g], hw[2 * g + 1], W);
-        }
-}
-
 /* lowbias32 of hash k under key k32: two 12-bit table indices (low and high half). */
 static inline uint32_t noise_hash(uint32_t k32, uint32_t k) {
     uint32_t x = k32 ^ (k * 0x9E3779B9u);
