@@ -15,11 +15,12 @@ stream keyed by (seed, index); see :mod:`synprobe.render.kernels`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
 
-__all__ = ["Draws", "name_key"]
+__all__ = ["Draws", "name_key", "stream_seed"]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -31,6 +32,14 @@ _TO_UNIT = 2.0**-53
 def name_key(name: str) -> int:
     """Stable 64-bit key of a draw name (blake2b, independent of Python's hash seed)."""
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
+
+
+@functools.lru_cache(maxsize=64)
+def stream_seed(seed: int, stream: str) -> int:
+    """The seed of a recipe's random streams: (dataset seed, stream name) hashed to 63 bits, so two
+    recipes (two stream names) at one dataset seed draw independent numbers."""
+    digest = hashlib.blake2b(f"{stream}\0{int(seed)}".encode(), digest_size=8, person=b"synprobe-stream").digest()
+    return int.from_bytes(digest, "little") >> 1
 
 
 def _mix(z: np.ndarray) -> np.ndarray:

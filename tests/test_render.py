@@ -79,7 +79,8 @@ def test_pixels_equal_coverage(registry):
 
 
 def test_recorded_scale_and_translation_are_drawn(registry):
-    """Upright glyphs: ink box longest side ~ scale * side; its centre ~ the recorded translation."""
+    """Upright glyphs: ink box longest side ~ scale * side; its centre ~ the recorded translation
+    across the free space of each axis (side - ink box side)."""
     d = {**PLAIN, "symbol": {**PLAIN["symbol"], "rotation": 0.0, "slant": 0.0,
                              "scale": {"dist": "uniform", "low": 0.3, "high": 0.7},
                              "translation_x": {"dist": "uniform", "low": -0.5, "high": 0.5},
@@ -94,8 +95,10 @@ def test_recorded_scale_and_translation_are_drawn(registry):
         e = t["scale"][i, 0] * 32
         size = max(ys.max() - ys.min(), xs.max() - xs.min()) + 1
         assert e - 1.5 <= size <= e + 4, (i, size, e)
-        ox = 15.5 + t["translation_x"][i, 0] * (32 - e) / 2
-        oy = 15.5 + t["translation_y"][i, 0] * (32 - e) / 2
+        # Synbols' law: each axis moves the ink box across that axis's free space
+        wx, hy = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+        ox = 15.5 + t["translation_x"][i, 0] * (32 - wx) / 2
+        oy = 15.5 + t["translation_y"][i, 0] * (32 - hy) / 2
         assert abs((xs.min() + xs.max()) / 2 - ox) <= 1.5
         assert abs((ys.min() + ys.max()) / 2 - oy) <= 1.5
         # fits inside the image with a margin: the border stays empty

@@ -33,7 +33,10 @@ FORMAT = "synprobe-h5/1"
 #: older generator (it keys the cache path); recorded in every file as ``samples_version``.
 #: 2: JSON numbers by orjson (small magnitudes as 0.00002), columns laid out at file creation.
 #: 3: camouflage strokes drawn by synprobe's own kernel (continuous width, float colours).
-SAMPLES_VERSION = 3
+#: 4: Synbols' geometry (translation of the transformed ink box, per axis), slant (vertical shear
+#:    after rotation) and gradients (cairo's linear and two-circle radial laws); draws keyed by the
+#:    recipe's stream as well as the seed; legible fonts only.
+SAMPLES_VERSION = 4
 _SLAB = 8192  # samples copied per write when assembling
 
 

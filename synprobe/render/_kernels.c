@@ -18,7 +18,7 @@
 #include <immintrin.h>
 #endif
 
-#define N_PARAMS 14
+#define N_PARAMS 16
 
 static inline float pmax(float a, float b) { return b > a ? b : a; }
 static inline float pmin(float a, float b) { return b < a ? b : a; }
@@ -27,6 +27,26 @@ static inline uint64_t mix64(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
+}
+
+/* Gradient position t in [0, 1] of pixel (x, y) in a two-circle radial gradient (cairo's law: the
+ * largest t whose circle c1 + t d, radius r1 + t dr >= 0, passes through the pixel; padded):
+ * p[9..15] = c1x, c1y, dx, dy, r1, dr, dx^2 + dy^2 - dr^2, in pixels. */
+static inline float radial_t(const double *p, double x, double y) {
+    const double qx = x - p[9], qy = y - p[10], A = p[15];
+    const double B = qx * p[11] + qy * p[12] + p[13] * p[14];
+    const double C = qx * qx + qy * qy - p[13] * p[13];
+    double t;
+    if (A == 0.0) {
+        t = B == 0.0 ? 0.0 : C / (2.0 * B);
+    } else {
+        double disc = B * B - A * C;
+        const double s = sqrt(disc > 0.0 ? disc : 0.0);
+        const double ta = (B + s) / A, tb = (B - s) / A;
+        t = ta > tb ? ta : tb;
+        if (p[13] + t * p[14] < 0.0) t = ta > tb ? tb : ta;
+    }
+    return (float)(t < 0.0 ? 0.0 : t > 1.0 ? 1.0 : t);
 }
 
 /* Rows [i0, i1) of pattern (kind, params p), or of texture tex[ti] (H, W, 3), into three float32
@@ -54,32 +74,31 @@ static void fill_rows(float *restrict d0, float *restrict d1, float *restrict d2
     const float c0r = (float)p[0], c0g = (float)p[1], c0b = (float)p[2];
     const float d1r = (float)(p[3] - p[0]), d1g = (float)(p[4] - p[1]), d1b = (float)(p[5] - p[2]);
     const float d2r = (float)(p[6] - p[3]), d2g = (float)(p[7] - p[4]), d2b = (float)(p[8] - p[5]);
+    if (kind == 2) {
+        for (int64_t i = i0; i < i1; i++) {
+            const int64_t base = (i - i0) * W;
+            for (int64_t j = 0; j < W; j++) {
+                const float t2 = 2.0f * radial_t(p, (double)j + 0.5, (double)i + 0.5);
+                const float f1 = pmin(pmax(t2, 0.0f), 1.0f);
+                const float f2 = pmin(pmax(t2 - 1.0f, 0.0f), 1.0f);
+                d0[base + j] = c0r + d1r * f1 + d2r * f2;
+                d1[base + j] = c0g + d1g * f1 + d2g * f2;
+                d2[base + j] = c0b + d1b * f1 + d2b * f2;
+            }
+        }
+        return;
+    }
     const float a = (float)p[9], b = (float)p[10], cc = (float)p[11];
-    const float e = (float)p[12], r = (float)p[13];
     for (int64_t i = i0; i < i1; i++) {
         const int64_t base = (i - i0) * W;
-        if (kind == 2) {
-            const float y = ((float)i + 0.5f) * b - e;
-            const float y2 = y * y;
-            for (int64_t j = 0; j < W; j++) {
-                const float x = ((float)j + 0.5f) * a - cc;
-                const float t2 = 2.0f * sqrtf(x * x + y2) * r;
-                const float f1 = pmin(pmax(t2, 0.0f), 1.0f);
-                const float f2 = pmin(pmax(t2 - 1.0f, 0.0f), 1.0f);
-                d0[base + j] = c0r + d1r * f1 + d2r * f2;
-                d1[base + j] = c0g + d1g * f1 + d2g * f2;
-                d2[base + j] = c0b + d1b * f1 + d2b * f2;
-            }
-        } else {
-            const float t0 = b * (float)i + cc;
-            for (int64_t j = 0; j < W; j++) {
-                const float t2 = 2.0f * (a * (float)j + t0);
-                const float f1 = pmin(pmax(t2, 0.0f), 1.0f);
-                const float f2 = pmin(pmax(t2 - 1.0f, 0.0f), 1.0f);
-                d0[base + j] = c0r + d1r * f1 + d2r * f2;
-                d1[base + j] = c0g + d1g * f1 + d2g * f2;
-                d2[base + j] = c0b + d1b * f1 + d2b * f2;
-            }
+        const float t0 = b * (float)i + cc;
+        for (int64_t j = 0; j < W; j++) {
+            const float t2 = 2.0f * (a * (float)j + t0);
+            const float f1 = pmin(pmax(t2, 0.0f), 1.0f);
+            const float f2 = pmin(pmax(t2 - 1.0f, 0.0f), 1.0f);
+            d0[base + j] = c0r + d1r * f1 + d2r * f2;
+            d1[base + j] = c0g + d1g * f1 + d2g * f2;
+            d2[base + j] = c0b + d1b * f1 + d2b * f2;
         }
     }
 }

@@ -21,6 +21,7 @@ import numpy as np
 from synprobe.recipe import OCCLUDER_KINDS, Recipe
 from synprobe.render.glyphs import GlyphCache, level_for
 from synprobe.render.patterns import N_PARAMS, pattern_params
+from synprobe.rng import stream_seed
 from synprobe.sampling import Vocab, sample_table
 
 __all__ = ["Renderer"]
@@ -74,20 +75,31 @@ class Renderer:
         return ids
 
     def _geometry(self, ids, scale, rot, slant, tx, ty):
-        """Inverse affine maps (n, L, 6) and covered output boxes (n, L, 4) of glyph layers."""
+        """Inverse affine maps (n, L, 6) and covered output boxes (n, L, 4) of glyph layers, by
+        Synbols' law: scale sets the longest side of the upright ink box; the glyph is rotated,
+        then slanted (``slant_mode``); translation moves the *transformed* ink box across the free
+        space of each axis, ``(t + 1) / 2 * (side - box side)``, so t in [-1, 1] keeps that box
+        inside the image whenever it fits."""
         H, W = self.recipe.resolution
         _, _, hw, geom = self.glyphs.arrays()
         safe = np.maximum(ids, 0)
         cx, cy, size = geom[safe, 0], geom[safe, 1], geom[safe, 2]
-        e = scale * min(H, W)  # target ink size, px
-        k = e / size
+        k = scale * min(H, W) / size
         cos, sin = np.cos(rot), np.sin(rot)
-        # forward map glyph -> image: o + k R(rot) Shear(slant) (p - c), y pointing down, so a positive
-        # rotation turns clockwise on screen (Synbols' cairo convention); shear leans the top right
-        a, b = k * cos, -k * (sin + cos * slant)
-        c, d = k * sin, k * (cos - sin * slant)
-        ox = (W - 1) / 2 + tx * (W - e) / 2
-        oy = (H - 1) / 2 + ty * (H - e) / 2
+        # forward linear map glyph -> image, y pointing down, so a positive rotation turns clockwise
+        # on screen (Synbols' cairo convention)
+        if self.recipe.symbol.slant_mode == "italic":  # R(rot) . [[1, -s], [0, 1]]: the top leans right
+            a, b = k * cos, -k * (sin + cos * slant)
+            c, d = k * sin, k * (cos - sin * slant)
+        else:  # Synbols: [[1, 0], [s, 1]] . R(rot), cairo's Matrix(1, 0.2, 0, 1) after the rotation
+            a, b = k * cos, -k * sin
+            c, d = k * (slant * cos + sin), k * (cos - slant * sin)
+        # half sides of the transformed ink box (the ink spans cx +- (cx - 0.5) in the mask, whose
+        # first and last rows and columns are empty), then its centre in the image
+        hx, hy = cx - 0.5, cy - 0.5
+        ex, ey = np.abs(a) * hx + np.abs(b) * hy, np.abs(c) * hx + np.abs(d) * hy
+        ox = ex - 0.5 + (tx + 1) / 2 * (W - 2 * ex)
+        oy = ey - 0.5 + (ty + 1) / 2 * (H - 2 * ey)
         fx, fy = ox - (a * cx + b * cy), oy - (c * cx + d * cy)
         det = a * d - b * c
         det = np.where(det == 0, 1e-12, det)
@@ -178,6 +190,6 @@ class Renderer:
         masks = None if not rc.masks else np.empty((n, H, W, S), np.uint8) if masks_out is None else masks_out
         kernels().render(x, masks, ids, inv, box, (data, off, hw), active, kinds, params, tex, tex_row, rc.gray,
                          t["inverse_color"].astype(bool), rc.max_contrast, t["pixel_noise"].astype(np.float64),
-                         seed, np.asarray(index, np.int64), normal_lut(), S)
+                         stream_seed(seed, rc.stream_key), np.asarray(index, np.int64), normal_lut(), S)
         return x, masks
 

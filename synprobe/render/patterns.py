@@ -24,11 +24,12 @@ from synprobe.rng import Draws
 
 # kernel pattern kinds and the length of a parameter row (see synprobe.render.kernels)
 KIND_SOLID, KIND_LINEAR, KIND_RADIAL, KIND_TEXTURE = 0, 1, 2, 3
-N_PARAMS = 14
+N_PARAMS = 16
 
 __all__ = ["image_bank", "pattern_params", "render_patterns"]
 
 _PATTERN_SEED = 0x5EED_0F_7E  # keys pattern-parameter draws (distinct from dataset seeds' use)
+_RADIAL_RADII = (2.0, 0.1)  # Synbols' radial gradient: from a circle of radius 2 to one of radius 0.1
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,20 +45,35 @@ def _stops(d: Draws, tag: str = "") -> np.ndarray:
 
 
 def _gradient_params(d: Draws, h: int, w: int, kind: str, tag: str = "") -> np.ndarray:
-    """Kernel parameter rows (b, N_PARAMS) of linear or radial 3-stop gradients."""
+    """Kernel parameter rows (b, N_PARAMS) of linear or radial 3-stop gradients, by Synbols' laws
+    (cairo gradients in unit coordinates, 1 unit = the shorter image side, colours padded beyond
+    the ends):
+
+    - linear: from a start point U(0, 1)^2 along a direction U(0, 2 pi) over a length N(1, 0.2);
+    - radial: from a circle of radius 2 centred at U(0, 1)^2 to one of radius 0.1 centred at U(0, 1)^2.
+
+    The kernel works in pixels (pixel centres at half-integers here), so the laws are scaled by m.
+    """
+    m = float(min(h, w))
     p = np.zeros((len(d), N_PARAMS))
     p[:, :9] = _stops(d, tag)
     if kind == "linear":
+        sx, sy = d.uniform("x1" + tag), d.uniform("y1" + tag)
         ang = d.uniform("angle" + tag) * 2 * math.pi
-        c, s = np.cos(ang), np.sin(ang)
-        span2 = np.abs(c) + np.abs(s)  # 2 * half-extent of the projection over the unit square
-        p[:, 9] = c / (w * span2)
-        p[:, 10] = s / (h * span2)
-        p[:, 11] = ((0.5 / w - 0.5) * c + (0.5 / h - 0.5) * s + span2 / 2) / span2
+        length = 1.0 + 0.2 * d.normal("length" + tag)
+        length = np.where(np.abs(length) < 1e-6, 1e-6, length)  # a zero-length gradient has no direction
+        vx, vy = np.cos(ang) / length, np.sin(ang) / length  # direction / length: t = (p - s) . v / |v|^2
+        p[:, 9] = vx / m
+        p[:, 10] = vy / m
+        p[:, 11] = (0.5 / m - sx) * vx + (0.5 / m - sy) * vy
     else:
-        p[:, 9], p[:, 10] = 1.0 / w, 1.0 / h
-        p[:, 11], p[:, 12] = d.uniform("cx" + tag), d.uniform("cy" + tag)
-        p[:, 13] = 1.0 / (0.3 + 0.9 * d.uniform("radius" + tag))
+        x1, y1 = d.uniform("x1" + tag), d.uniform("y1" + tag)
+        x2, y2 = d.uniform("x2" + tag), d.uniform("y2" + tag)
+        r1, r2 = _RADIAL_RADII
+        p[:, 9], p[:, 10] = x1 * m, y1 * m
+        p[:, 11], p[:, 12] = (x2 - x1) * m, (y2 - y1) * m
+        p[:, 13], p[:, 14] = r1 * m, (r2 - r1) * m
+        p[:, 15] = p[:, 11] ** 2 + p[:, 12] ** 2 - p[:, 14] ** 2
     return p
 
 
