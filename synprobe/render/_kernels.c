@@ -29,26 +29,6 @@ static inline uint64_t mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-/* Gradient position t in [0, 1] of pixel (x, y) in a two-circle radial gradient (cairo's law: the
- * largest t whose circle c1 + t d, radius r1 + t dr >= 0, passes through the pixel; padded):
- * p[9..15] = c1x, c1y, dx, dy, r1, dr, dx^2 + dy^2 - dr^2, in pixels. */
-static inline float radial_t(const double *p, double x, double y) {
-    const double qx = x - p[9], qy = y - p[10], A = p[15];
-    const double B = qx * p[11] + qy * p[12] + p[13] * p[14];
-    const double C = qx * qx + qy * qy - p[13] * p[13];
-    double t;
-    if (A == 0.0) {
-        t = B == 0.0 ? 0.0 : C / (2.0 * B);
-    } else {
-        double disc = B * B - A * C;
-        const double s = sqrt(disc > 0.0 ? disc : 0.0);
-        const double ta = (B + s) / A, tb = (B - s) / A;
-        t = ta > tb ? ta : tb;
-        if (p[13] + t * p[14] < 0.0) t = ta > tb ? tb : ta;
-    }
-    return (float)(t < 0.0 ? 0.0 : t > 1.0 ? 1.0 : t);
-}
-
 /* Rows [i0, i1) of pattern (kind, params p), or of texture tex[ti] (H, W, 3), into three float32
  * planes: row i goes to d0/d1/d2 + (i - i0) * W. */
 static void fill_rows(float *restrict d0, float *restrict d1, float *restrict d2, int64_t kind, const double *p,
@@ -75,10 +55,27 @@ static void fill_rows(float *restrict d0, float *restrict d1, float *restrict d2
     const float d1r = (float)(p[3] - p[0]), d1g = (float)(p[4] - p[1]), d1b = (float)(p[5] - p[2]);
     const float d2r = (float)(p[6] - p[3]), d2g = (float)(p[7] - p[4]), d2b = (float)(p[8] - p[5]);
     if (kind == 2) {
+        /* two-circle radial gradient (cairo's law): pixel p takes the largest t whose circle, centre
+         * c1 + t d and radius r1 + t dr >= 0, passes through p: the larger root of
+         * A t^2 - 2 B t + C = 0 (A = |d|^2 - dr^2, B = q.d + r1 dr, C = |q|^2 - r1^2, q = p - c1),
+         * else the smaller; padded to [0, 1]. Unit coordinates: p[9..15] = 1 / m, x and y of
+         * (0.5 / m - c1), dx, dy, r1, dr. Branch-free, so the row vectorises. */
+        const float im = (float)p[9], qx0 = (float)p[10], qy0 = (float)p[11];
+        const float dx = (float)p[12], dy = (float)p[13], r1 = (float)p[14], dr = (float)p[15];
+        const float A = dx * dx + dy * dy - dr * dr;
+        const float ia = A != 0.0f ? 1.0f / A : 0.0f;  /* degenerate (|d| = |dr|): t = 0 */
         for (int64_t i = i0; i < i1; i++) {
             const int64_t base = (i - i0) * W;
+            const float qy = (float)i * im + qy0;
+            const float brow = qy * dy + r1 * dr, crow = qy * qy - r1 * r1;
             for (int64_t j = 0; j < W; j++) {
-                const float t2 = 2.0f * radial_t(p, (double)j + 0.5, (double)i + 0.5);
+                const float qx = (float)j * im + qx0;
+                const float B = qx * dx + brow, C = qx * qx + crow;
+                const float sq = sqrtf(pmax(B * B - A * C, 0.0f));
+                const float ta = (B + sq) * ia, tb = (B - sq) * ia;
+                const float hi = pmax(ta, tb), lo = pmin(ta, tb);
+                const float t = r1 + hi * dr < 0.0f ? lo : hi;
+                const float t2 = 2.0f * pmin(pmax(t, 0.0f), 1.0f);
                 const float f1 = pmin(pmax(t2, 0.0f), 1.0f);
                 const float f2 = pmin(pmax(t2 - 1.0f, 0.0f), 1.0f);
                 d0[base + j] = c0r + d1r * f1 + d2r * f2;

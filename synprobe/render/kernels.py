@@ -11,9 +11,10 @@ Pattern parameters are rows of :data:`N_PARAMS` float64s, computed by
 
     [c0 rgb, c1 rgb, c2 rgb, p0 .. p6]    colour stops at t = 0, 0.5, 1 (t clamped to [0, 1])
     linear:  t = p0 * col + p1 * row + p2
-    radial:  two circles (cairo's law), in pixels: centre (p0, p1) radius p4 at t = 0, centre
-             (p0 + p2, p1 + p3) radius p4 + p5 at t = 1; p6 = p2^2 + p3^2 - p5^2; a pixel takes
-             the largest t whose circle (radius >= 0) passes through its centre
+    radial:  two circles (cairo's law) in unit coordinates (pixel / m, m the shorter side):
+             p0 = 1 / m, (p1, p2) = 0.5 / m - c1, (p3, p4) = c2 - c1, p5 = r1, p6 = r2 - r1; a
+             pixel takes the largest t whose circle (centre c1 + t (c2 - c1), radius >= 0)
+             passes through its centre
 
 Other kinds (multigradient, noise, camouflage, image) are rendered by numpy into float32
 textures; their row in the texture stack is given instead.
@@ -66,13 +67,26 @@ def _fill_pattern(dst, kind, p, tex, ti, H, W):
     c0r, c0g, c0b = np.float32(p[0]), np.float32(p[1]), np.float32(p[2])
     d1r, d1g, d1b = np.float32(p[3] - p[0]), np.float32(p[4] - p[1]), np.float32(p[5] - p[2])
     d2r, d2g, d2b = np.float32(p[6] - p[3]), np.float32(p[7] - p[4]), np.float32(p[8] - p[5])
-    if kind == 2:
+    if kind == 2:  # two-circle radial gradient: see fill_rows in _kernels.c (same operations)
+        f0 = np.float32(0.0)
+        im, qx0, qy0 = np.float32(p[9]), np.float32(p[10]), np.float32(p[11])
+        dx, dy, r1, dr = np.float32(p[12]), np.float32(p[13]), np.float32(p[14]), np.float32(p[15])
+        A = dx * dx + dy * dy - dr * dr
+        ia = np.float32(1.0) / A if A != f0 else f0
         for i in range(H):
             base = i * W
+            qy = np.float32(i) * im + qy0
+            brow, crow = qy * dy + r1 * dr, qy * qy - r1 * r1
             for j in range(W):
-                t2 = np.float32(2.0) * _radial_t(p, float(j) + 0.5, float(i) + 0.5)
-                f1 = min(max(t2, np.float32(0.0)), np.float32(1.0))
-                f2 = min(max(t2 - np.float32(1.0), np.float32(0.0)), np.float32(1.0))
+                qx = np.float32(j) * im + qx0
+                B, C = qx * dx + brow, qx * qx + crow
+                sq = np.sqrt(max(B * B - A * C, f0))
+                ta, tb = (B + sq) * ia, (B - sq) * ia
+                hi, lo = max(ta, tb), min(ta, tb)
+                t = lo if r1 + hi * dr < f0 else hi
+                t2 = np.float32(2.0) * min(max(t, f0), np.float32(1.0))
+                f1 = min(max(t2, f0), np.float32(1.0))
+                f2 = min(max(t2 - np.float32(1.0), f0), np.float32(1.0))
                 dst[0, base + j] = c0r + d1r * f1 + d2r * f2
                 dst[1, base + j] = c0g + d1g * f1 + d2g * f2
                 dst[2, base + j] = c0b + d1b * f1 + d2b * f2
@@ -88,26 +102,6 @@ def _fill_pattern(dst, kind, p, tex, ti, H, W):
             dst[0, base + j] = c0r + d1r * f1 + d2r * f2
             dst[1, base + j] = c0g + d1g * f1 + d2g * f2
             dst[2, base + j] = c0b + d1b * f1 + d2b * f2
-
-
-@numba.njit(cache=True, inline="always")
-def _radial_t(p, x, y):
-    """Gradient position in [0, 1] of pixel (x, y) in a two-circle radial gradient (cairo's law:
-    the largest t whose circle c1 + t d, radius r1 + t dr >= 0, passes through the pixel; padded).
-    p[9..15] = c1x, c1y, dx, dy, r1, dr, dx^2 + dy^2 - dr^2, in pixels."""
-    qx, qy, A = x - p[9], y - p[10], p[15]
-    B = qx * p[11] + qy * p[12] + p[13] * p[14]
-    C = qx * qx + qy * qy - p[13] * p[13]
-    if A == 0.0:
-        t = 0.0 if B == 0.0 else C / (2.0 * B)
-    else:
-        disc = B * B - A * C
-        s = np.sqrt(disc if disc > 0.0 else 0.0)
-        ta, tb = (B + s) / A, (B - s) / A
-        t = ta if ta > tb else tb
-        if p[13] + t * p[14] < 0.0:
-            t = tb if ta > tb else ta
-    return np.float32(0.0 if t < 0.0 else 1.0 if t > 1.0 else t)
 
 
 @numba.njit(cache=True)

@@ -52,7 +52,7 @@ def _gradient_params(d: Draws, h: int, w: int, kind: str, tag: str = "") -> np.n
     - linear: from a start point U(0, 1)^2 along a direction U(0, 2 pi) over a length N(1, 0.2);
     - radial: from a circle of radius 2 centred at U(0, 1)^2 to one of radius 0.1 centred at U(0, 1)^2.
 
-    The kernel works in pixels (pixel centres at half-integers here), so the laws are scaled by m.
+    Parameter rows: see :mod:`synprobe.render.kernels`.
     """
     m = float(min(h, w))
     p = np.zeros((len(d), N_PARAMS))
@@ -70,10 +70,8 @@ def _gradient_params(d: Draws, h: int, w: int, kind: str, tag: str = "") -> np.n
         x1, y1 = d.uniform("x1" + tag), d.uniform("y1" + tag)
         x2, y2 = d.uniform("x2" + tag), d.uniform("y2" + tag)
         r1, r2 = _RADIAL_RADII
-        p[:, 9], p[:, 10] = x1 * m, y1 * m
-        p[:, 11], p[:, 12] = (x2 - x1) * m, (y2 - y1) * m
-        p[:, 13], p[:, 14] = r1 * m, (r2 - r1) * m
-        p[:, 15] = p[:, 11] ** 2 + p[:, 12] ** 2 - p[:, 14] ** 2
+        p[:, 9], p[:, 10], p[:, 11] = 1.0 / m, 0.5 / m - x1, 0.5 / m - y1
+        p[:, 12], p[:, 13], p[:, 14], p[:, 15] = x2 - x1, y2 - y1, r1, r2 - r1
     return p
 
 
