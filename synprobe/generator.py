@@ -33,6 +33,7 @@ import numpy as np
 
 from synprobe.errors import SynprobeError
 from synprobe.io.assemble import Assembler, column_schema
+from synprobe.io.lock import output_lock
 from synprobe.io.partial import WorkDir, image_shape
 from synprobe.labels import y_json
 from synprobe.recipe import Recipe, recipe_json, resolve_recipe
@@ -89,9 +90,35 @@ _STATE: dict = {}
 def _init_worker(renderer, seed: int, work: WorkDir, report: bool = True) -> None:
     """``report``: send the glyphs each chunk rasterised back to the parent (worker processes; the
     parent's own renderer already holds them)."""
+    if report:
+        _die_with_parent()
     _STATE.clear()
     _STATE.update(renderer=renderer, seed=seed, work=work, buffers={},
                   reported=len(renderer.glyphs) if report else None)
+
+
+def _die_with_parent() -> None:
+    """A worker process gets SIGKILL when its parent dies (Linux), so that killing the parent
+    alone leaves no workers writing chunks of a run nobody owns any more."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before prctl
+        os._exit(1)
+
+
+def _discard_tmp(out: Path) -> None:
+    """Remove the files an unfinished run kept beside ``out`` (its output under construction)."""
+    tmp = out.with_name(f".{out.name}.tmp")
+    for p in (tmp, tmp.with_name(tmp.name + ".old")):
+        p.unlink(missing_ok=True)
 
 
 class _GlyphStore:
@@ -183,7 +210,7 @@ def _run_chunk(args) -> tuple[int, int, dict | None, bytes]:
         with open(work.labels_file(k), "wb") as f:
             f.write(y)
         y = None
-    work.save_chunk(k, table)  # the chunk's marker: exists only once its pixels and columns are written
+    work.save_chunk(k, table, x, m)  # the chunk's record: exists only once its pixels and columns are written
     glyphs, new = st["renderer"].glyphs, None  # glyphs rasterised for this chunk go back to the parent's atlas
     if st["reported"] is not None and len(glyphs) > st["reported"]:
         new = glyphs.export(since=st["reported"], max_level=ATLAS_MAX_LEVEL)
@@ -238,46 +265,66 @@ def generate(
 
         registry = FontRegistry.load()
     vocab = Vocab.build(rc, registry)
+    chunk = _chunk_size(*image_shape(rc)) if chunk is None else chunk
+    if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
+        raise SynprobeError(f"chunk: expected a positive integer, got {chunk!r}")
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise SynprobeError(f"--workers: expected a positive integer, got {workers!r}")
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise SynprobeError(f"{out}: already exists; pass --overwrite to replace it")
     if not out.parent.exists():
         raise SynprobeError(f"{out.parent}: output folder does not exist")
-    chunk = _chunk_size(*image_shape(rc)) if chunk is None else chunk
-    if not isinstance(chunk, int) or chunk < 1:
-        raise SynprobeError(f"chunk: expected a positive integer, got {chunk!r}")
     meta = _meta(rc, n, seed, vocab, chunk, compression)
-    work = WorkDir(out.with_name(out.name + ".partial"), rc, n, chunk, direct=compression is None)
-    old = work.meta() if work.root.exists() else None
+    with output_lock(out):  # one writer per output, for the whole run
+        work = _open_work(out, rc, meta, resume=resume, overwrite=overwrite)
+        resumed = _render_and_write(work, out, rc, vocab, registry, meta, workers, progress)
+        shutil.rmtree(work.root, ignore_errors=True)
+    dt = time.perf_counter() - t0
+    return GenerateResult(out, n, dt, n / dt, resumed)
+
+
+def _open_work(out: Path, rc: Recipe, meta: dict, *, resume: bool, overwrite: bool) -> WorkDir:
+    """The run's ``OUT.partial/`` folder: created, kept (``resume``, same arguments) or started again
+    (``overwrite``); anything else that is there is refused with one line saying what to pass."""
+    if out.exists() and not overwrite:
+        raise SynprobeError(f"{out}: already exists; pass --overwrite to replace it")
+    if out.exists() and not out.is_file():
+        raise SynprobeError(f"{out}: not a regular file; --overwrite only replaces a dataset file")
+    work = WorkDir(out.with_name(out.name + ".partial"), rc, meta["n"], meta["chunk"],
+                   direct=meta["compression"] is None)
     if work.root.exists():
+        old = work.meta()
         if resume and old is not None:
             diff = [k for k in meta if k != "synprobe_version" and old.get(k) != meta[k]]
             if diff:
                 raise SynprobeError(f"{work.root}: cannot resume, the run was started with a different {diff[0]}; "
                                     "pass the same arguments or --overwrite")
-        elif overwrite or (resume and old is None):
-            shutil.rmtree(work.root)
-        else:
+            return work
+        if not (overwrite or resume):
             raise SynprobeError(f"{work.root}: an unfinished run is there; pass --resume to finish it "
                                 "or --overwrite to start again")
+        shutil.rmtree(work.root)  # --overwrite, or --resume of a run that never wrote its meta.json
+        _discard_tmp(out)
     elif resume:
         raise SynprobeError(f"{work.root}: nothing to resume; run without --resume")
-    if not work.root.exists():
-        work.create(meta)
+    work.create(meta)
+    return work
 
-    # --- generate
-    workers = (os.cpu_count() or 1) if workers is None else workers
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise SynprobeError(f"--workers: expected a positive integer, got {workers!r}")
+
+def _render_and_write(work: WorkDir, out: Path, rc: Recipe, vocab: Vocab, registry, meta: dict, workers: int,
+                      progress: bool) -> int:
+    """Render the chunks the work folder does not hold yet and assemble the output file; returns
+    how many chunks an interrupted run had finished."""
     from synprobe.render.compose import Renderer
 
+    seed, n, chunk = meta["seed"], meta["n"], meta["chunk"]
     renderer = Renderer(rc, registry=registry, vocab=vocab)
     first = renderer.sample(seed, np.arange(1))
-    columns = column_schema(first)
+
     def labels(table: dict, start: int) -> bytes:  # y of a chunk replayed from its table (--resume)
         return y_json(renderer, table, seed, np.arange(start, start + len(table["n_symbols"]), dtype=np.int64))
 
-    asm = Assembler(work, out, vocab, compression, columns, labels)  # --- write: as chunks finish, in order
+    asm = Assembler(work, out, vocab, meta["compression"], column_schema(first), labels)  # checks finished chunks
     resumed = len(work.done())
     todo = [(k, a, min(a + chunk, n)) for k, a in enumerate(range(0, n, chunk)) if k not in work.done()]
     workers = min(workers, max(len(todo), 1))
@@ -313,9 +360,7 @@ def generate(
     finally:
         bar.close()
         _STATE.clear()
-    shutil.rmtree(work.root, ignore_errors=True)
-    dt = time.perf_counter() - t0
-    return GenerateResult(out, n, dt, n / dt, resumed)
+    return resumed
 
 
 class _NoBar:

@@ -81,12 +81,7 @@ class Assembler:
         self.work, self.out, self.vocab, self.make_labels = work, out, vocab, labels
         self.tmp = out.with_name(f".{out.name}.tmp")
         old = self.tmp.with_name(self.tmp.name + ".old")
-        keep = bool(work.direct and self.tmp.exists() and work.done())
-        if work.direct and not self.tmp.exists():  # pixels of finished chunks are gone: redo them
-            for k in work.done():
-                work.chunk_file(k).unlink()
-        if keep:  # an interrupted direct run: its finished pixels live in the old output file
-            os.replace(self.tmp, old)
+        source = _pixels_source(work, self.tmp, old)
         self.writer = w = H5Writer(self.tmp, work.n, work.shape, work.slots or None, compression)
         w.create_y()
         cats = vocab.categories
@@ -99,8 +94,10 @@ class Assembler:
         if work.direct:
             work.layout, work.rows = w.raw_layout(), w.rows
             _reserve(self.tmp, work)
-        if keep:
-            self._recover(old)
+        if source is not None:
+            self._recover(source)
+        elif not work.direct:
+            self._verify_store()
         self.slab = _slab_rows(*work.shape)
         self.next_chunk = 0  # chunks [0, next_chunk) are done
         self.written = 0  # rows [0, written) have their labels in the file
@@ -110,29 +107,37 @@ class Assembler:
 
     def _recover(self, old: Path) -> None:
         """Copy the pixels of finished chunks from the interrupted file (same layout: the file is
-        created identically every time) into the new one."""
+        created identically every time) into the new one. A chunk whose rows read back short or
+        with other checksums than its record (pages lost to a power cut or a full disk) is not
+        finished: its record is removed and the chunk is rendered again. ``old`` is removed only
+        once every chunk is copied and the copy is on disk (it is the only copy until then)."""
         w = self.work
         src = os.open(old, os.O_RDONLY)
         try:
             for k in sorted(w.done()):
                 a, b = k * w.chunk, min((k + 1) * w.chunk, w.n)
-                for name, slots in (("x", w.shape[2]), ("mask", w.slots)):
-                    if name not in w.layout:
-                        continue
-                    per = w.shape[0] * w.shape[1] * slots
-                    data = np.empty((b - a, per), np.uint8)
-                    r = a
-                    while r < b:
-                        j = r // w.rows
-                        stop = min((j + 1) * w.rows, b)
-                        nbytes = (stop - r) * per
-                        buf = os.pread(src, nbytes, int(w.layout[name][j]) + (r - j * w.rows) * per)
-                        data[r - a : stop - a] = np.frombuffer(buf.ljust(nbytes, b"\0"), np.uint8).reshape(-1, per)
-                        r = stop
-                    w.write_pixels(name, a, data)
+                rows = {name: _read_rows(src, w, name, slots, a, b)
+                        for name, slots in (("x", w.shape[2]), ("mask", w.slots)) if name in w.layout}
+                if all(r is not None and w.pixels_match(k, name, r) for name, r in rows.items()):
+                    for name, r in rows.items():
+                        w.write_pixels(name, a, r)
+                else:
+                    w.chunk_file(k).unlink()
         finally:
             os.close(src)
+        _fsync(self.tmp)
         old.unlink()
+
+    def _verify_store(self) -> None:
+        """Compressed output: keep a finished chunk only if its rows in the raw pixel store match
+        its record's checksums (see :meth:`_recover`)."""
+        w = self.work
+        x, m = w.arrays("r")
+        for k in sorted(w.done()):
+            a, b = k * w.chunk, min((k + 1) * w.chunk, w.n)
+            if not (w.pixels_match(k, "x", x[a:b]) and (m is None or w.pixels_match(k, "mask", m[a:b]))):
+                w.chunk_file(k).unlink()
+        del x, m
 
     def add(self, k: int, y: bytes | Path | None = None) -> None:
         """Chunk k is complete on disk: pixels and columns written by its worker, ``y`` its labels
@@ -219,6 +224,50 @@ class Assembler:
         self.writer.abort()
         if not self.work.direct:
             self.tmp.unlink(missing_ok=True)
+
+
+def _pixels_source(work: WorkDir, tmp: Path, old: Path) -> Path | None:
+    """Where the finished pixels of an interrupted direct run are, before ``tmp`` is created anew:
+    ``old`` when an earlier resume was copying out of it when it stopped (it is still the only
+    complete copy; the partial copy in ``tmp`` is dropped), else the interrupted ``tmp`` itself,
+    moved to ``old``. None when there is nothing to recover; chunk records whose pixels are gone
+    are removed then (those chunks are rendered again)."""
+    if work.direct and old.exists():
+        tmp.unlink(missing_ok=True)
+        return old
+    if work.direct and tmp.exists() and work.done():
+        os.replace(tmp, old)
+        return old
+    if work.direct:
+        for k in work.done():
+            work.chunk_file(k).unlink()
+    return None
+
+
+def _read_rows(fd: int, w: WorkDir, name: str, slots: int, a: int, b: int) -> np.ndarray | None:
+    """Rows [a, b) of ``x`` or ``mask`` from an output file laid out as ``w.layout`` says; None when
+    the file ends before them (a short read is missing data, never zeros)."""
+    per = w.shape[0] * w.shape[1] * slots
+    data = np.empty((b - a, per), np.uint8)
+    r = a
+    while r < b:
+        j = r // w.rows
+        stop = min((j + 1) * w.rows, b)
+        nbytes = (stop - r) * per
+        buf = os.pread(fd, nbytes, int(w.layout[name][j]) + (r - j * w.rows) * per)
+        if len(buf) != nbytes:
+            return None
+        data[r - a : stop - a] = np.frombuffer(buf, np.uint8).reshape(-1, per)
+        r = stop
+    return data.reshape((b - a, *w.shape[:2], slots))
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _slab_rows(h: int, w: int, c: int) -> int:

@@ -72,6 +72,10 @@ class H5Writer:
         self.n = n
         self.y = None
         self.columns: dict = {}  # name -> h5py dataset (handles kept: no group lookups per write)
+        # marked as an unfinished synprobe file from the start, so that no reader takes a file under
+        # construction for a dataset (without 'format' it would pass for Synbols' own layout)
+        self.f.attrs["format"] = FORMAT
+        self.f.attrs["complete"] = False
         self.f.flush()
 
     def raw_layout(self) -> dict:

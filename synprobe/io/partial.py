@@ -1,8 +1,10 @@
 """The ``OUT.partial/`` work folder of a generation run (see :mod:`synprobe.generator`).
 
-It holds ``meta.json`` (the run's arguments, checked on ``--resume``), one attribute file per
-finished chunk (``chunks/NNNNNNN.npy``, written atomically after the chunk's pixels: the set of
-chunk files is the completion record) and, for compressed output only, raw pixel stores.
+It holds ``meta.json`` (the run's arguments, checked on ``--resume``), one record per finished
+chunk (``chunks/NNNNNNN.npy``: its attribute table and a checksum of every pixel row, written
+atomically after the chunk's pixels: the set of chunk files is the completion record, and a
+resume keeps a chunk only if its pixels read back with those checksums) and, for compressed
+output only, raw pixel stores.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from synprobe.recipe import Recipe
 
-__all__ = ["WorkDir", "image_shape", "pwrite_all", "squeeze", "write_at"]
+__all__ = ["WorkDir", "image_shape", "pwrite_all", "row_sums", "squeeze", "write_at"]
 
 
 def image_shape(recipe: Recipe) -> tuple[int, int, int]:
@@ -105,15 +107,22 @@ class WorkDir:
         finally:
             os.close(fd)
 
-    def save_chunk(self, k: int, table: dict) -> None:
-        """Chunk k's attribute table, written atomically: the file is the chunk's completion record,
-        so write it only once the chunk's rows are in place. One structured array (not one zip
-        member per column). The JSON labels are not kept: they are a pure function of the table
-        (see :func:`synprobe.labels.y_json`), recomputed for chunks replayed after a resume."""
+    def save_chunk(self, k: int, table: dict, x: np.ndarray, m: np.ndarray | None) -> None:
+        """Chunk k's attribute table and the checksums of its pixel rows (:func:`row_sums` of ``x``
+        and ``m``), written atomically: the file is the chunk's completion record, so write it only
+        once the chunk's rows are in place. A resume trusts a chunk's pixels only where they match
+        these checksums (a power cut can lose pages written before the record). One structured
+        array (not one zip member per column). The JSON labels are not kept: they are a pure
+        function of the table (see :func:`synprobe.labels.y_json`), recomputed for chunks replayed
+        after a resume."""
         dst = self.chunk_file(k)
         tmp = dst.with_name(dst.name + ".tmp")
-        rec = np.empty(len(table["n_symbols"]), [(name, a.dtype, a.shape[1:]) for name, a in table.items()])
-        for name, a in table.items():
+        sums = {_SUM + "x": row_sums(x)}
+        if m is not None:
+            sums[_SUM + "mask"] = row_sums(m)
+        fields = {**table, **sums}
+        rec = np.empty(len(table["n_symbols"]), [(name, a.dtype, a.shape[1:]) for name, a in fields.items()])
+        for name, a in fields.items():
             rec[name] = a
         with open(tmp, "wb") as f:
             np.save(f, rec, allow_pickle=False)
@@ -122,11 +131,34 @@ class WorkDir:
     def load_chunk(self, k: int) -> dict:
         """The attribute table :meth:`save_chunk` wrote."""
         rec = np.load(self.chunk_file(k), allow_pickle=False)
-        return {name: np.ascontiguousarray(rec[name]) for name in rec.dtype.names}
+        return {name: np.ascontiguousarray(rec[name]) for name in rec.dtype.names if not name.startswith(_SUM)}
+
+    def pixels_match(self, k: int, name: str, rows: np.ndarray) -> bool:
+        """Whether chunk k's ``x`` or ``mask`` rows, as read back, are the ones its record describes."""
+        try:
+            rec = np.load(self.chunk_file(k), allow_pickle=False)
+        except (OSError, ValueError):
+            return False
+        key = _SUM + name
+        return key in rec.dtype.names and len(rows) == len(rec) and np.array_equal(row_sums(rows), rec[key])
 
     def done(self) -> set[int]:
         """Chunks whose pixels and attribute file are complete (half-written files end in .tmp)."""
         return {int(p.stem) for p in (self.root / "chunks").glob("*.npy") if p.stem.isdigit()}
+
+
+_SUM = "__sum_"  # fields of a chunk record holding pixel checksums, not attribute columns
+
+
+def row_sums(a: np.ndarray) -> np.ndarray:
+    """A checksum per row (image): the wrapping uint64 sum of its bytes read as little-endian
+    64-bit words (zero-padded). Cheap (1.3 ms per 16 MB): what a resume checks pixels against; it
+    catches lost, zeroed and stale pages."""
+    flat = np.ascontiguousarray(a).reshape(len(a), -1)
+    pad = (-flat.shape[1]) % 8
+    if pad:
+        flat = np.concatenate([flat, np.zeros((len(a), pad), np.uint8)], 1)
+    return flat.view("<u8").sum(1, dtype=np.uint64)
 
 
 def squeeze(col: np.ndarray) -> np.ndarray:
