@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from synprobe.errors import SynprobeError
+from synprobe.paths import read_text_file
 
 CATALOG = Path(__file__).with_name("catalog.toml")  # bundled catalog (shipped inside the package)
 
@@ -126,12 +127,12 @@ def _fonts_fingerprint() -> str:
 
 def _read_catalog(path: Path) -> dict[str, CatalogEntry]:
     try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
+        doc = tomllib.loads(read_text_file(path))
     except tomllib.TOMLDecodeError as e:
         raise InvalidCatalog(f"{path}: not valid TOML: {e}") from None
-    except OSError as e:
-        raise InvalidCatalog(f"{path}: cannot read the catalog ({e.strerror or e}); check SYNPROBE_CATALOG") from None
+    except (OSError, UnicodeDecodeError) as e:
+        why = getattr(e, "strerror", None) or e
+        raise InvalidCatalog(f"{path}: cannot read the catalog ({why}); check SYNPROBE_CATALOG") from None
     out = {}
     for name, t in doc.items():
         if not isinstance(t, dict):

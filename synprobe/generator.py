@@ -44,6 +44,7 @@ _Assembler, _Work = Assembler, WorkDir  # private aliases kept for tests and old
 
 __all__ = ["GenerateResult", "generate", "render_samples"]
 
+MAX_SAMPLES = 10**12  # far beyond any disk; larger values overflow HDF5's dimensions
 BATCH_PIXELS = 8 << 20  # pixels rendered per call of the compiled kernels (amortises Python overhead)
 
 
@@ -253,8 +254,8 @@ def generate(
     """
     t0 = time.perf_counter()
     # --- setup
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise SynprobeError(f"-n: expected a positive integer, got {n!r}")
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_SAMPLES:
+        raise SynprobeError(f"-n: expected an integer from 1 to {MAX_SAMPLES:,}, got {n!r}")
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
         raise SynprobeError(f"--seed: expected an integer in 0..2**63-1, got {seed!r}")
     if compression not in (None, "lzf", "gzip"):
@@ -275,9 +276,13 @@ def generate(
     if not out.parent.exists():
         raise SynprobeError(f"{out.parent}: output folder does not exist")
     meta = _meta(rc, n, seed, vocab, chunk, compression)
+    from synprobe.render.compose import Renderer
+
+    renderer = Renderer(rc, registry=registry, vocab=vocab)
+    _check_space(out, rc, meta, renderer)
     with output_lock(out):  # one writer per output, for the whole run
         work = _open_work(out, rc, meta, resume=resume, overwrite=overwrite)
-        resumed = _render_and_write(work, out, rc, vocab, registry, meta, workers, progress)
+        resumed = _render_and_write(work, out, renderer, registry, meta, workers, progress)
         shutil.rmtree(work.root, ignore_errors=True)
     dt = time.perf_counter() - t0
     return GenerateResult(out, n, dt, n / dt, resumed)
@@ -311,14 +316,11 @@ def _open_work(out: Path, rc: Recipe, meta: dict, *, resume: bool, overwrite: bo
     return work
 
 
-def _render_and_write(work: WorkDir, out: Path, rc: Recipe, vocab: Vocab, registry, meta: dict, workers: int,
-                      progress: bool) -> int:
+def _render_and_write(work: WorkDir, out: Path, renderer, registry, meta: dict, workers: int, progress: bool) -> int:
     """Render the chunks the work folder does not hold yet and assemble the output file; returns
     how many chunks an interrupted run had finished."""
-    from synprobe.render.compose import Renderer
-
     seed, n, chunk = meta["seed"], meta["n"], meta["chunk"]
-    renderer = Renderer(rc, registry=registry, vocab=vocab)
+    rc, vocab = renderer.recipe, renderer.vocab
     first = renderer.sample(seed, np.arange(1))
 
     def labels(table: dict, start: int) -> bytes:  # y of a chunk replayed from its table (--resume)
@@ -361,6 +363,31 @@ def _render_and_write(work: WorkDir, out: Path, rc: Recipe, vocab: Vocab, regist
         bar.close()
         _STATE.clear()
     return resumed
+
+
+def _check_space(out: Path, rc: Recipe, meta: dict, renderer) -> None:
+    """Refuse a run whose file cannot fit on the disk, before anything is created: pixels, masks,
+    attribute columns and labels (as long as the first sample's, +16 bytes of HDF5 heap each);
+    compressed runs also keep the raw pixels in ``OUT.partial/`` until they finish."""
+    first = renderer.sample(meta["seed"], np.arange(1))
+    label = y_json(renderer, first, meta["seed"], np.arange(1))
+    h, w, c = image_shape(rc)
+    pixels = h * w * (c + (rc.max_symbols if rc.masks else 0))
+    row = pixels + sum(a.itemsize * int(np.prod(a.shape[1:])) for a in first.values()) + len(label) + 16
+    n = meta["n"]
+    need = n * (row if meta["compression"] is None else row + pixels)
+    free = shutil.disk_usage(out.parent).free
+    if need > free:
+        raise SynprobeError(f"{out.parent}: not enough free disk space: {n:,} samples need about "
+                            f"{_size(need)}, {_size(free)} is free")
+
+
+def _size(b: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if b < 1000 or unit == "TB":
+            return f"{b:,.0f} {unit}" if unit == "B" else f"{b:,.1f} {unit}"
+        b /= 1000
+    return ""  # pragma: no cover
 
 
 class _NoBar:

@@ -7,9 +7,13 @@ User-added fonts live under ``$SYNPROBE_HOME`` (default ``~/.local/share/synprob
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
-__all__ = ["BUNDLED_PREFIX", "bundled", "portable_path", "resolve_portable", "user_home"]
+__all__ = [
+    "BUNDLED_PREFIX", "MAX_TEXT_FILE", "bundled", "portable_path", "read_text_file", "resolve_portable", "user_home",
+]
 
 _PKG = Path(__file__).resolve().parent
 
@@ -48,3 +52,23 @@ def user_home() -> Path:
     from synprobe.config import user_home as _user_home
 
     return _user_home()
+
+
+MAX_TEXT_FILE = 1 << 20  # recipes and scenario recipes are a few KB; a larger file is a mistake
+
+
+def read_text_file(path: Path, limit: int = MAX_TEXT_FILE) -> str:
+    """The UTF-8 text of a small regular file (a recipe): never reads more than ``limit`` bytes, so
+    that a path such as ``/dev/zero`` or a huge file fails at once instead of filling the memory.
+
+    Raises:
+        OSError: unreadable, not a regular file, or larger than ``limit`` (the message says which).
+        UnicodeDecodeError: not UTF-8.
+    """
+    with open(path, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise OSError("not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"larger than {limit:,} bytes; a recipe is a small TOML file")
+    return data.decode("utf-8")

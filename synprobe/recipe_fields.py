@@ -34,6 +34,15 @@ def _unknown(ctx: _Ctx, path: str, key: str, allowed) -> None:
     ctx.fail(f"{path}.{key}" if path else key, f"unknown field{hint}; expected one of {_allowed(allowed)}")
 
 
+def _choice(ctx: _Ctx, path: str, v, allowed) -> str:
+    """One of a fixed set of names (a mode), with a did-you-mean for near misses."""
+    if v not in allowed:
+        near = difflib.get_close_matches(v, list(allowed), n=1) if isinstance(v, str) else []
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        ctx.fail(path, f"unknown {v!r}{hint}; expected one of {_allowed(allowed)}")
+    return v
+
+
 def _number(ctx, path, v, *, integer=False, lo=-math.inf, hi=math.inf, open_lo=False) -> float:
     ok = isinstance(v, int) if integer else isinstance(v, (int, float))
     if isinstance(v, bool) or not ok or (not integer and not math.isfinite(v)):
@@ -140,6 +149,10 @@ def _check_dist(ctx, path, d, *, kind, allowed, lo, hi, open_lo=False) -> None:
     if isinstance(d, Mixture):  # a Python-built mixture: check every component
         for i, c in enumerate(d.components):
             _check_dist(ctx, f"{path}.components[{i}]", c, kind=kind, allowed=allowed, lo=lo, hi=hi, open_lo=open_lo)
+        return
+    if isinstance(d, RandInt) and kind not in ("str", "bool") and allowed is None:
+        for k in ("low", "high"):  # its ends bound it: never list a range of 10^12 values to check them
+            _number(ctx, f"{path}.{k}", getattr(d, k), integer=True, lo=lo, hi=hi, open_lo=open_lo)
         return
     vals = d.values()
     if kind in ("str", "bool") and vals is None:

@@ -32,7 +32,7 @@ import numpy as np
 
 from synprobe.checksum import file_sha256
 from synprobe.errors import InvalidRecipe, SynprobeError
-from synprobe.paths import bundled
+from synprobe.paths import bundled, read_text_file
 from synprobe.scenario_recipe_validate import (
     KINDS,
     ScenarioSpec,
@@ -74,7 +74,7 @@ def load_scenario(name_or_path: str | Path | ScenarioSpec) -> ScenarioSpec:
                             f"bundled scenarios: {_allowed(known)}")
     src = _display(p)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text_file(p))
     except tomllib.TOMLDecodeError as e:
         raise InvalidRecipe(src, "", f"not valid TOML: {e}") from None
     except (OSError, UnicodeDecodeError) as e:

@@ -263,3 +263,70 @@ def test_row_sums_catch_zero_pages_and_swapped_rows():
     assert (partial.row_sums(y) != s).tolist() == [False, True, False, False]
     assert not np.array_equal(partial.row_sums(x[::-1]), s)
 
+
+
+# --------------------------------------------------------------------------- up-front checks
+
+
+def test_a_recipe_path_that_is_not_a_small_file_fails_at_once(tmp_path):
+    from synprobe.errors import InvalidRecipe
+    from synprobe.recipe import load_recipe
+
+    with pytest.raises(InvalidRecipe, match="/dev/zero: cannot read: not a regular file"):
+        load_recipe("/dev/zero")  # was read until the OOM killer stopped it
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * (2 << 20) + b"\n")
+    with pytest.raises(InvalidRecipe, match="larger than 1,048,576 bytes"):
+        load_recipe(big)
+
+
+def test_a_huge_randint_range_is_refused_before_it_is_listed(tmp_path):
+    from synprobe.errors import InvalidRecipe
+    from synprobe.recipe import load_recipe
+
+    p = tmp_path / "r.toml"
+    p.write_text('[occlusion]\ncount = {dist = "randint", low = 0, high = 1000000000000}\n')
+    t0 = time.monotonic()
+    with pytest.raises(InvalidRecipe, match=r"occlusion\.count\.high: 1000000000000 is out of range; allowed from 0"):
+        load_recipe(p)  # was a MemoryError: the whole range was listed first
+    assert time.monotonic() - t0 < 5
+
+
+@pytest.mark.parametrize("n", [10**12 + 1, 99999999999999999999999])
+def test_an_absurd_n_is_one_line_and_creates_nothing(tmp_path, n):
+    with pytest.raises(SynprobeError, match="-n: expected an integer from 1 to 1,000,000,000,000"):
+        generate("default", n, tmp_path / "a.h5")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_not_enough_disk_space_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    import shutil as sh
+
+    from synprobe import generator
+
+    real = sh.disk_usage
+    monkeypatch.setattr(generator.shutil, "disk_usage", lambda p: real(p)._replace(free=5_000_000))
+    with pytest.raises(SynprobeError, match=r"not enough free disk space: 100,000 samples need about 4\d\d\.\d MB, "
+                                            r"5\.0 MB is free"):
+        generate("default", 100_000, tmp_path / "a.h5")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_disk_full_on_a_small_tmpfs_is_one_line_and_resumable(tmp_path, reference):
+    """A real full disk (CI runs as root): the up-front check refuses a run that cannot fit; one
+    that fits, interrupted, then resumed on the same file system, gives the uninterrupted bytes."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mnt)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.decode().strip() or r.returncode}): not root?")
+    try:
+        with pytest.raises(SynprobeError, match="not enough free disk space"):
+            generate("default", 10_000, mnt / "big.h5")
+        assert list(mnt.iterdir()) == []
+        out = mnt / "a.h5"
+        _interrupted_run(out, chunks_done=3)
+        _run(out, resume=True)
+        assert out.read_bytes() == reference
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)

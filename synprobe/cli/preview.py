@@ -24,8 +24,16 @@ def preview(source, out, rows, cols, seed, cell):
     from synprobe.preview import preview_file, preview_recipe
 
     p = Path(source)
-    if p.suffix in (".h5", ".hdf5", ".h5py") or (p.is_file() and p.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"):
+    if p.suffix in (".h5", ".hdf5", ".h5py") or _is_hdf5(p):
         preview_file(p, out, rows=rows, cols=cols, cell=cell)
     else:
         preview_recipe(source, out, rows=rows, cols=cols, seed=seed, cell=cell)
     click.echo(f"wrote {out}")
+
+
+def _is_hdf5(p) -> bool:
+    """Whether a regular file starts with HDF5's signature (reads 8 bytes, not the file)."""
+    if not p.is_file():
+        return False
+    with open(p, "rb") as f:
+        return f.read(8) == b"\x89HDF\r\n\x1a\n"

@@ -25,12 +25,14 @@ def _load_config(path):
     import tomllib
 
     from synprobe.harness.errors import HarnessError
+    from synprobe.paths import read_text_file
 
     try:
-        with open(path, "rb") as f:
-            d = tomllib.load(f)
+        d = tomllib.loads(read_text_file(path))
     except tomllib.TOMLDecodeError as e:
         raise HarnessError(f"{path}: not valid TOML ({e})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise HarnessError(f"{path}: cannot read the config ({e})") from None
     return d.get("train", d)
 
 

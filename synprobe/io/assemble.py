@@ -211,6 +211,7 @@ class Assembler:
             created=created_timestamp(),
             versions=json.dumps(_versions(), sort_keys=True),
         )
+        _fsync(self.tmp)  # on disk before it is named as finished: a power cut cannot leave OUT with lost pages
         if self.out.exists():  # --overwrite: move the old file aside first; ext4 flushes a file renamed
             aside = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")  # over another (0.1-0.5 s)
             os.replace(self.out, aside)
@@ -218,6 +219,7 @@ class Assembler:
             os.unlink(aside)
         else:
             os.replace(self.tmp, self.out)
+        _fsync(self.out.parent)  # the rename itself
 
     def abort(self) -> None:
         """Close after an error; in direct mode the file keeps the finished pixels for --resume."""
@@ -263,6 +265,10 @@ def _read_rows(fd: int, w: WorkDir, name: str, slots: int, a: int, b: int) -> np
 
 
 def _fsync(path: Path) -> None:
+    """Flush a file (or folder) to the disk. ``SYNPROBE_FSYNC=0`` skips it (scratch data on a
+    machine whose power is not a concern; saves ~0.2 s per 100k 32x32 images)."""
+    if os.environ.get("SYNPROBE_FSYNC", "1") == "0":
+        return
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
