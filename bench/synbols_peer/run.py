@@ -279,6 +279,90 @@ def resolve_families(entries, selected, link_of, missing, fdir, pixel_size):
     return sorted(used), report, bold_real, sorted(foreign), fc.version
 
 
+def prepare_fonts(manifest_path, fonts_root, script, workdir, system_rules, pixel_size,
+                  only_ids=None):
+    """Steps 1-3 of the module docstring: the private fontconfig set-up and the families cairo
+    resolves to their own file. only_ids: restrict the selected regular entries to these ids.
+
+    Returns a dict: families (sorted family names), report (per-font details; report["used"]
+    maps family -> manifest id), foreign, fc_version, summary, manifest_sha256, font_setup_s."""
+    import hashlib
+    with open(manifest_path, "rb") as f:
+        raw = f.read()
+    manifest = json.loads(raw)
+    entries = manifest.get("fonts", [])
+    fonts_root = os.path.abspath(fonts_root or os.path.dirname(os.path.abspath(manifest_path)))
+    selected = [i for i, e in enumerate(entries)
+                if e.get("role") == "regular"
+                and (script == "*" or script in (e.get("scripts") or []))]
+    if only_ids is not None:
+        only_ids = set(only_ids)
+        selected = [i for i in selected if entries[i].get("id") in only_ids]
+    t_fc0 = time.time()
+    link_of, missing, fdir, conf = setup_fontconfig(entries, fonts_root, workdir, system_rules)
+    families, report, bold_real, foreign, fc_version = resolve_families(
+        entries, selected, link_of, missing, fdir, pixel_size)
+    summary = {
+        "manifest_entries": len(entries),
+        "selected_regular": len(selected),
+        "fonts_used": len(families),
+        "fonts_fallback_excluded": len(report["fallback"]),
+        "fonts_duplicate_family_excluded": len(report["duplicate"]),
+        "fonts_unreadable": len(report["unreadable"]),
+        "fonts_missing_file": len(report["missing"]),
+        "families_with_real_bold_file": bold_real,
+        "foreign_fonts_visible": len(foreign),
+    }
+    return {"families": families, "report": report, "foreign": foreign, "fc_version": fc_version,
+            "summary": summary, "manifest_sha256": hashlib.sha256(raw).hexdigest(),
+            "fonts_root": fonts_root, "font_setup_s": time.time() - t_fc0}
+
+
+def check_fonts(fonts, allow_missing):
+    """Print the font summary and warnings to stderr; a non-zero exit code when unusable."""
+    report, foreign = fonts["report"], fonts["foreign"]
+    print("fonts: " + ", ".join("%s=%s" % kv for kv in fonts["summary"].items()), file=sys.stderr)
+    for r in report["fallback"][:20]:
+        print("  fallback excluded: %s (%s): %s" % (
+            r["id"], r["file"], "; ".join("%r -> %s" % (t["family"], t["resolves_to_id"])
+                                          for t in r["tried"])), file=sys.stderr)
+    if foreign:
+        print("  WARNING: fontconfig also sees %d fonts outside the manifest, e.g. %s"
+              % (len(foreign), foreign[:3]), file=sys.stderr)
+    if report["missing"]:
+        print("  WARNING: %d manifest font files are missing under %s, e.g. %s"
+              % (len(report["missing"]), fonts["fonts_root"], report["missing"][0]["file"]),
+              file=sys.stderr)
+        if not allow_missing:
+            print("  (is fonts/ fully built? pass --allow-missing to benchmark anyway)",
+                  file=sys.stderr)
+            return 3
+    if not fonts["families"]:
+        print("no usable font family; nothing to benchmark", file=sys.stderr)
+        return 2
+    return 0
+
+
+def import_synbols():
+    """Import Synbols 1.0.2 on current NumPy (np.int shim, locale warning silenced).
+
+    Returns (Alphabet, basic_attribute_sampler, dataset_generator, generate_and_write_dataset)."""
+    import importlib.metadata as md
+    import warnings
+
+    import numpy as np
+    if not hasattr(np, "int") or np.__dict__.get("int") is None:
+        np.int = int  # synbols 1.0.2 uses np.int (removed in NumPy 1.24)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "locale data path was not found"
+        from synbols.utils import Alphabet
+        from synbols.generate import (basic_attribute_sampler, dataset_generator,
+                                      generate_and_write_dataset)
+    peer_version = md.version("synbols")
+    assert peer_version == "1.0.2", "expected synbols 1.0.2, got " + peer_version
+    return Alphabet, basic_attribute_sampler, dataset_generator, generate_and_write_dataset
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fonts-manifest", required=True)
@@ -314,78 +398,27 @@ def main():
     if not args.progress:
         os.environ["TQDM_DISABLE"] = "1"  # tqdm>=4.66: silence Synbols' progress bar
 
-    import hashlib
-    with open(args.fonts_manifest, "rb") as f:
-        raw = f.read()
-    manifest = json.loads(raw)
-    manifest_sha256 = hashlib.sha256(raw).hexdigest()
-    entries = manifest.get("fonts", [])
-    fonts_root = os.path.abspath(args.fonts_root or
-                                 os.path.dirname(os.path.abspath(args.fonts_manifest)))
-    selected = [i for i, e in enumerate(entries)
-                if e.get("role") == "regular"
-                and (args.script == "*" or args.script in (e.get("scripts") or []))]
-
     own_workdir = args.workdir is None
     workdir = args.workdir or tempfile.mkdtemp(prefix="synbols-peer-")
     out_dir = None
     try:
-        t_fc0 = time.time()
-        link_of, missing, fdir, conf = setup_fontconfig(
-            entries, fonts_root, workdir, not args.no_system_rules)
-        families, report, bold_real, foreign, fc_version = resolve_families(
-            entries, selected, link_of, missing, fdir, float(args.resolution))
-        font_setup_s = time.time() - t_fc0
-
-        summary = {
-            "manifest_entries": len(entries),
-            "selected_regular": len(selected),
-            "fonts_used": len(families),
-            "fonts_fallback_excluded": len(report["fallback"]),
-            "fonts_duplicate_family_excluded": len(report["duplicate"]),
-            "fonts_unreadable": len(report["unreadable"]),
-            "fonts_missing_file": len(report["missing"]),
-            "families_with_real_bold_file": bold_real,
-            "foreign_fonts_visible": len(foreign),
-        }
-        print("fonts: " + ", ".join("%s=%s" % kv for kv in summary.items()), file=sys.stderr)
-        for r in report["fallback"][:20]:
-            print("  fallback excluded: %s (%s): %s" % (
-                r["id"], r["file"], "; ".join("%r -> %s" % (t["family"], t["resolves_to_id"])
-                                              for t in r["tried"])), file=sys.stderr)
-        if foreign:
-            print("  WARNING: fontconfig also sees %d fonts outside the manifest, e.g. %s"
-                  % (len(foreign), foreign[:3]), file=sys.stderr)
-        if report["missing"]:
-            print("  WARNING: %d manifest font files are missing under %s, e.g. %s"
-                  % (len(report["missing"]), fonts_root, report["missing"][0]["file"]),
-                  file=sys.stderr)
-            if not args.allow_missing:
-                print("  (is fonts/ fully built? pass --allow-missing to benchmark anyway)",
-                      file=sys.stderr)
-                return 3
-        if not families:
-            print("no usable font family; nothing to benchmark", file=sys.stderr)
-            return 2
+        fonts = prepare_fonts(args.fonts_manifest, args.fonts_root, args.script, workdir,
+                              not args.no_system_rules, float(args.resolution))
+        families, report, foreign = fonts["families"], fonts["report"], fonts["foreign"]
+        summary, fc_version = fonts["summary"], fonts["fc_version"]
+        font_setup_s, manifest_sha256 = fonts["font_setup_s"], fonts["manifest_sha256"]
+        rc = check_fonts(fonts, args.allow_missing)
+        if rc:
+            return rc
 
         result = {"peer": "synbols 1.0.2"}
         if not args.list_only:
             # ---- Synbols (imports timed separately; excluded from steady state) ----
             t_imp0 = time.time()
             import numpy as np
-            if not hasattr(np, "int") or np.__dict__.get("int") is None:
-                np.int = int  # synbols 1.0.2 uses np.int (removed in NumPy 1.24)
-            import warnings
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "locale data path was not found"
-                import synbols
-                from synbols.utils import Alphabet
-                from synbols.generate import (basic_attribute_sampler, dataset_generator,
-                                              generate_and_write_dataset)
-            import importlib.metadata as md
+            Alphabet, basic_attribute_sampler, dataset_generator, generate_and_write_dataset = \
+                import_synbols()
             import_s = time.time() - t_imp0
-            peer_version = md.version("synbols")
-            assert peer_version == "1.0.2", "expected synbols 1.0.2, got " + peer_version
 
             n, R = args.n, args.resolution
             warm = min(args.warmup, n // 5)
