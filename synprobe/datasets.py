@@ -291,4 +291,4 @@ def _generate(entry: CatalogEntry, final: Path, progress: bool, workers, force: 
     _write_source(final, {"source": "generated", "recipe": entry.recipe, "seed": entry.seed, "n": entry.n})
     reason = f" ({'; '.join(why)})" if why else ""
     _note(f"no download available for {entry.name}{reason}: generated locally from recipe {entry.recipe}, "
-          f"seed {entry.seed} -> {final}", progress)
+          f"seed {entry.seed} -> {final}", progress or bool(why))  # a URL that failed is always said

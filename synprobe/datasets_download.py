@@ -54,15 +54,22 @@ def _transfer(url: str, entry: CatalogEntry, tmp: Path, have: int, progress: boo
             total=entry.size, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
             desc=f"download {entry.name}", disable=not progress, dynamic_ncols=True,
         ) as bar:
+            left = entry.size - start  # never more than the catalog's size, whatever the server sends
             try:
-                while buf := stream.read(BLOCK):
+                while left > 0 and (buf := stream.read(min(BLOCK, left))):
                     f.write(buf)
                     bar.update(len(buf))
+                    left -= len(buf)
+                extra = stream.read(1) if left == 0 else b""
             except (OSError, HTTPException) as e:
                 raise _Interrupted(f"{type(e).__name__}: {e}") from None
             finally:
                 f.flush()
                 os.fsync(f.fileno())
+    if extra:
+        tmp.unlink(missing_ok=True)
+        raise VerificationError(f"{url}: the server sends more than the catalog's {entry.size} bytes; "
+                                "nothing was kept (fix the catalog entry or the mirror)")
     if tmp.stat().st_size < entry.size:
         raise _Interrupted("the server closed the connection early")
 
@@ -89,26 +96,28 @@ def _open(url: str, offset: int):
 
     from synprobe import __version__
 
-    headers = {"User-Agent": f"synprobe/{__version__}"}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-    try:
-        r = urlopen(Request(url, headers=headers), timeout=TIMEOUT)
-    except HTTPError as e:
-        e.close()
-        if e.code == 416 and offset:  # range not satisfiable: start again from zero
-            return _open(url, 0)
-        raise _Unreachable(f"{url}: HTTP {e.code} {e.reason}") from None
-    except (URLError, OSError, HTTPException) as e:
-        raise _Unreachable(f"{url}: {getattr(e, 'reason', None) or e}") from None
-    if r.status == 206:
-        m = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", r.headers.get("Content-Range", ""))
-        if m and int(m[1]) == offset:
-            return r, offset, None if m[2] == "*" else int(m[2])
-        r.close()
-        return _open(url, 0)
-    length = r.headers.get("Content-Length")
-    return r, 0, int(length) if length and length.isdigit() else None
+    for start in dict.fromkeys((offset, 0)):  # the offset asked for, then (once) from the beginning
+        headers = {"User-Agent": f"synprobe/{__version__}"}
+        if start:
+            headers["Range"] = f"bytes={start}-"
+        try:
+            r = urlopen(Request(url, headers=headers), timeout=TIMEOUT)
+        except HTTPError as e:
+            e.close()
+            if e.code == 416 and start:  # range not satisfiable: start again from zero
+                continue
+            raise _Unreachable(f"{url}: HTTP {e.code} {e.reason}") from None
+        except (URLError, OSError, HTTPException) as e:
+            raise _Unreachable(f"{url}: {getattr(e, 'reason', None) or e}") from None
+        if r.status == 206:
+            m = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", r.headers.get("Content-Range", ""))
+            if m and int(m[1]) == start:
+                return r, start, None if m[2] == "*" else int(m[2])
+            r.close()  # a part of the file other than the one asked for: start again from zero
+            continue
+        length = r.headers.get("Content-Length")
+        return r, 0, int(length) if length and length.isdigit() else None
+    raise _Unreachable(f"{url}: the server answers with another byte range than the one asked for (Content-Range)")
 
 
 def _verify(url: str, entry: CatalogEntry, tmp: Path) -> None:

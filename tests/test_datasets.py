@@ -55,6 +55,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         app: _App = self.server.app
         name, rng = self.path.lstrip("/"), self.headers.get("Range")
         app.requests.append((name, rng))
+        if name in HOSTILE:
+            HOSTILE[name](self, app)
+            return
         data = app.files.get(name)
         if data is None:
             self.send_error(404)
@@ -87,6 +90,42 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+def _endless(h, app):
+    """200 without Content-Length, then the file followed by zeros that never end."""
+    h.send_response(200)
+    h.end_headers()
+    h.wfile.write(app.files["good.h5"])
+    try:
+        while True:
+            h.wfile.write(bytes(1 << 16))
+    except OSError:
+        pass  # the client hung up
+
+
+def _bad_range(h, app):
+    """Always 206, from the wrong byte, whatever was asked."""
+    data = app.files["good.h5"]
+    h.send_response(206)
+    h.send_header("Content-Range", f"bytes 5-{len(data) - 1}/{len(data)}")
+    h.send_header("Content-Length", str(len(data) - 5))
+    h.end_headers()
+    h.wfile.write(data[5:])
+
+
+def _redirect_loop(h, app):
+    h.send_response(302)
+    h.send_header("Location", "/loop.h5")
+    h.send_header("Content-Length", "0")
+    h.end_headers()
+
+
+def _server_error(h, app):
+    h.send_error(500)
+
+
+HOSTILE = {"endless.h5": _endless, "badrange.h5": _bad_range, "loop.h5": _redirect_loop, "error.h5": _server_error}
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -293,6 +332,36 @@ def test_server_without_range_support_restarts_from_zero(server, catalog, good_f
     tmp.write_bytes(b"garbage!")  # the server ignores Range: this must be overwritten, not kept
     assert ds.fetch("hosted", progress=False).read_bytes() == good_file[1]
     assert server.requests == [("norange.h5", "bytes=8-")]
+
+
+def test_a_server_that_never_stops_gets_no_more_than_the_catalog_size(server, catalog, good_file):
+    """Was: 400 MB written for an 8 MB entry (no Content-Length, no end)."""
+    catalog(hosted=f"{server.url}/endless.h5")
+    with pytest.raises(ds.VerificationError, match="sends more than the catalog's"):
+        ds.fetch("hosted", progress=False)
+    assert _leftovers("hosted") == []
+
+
+def test_a_wrong_range_answer_restarts_once_then_gives_up(server, catalog, good_file):
+    """Was: a 206 from the wrong offset recursed into RecursionError."""
+    catalog(hosted=[f"{server.url}/badrange.h5", f"{server.url}/good.h5"])
+    tmp = ds.cache_path("hosted").with_name("hosted.h5.incomplete")
+    tmp.parent.mkdir(parents=True)
+    tmp.write_bytes(good_file[1][:100])
+    assert ds.fetch("hosted", progress=False).read_bytes() == good_file[1]  # the next URL
+    assert [r for r in server.requests if r[0] == "badrange.h5"] == [("badrange.h5", "bytes=100-"),
+                                                                      ("badrange.h5", None)]
+
+
+@pytest.mark.parametrize("name", ["loop", "error", "missing"])
+def test_failing_urls_fall_back_with_a_note_even_when_quiet(server, catalog, capsys, name):
+    """404, 500 and redirect loops fall back to local generation, and say so on stderr under --quiet."""
+    catalog(hosted=f"{server.url}/{name}.h5")
+    p = ds.fetch("hosted", progress=False, generate_workers=1)
+    assert _n_images(p) == 200
+    err = capsys.readouterr().err
+    assert "no download available for hosted" in err and "generated locally" in err
+    assert len([r for r in server.requests if r[0] == f"{name}.h5"]) <= 11  # redirects are bounded
 
 
 def test_file_url(catalog, good_file):
