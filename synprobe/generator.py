@@ -22,6 +22,7 @@ workers, the chunk size or where a run was resumed.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -279,10 +280,16 @@ def generate(
     from synprobe.render.compose import Renderer
 
     renderer = Renderer(rc, registry=registry, vocab=vocab)
-    _check_space(out, rc, meta, renderer)
+    tail = _check_space(out, rc, meta, renderer, resume)
     with output_lock(out):  # one writer per output, for the whole run
         work = _open_work(out, rc, meta, resume=resume, overwrite=overwrite)
-        resumed = _render_and_write(work, out, renderer, registry, meta, workers, progress)
+        try:
+            resumed = _render_and_write(work, out, renderer, registry, meta, workers, progress, tail)
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise SynprobeError(f"{out.parent}: the disk filled up during the run ({e.strerror}); free some "
+                                "space, then run the same command with --resume (finished chunks are kept)") from None
         shutil.rmtree(work.root, ignore_errors=True)
     dt = time.perf_counter() - t0
     return GenerateResult(out, n, dt, n / dt, resumed)
@@ -316,9 +323,11 @@ def _open_work(out: Path, rc: Recipe, meta: dict, *, resume: bool, overwrite: bo
     return work
 
 
-def _render_and_write(work: WorkDir, out: Path, renderer, registry, meta: dict, workers: int, progress: bool) -> int:
-    """Render the chunks the work folder does not hold yet and assemble the output file; returns
-    how many chunks an interrupted run had finished."""
+def _render_and_write(work: WorkDir, out: Path, renderer, registry, meta: dict, workers: int, progress: bool,
+                      tail: int) -> int:
+    """Render the chunks the work folder does not hold yet and assemble the output file (``tail``:
+    bytes to reserve past the laid-out datasets); returns how many chunks an interrupted run had
+    finished."""
     seed, n, chunk = meta["seed"], meta["n"], meta["chunk"]
     rc, vocab = renderer.recipe, renderer.vocab
     first = renderer.sample(seed, np.arange(1))
@@ -326,7 +335,7 @@ def _render_and_write(work: WorkDir, out: Path, renderer, registry, meta: dict, 
     def labels(table: dict, start: int) -> bytes:  # y of a chunk replayed from its table (--resume)
         return y_json(renderer, table, seed, np.arange(start, start + len(table["n_symbols"]), dtype=np.int64))
 
-    asm = Assembler(work, out, vocab, meta["compression"], column_schema(first), labels)  # checks finished chunks
+    asm = Assembler(work, out, vocab, meta["compression"], column_schema(first), labels, tail)  # checks done chunks
     resumed = len(work.done())
     todo = [(k, a, min(a + chunk, n)) for k, a in enumerate(range(0, n, chunk)) if k not in work.done()]
     workers = min(workers, max(len(todo), 1))
@@ -365,21 +374,25 @@ def _render_and_write(work: WorkDir, out: Path, renderer, registry, meta: dict, 
     return resumed
 
 
-def _check_space(out: Path, rc: Recipe, meta: dict, renderer) -> None:
+def _check_space(out: Path, rc: Recipe, meta: dict, renderer, resume: bool) -> int:
     """Refuse a run whose file cannot fit on the disk, before anything is created: pixels, masks,
     attribute columns and labels (as long as the first sample's, +16 bytes of HDF5 heap each);
-    compressed runs also keep the raw pixels in ``OUT.partial/`` until they finish."""
+    compressed runs also keep the raw pixels in ``OUT.partial/`` until they finish. Returns the
+    bytes HDF5 will append past the laid-out datasets (labels; compressed pixels), +25%."""
     first = renderer.sample(meta["seed"], np.arange(1))
-    label = y_json(renderer, first, meta["seed"], np.arange(1))
+    label = len(y_json(renderer, first, meta["seed"], np.arange(1))) + 16
     h, w, c = image_shape(rc)
     pixels = h * w * (c + (rc.max_symbols if rc.masks else 0))
-    row = pixels + sum(a.itemsize * int(np.prod(a.shape[1:])) for a in first.values()) + len(label) + 16
-    n = meta["n"]
-    need = n * (row if meta["compression"] is None else row + pixels)
+    columns = sum(a.itemsize * int(np.prod(a.shape[1:])) for a in first.values())
+    n, direct = meta["n"], meta["compression"] is None
+    need = n * (pixels + columns + label + (0 if direct else pixels))
     free = shutil.disk_usage(out.parent).free
     if need > free:
+        hint = ("; a resume needs room for a second copy of the unfinished file while it copies from it: free "
+                "space, or pass --overwrite to start again" if resume else "")
         raise SynprobeError(f"{out.parent}: not enough free disk space: {n:,} samples need about "
-                            f"{_size(need)}, {_size(free)} is free")
+                            f"{_size(need)}, {_size(free)} is free{hint}")
+    return int(1.25 * n * (label + (0 if direct else pixels))) + (1 << 20)
 
 
 def _size(b: float) -> str:

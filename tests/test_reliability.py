@@ -3,6 +3,7 @@ files refused, workers that die with their parent, --overwrite of what is not a 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -312,21 +313,45 @@ def test_not_enough_disk_space_is_refused_before_anything_is_written(tmp_path, m
     assert list(tmp_path.iterdir()) == []
 
 
-def test_disk_full_on_a_small_tmpfs_is_one_line_and_resumable(tmp_path, reference):
-    """A real full disk (CI runs as root): the up-front check refuses a run that cannot fit; one
-    that fits, interrupted, then resumed on the same file system, gives the uninterrupted bytes."""
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 16 MB tmpfs (CI runs as root; elsewhere the test is skipped with the reason printed)."""
     mnt = tmp_path / "small"
     mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mnt)], capture_output=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)], capture_output=True)
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({r.stderr.decode().strip() or r.returncode}): not root?")
-    try:
-        with pytest.raises(SynprobeError, match="not enough free disk space"):
-            generate("default", 10_000, mnt / "big.h5")
-        assert list(mnt.iterdir()) == []
-        out = mnt / "a.h5"
-        _interrupted_run(out, chunks_done=3)
-        _run(out, resume=True)
-        assert out.read_bytes() == reference
-    finally:
-        subprocess.run(["umount", str(mnt)], check=False)
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_a_run_that_cannot_fit_is_refused_up_front(small_disk):
+    with pytest.raises(SynprobeError, match="not enough free disk space"):
+        generate("default", 10_000, small_disk / "big.h5")
+    assert list(small_disk.iterdir()) == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_disk_that_fills_up_during_the_run_is_one_line_then_resumable(small_disk, reference, workers):
+    """Another program fills the disk half-way (was: a segfault in HDF5 with 2 workers, then black
+    images after a resume): one line saying to --resume; after space is freed the resume gives the
+    uninterrupted bytes."""
+    out, filler = small_disk / "a.h5", small_disk / "filler"
+    real = partial.WorkDir.save_chunk
+
+    def fill_after_two(self, k, *a):
+        real(self, k, *a)
+        if k == 1:
+            with open(filler, "wb") as f:
+                with contextlib.suppress(OSError):
+                    while True:
+                        f.write(bytes(1 << 16))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(partial.WorkDir, "save_chunk", fill_after_two)
+        with pytest.raises(SynprobeError, match=r"the disk filled up during the run .* --resume"):
+            os.environ["SOURCE_DATE_EPOCH"] = "0"
+            generate("default", N, out, seed=3, workers=workers, chunk=CHUNK)
+    filler.unlink()
+    _run(out, resume=True)
+    assert out.read_bytes() == reference
