@@ -37,6 +37,7 @@ from synprobe.io.assemble import Assembler, column_schema
 from synprobe.io.lock import output_lock
 from synprobe.io.partial import WorkDir, image_shape
 from synprobe.labels import y_json
+from synprobe.paths import format_size
 from synprobe.recipe import Recipe, recipe_json, resolve_recipe
 from synprobe.render.glyphs import ATLAS_MAX_LEVEL
 from synprobe.sampling import Vocab
@@ -276,6 +277,7 @@ def generate(
     out = Path(out)
     if not out.parent.exists():
         raise SynprobeError(f"{out.parent}: output folder does not exist")
+    _check_writable(out.parent)
     meta = _meta(rc, n, seed, vocab, chunk, compression)
     from synprobe.render.compose import Renderer
 
@@ -374,6 +376,18 @@ def _render_and_write(work: WorkDir, out: Path, renderer, registry, meta: dict, 
     return resumed
 
 
+def _check_writable(folder: Path) -> None:
+    """One line, before any work, when the output folder takes no files (e.g. /proc)."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise SynprobeError(f"{folder}: cannot write the output there ({e.strerror or e}); choose another "
+                            "folder with -o") from None
+
+
 def _check_space(out: Path, rc: Recipe, meta: dict, renderer, resume: bool) -> int:
     """Refuse a run whose file cannot fit on the disk, before anything is created: pixels, masks,
     attribute columns and labels (as long as the first sample's, +16 bytes of HDF5 heap each);
@@ -391,16 +405,8 @@ def _check_space(out: Path, rc: Recipe, meta: dict, renderer, resume: bool) -> i
         hint = ("; a resume needs room for a second copy of the unfinished file while it copies from it: free "
                 "space, or pass --overwrite to start again" if resume else "")
         raise SynprobeError(f"{out.parent}: not enough free disk space: {n:,} samples need about "
-                            f"{_size(need)}, {_size(free)} is free{hint}")
+                            f"{format_size(need)}, {format_size(free)} is free{hint}")
     return int(1.25 * n * (label + (0 if direct else pixels))) + (1 << 20)
-
-
-def _size(b: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if b < 1000 or unit == "TB":
-            return f"{b:,.0f} {unit}" if unit == "B" else f"{b:,.1f} {unit}"
-        b /= 1000
-    return ""  # pragma: no cover
 
 
 class _NoBar:

@@ -12,7 +12,8 @@ import stat
 from pathlib import Path
 
 __all__ = [
-    "BUNDLED_PREFIX", "MAX_TEXT_FILE", "bundled", "portable_path", "read_text_file", "resolve_portable", "user_home",
+    "BUNDLED_PREFIX", "MAX_TEXT_FILE", "bundled", "format_size", "portable_path", "read_text_file", "resolve_portable",
+    "user_home",
 ]
 
 _PKG = Path(__file__).resolve().parent
@@ -72,3 +73,12 @@ def read_text_file(path: Path, limit: int = MAX_TEXT_FILE) -> str:
     if len(data) > limit:
         raise OSError(f"larger than {limit:,} bytes; a recipe is a small TOML file")
     return data.decode("utf-8")
+
+
+def format_size(n: float) -> str:
+    """A byte count for people: ``"401.1 MB"`` (decimal units), ``"512 B"``."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return ""  # pragma: no cover

@@ -40,6 +40,7 @@ def main() -> None:
 
 
 def _register() -> None:
+    from synprobe.cli.doctor import doctor
     from synprobe.cli.download import datasets, download
     from synprobe.cli.fonts import fonts
     from synprobe.cli.generate import generate
@@ -54,7 +55,7 @@ def _register() -> None:
     from synprobe.cli.view import view
 
     for cmd in (generate, preview, info, view, split, recipes, datasets, download, scenario, fonts,
-                run_cmd, report, memorization):
+                run_cmd, report, memorization, doctor):
         main.add_command(cmd)
     _help_everywhere(main)
 

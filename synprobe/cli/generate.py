@@ -30,8 +30,17 @@ def generate(recipe, n, out, seed, workers, resolution, resume, overwrite, compr
 
     from synprobe.generator import generate as run
 
-    res = run(recipe, n, out, seed=seed, workers=workers, resolution=resolution, resume=resume,
-              overwrite=overwrite, compression=compression, progress=not quiet)
+    try:
+        res = run(recipe, n, out, seed=seed, workers=workers, resolution=resolution, resume=resume,
+                  overwrite=overwrite, compression=compression, progress=not quiet)
+    except KeyboardInterrupt:
+        partial = Path(out).with_name(Path(out).name + ".partial")
+        if partial.exists():
+            click.echo(f"\ninterrupted: the finished chunks are kept in {partial}/; run the same command with "
+                       "--resume to finish, or with --overwrite to start again", err=True)
+        else:
+            click.echo("\ninterrupted before anything was written", err=True)
+        raise SystemExit(130) from None
     click.echo(f"wrote {res.path} ({res.n} images, {res.seconds:.1f} s, {res.images_per_s:,.0f} images/s)")
     from synprobe.render.backend import kernels
 
