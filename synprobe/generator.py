@@ -94,10 +94,51 @@ def _init_worker(renderer, seed: int, work: WorkDir, report: bool = True) -> Non
     """``report``: send the glyphs each chunk rasterised back to the parent (worker processes; the
     parent's own renderer already holds them)."""
     if report:
+        import signal
+
         _die_with_parent()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C (see _CtrlC)
     _STATE.clear()
     _STATE.update(renderer=renderer, seed=seed, work=work, buffers={},
                   reported=len(renderer.glyphs) if report else None)
+
+
+class _CtrlC:
+    """Ctrl-C during a run, taken between chunks. Python raises KeyboardInterrupt wherever the
+    interpreter happens to be, and one raised inside a finaliser or a weakref callback (HDF5 and
+    numpy objects are collected all the time) is printed and dropped: the run went on to the end.
+    So the first SIGINT only sets a flag that the run checks after every chunk (within ~0.5 s); a
+    second one interrupts at once. Worker processes ignore SIGINT: the parent stops them."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.hit = False
+        self.old = None
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        import signal
+
+        if self.hit:
+            raise KeyboardInterrupt
+        self.hit = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C: at once
+
+    def check(self) -> None:
+        if self.hit:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+        return False
 
 
 def _die_with_parent() -> None:
@@ -343,29 +384,32 @@ def _render_and_write(work: WorkDir, out: Path, renderer, registry, meta: dict, 
     workers = min(workers, max(len(todo), 1))
     bar = _progress(n, n - sum(b - a for _, a, b in todo), progress)
     try:
-        for k in sorted(work.done()):  # replay what an interrupted run finished
-            asm.add(k)
-        store = _GlyphStore(renderer)
-        if workers == 1:
-            _init_worker(renderer, seed, work, report=False)
-            for job in todo:
-                k, done, _, y = _run_chunk(job)
-                asm.add(k, y)
-                bar.update(done)
-        else:
-            # fill the per-process caches once, before forking (compiled kernels, built on a first
-            # run; noise table; label fragments): workers inherit them
-            renderer.render(first, seed, np.arange(1))
-            y_json(renderer, first, seed, np.arange(1))
-            import multiprocessing as mp
-
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-            with ctx.Pool(workers, _init_worker, (renderer, seed, work)) as pool:
-                for k, done, new, _ in pool.imap_unordered(_run_chunk, todo):
-                    store.add(new)
-                    asm.add(k, work.labels_file(k))
+        with _CtrlC() as ctrl_c:
+            for k in sorted(work.done()):  # replay what an interrupted run finished
+                asm.add(k)
+            store = _GlyphStore(renderer)
+            if workers == 1:
+                _init_worker(renderer, seed, work, report=False)
+                for job in todo:
+                    k, done, _, y = _run_chunk(job)
+                    asm.add(k, y)
                     bar.update(done)
-        asm.finish(meta, rc, registry)
+                    ctrl_c.check()
+            else:
+                # fill the per-process caches once, before forking (compiled kernels, built on a first
+                # run; noise table; label fragments): workers inherit them
+                renderer.render(first, seed, np.arange(1))
+                y_json(renderer, first, seed, np.arange(1))
+                import multiprocessing as mp
+
+                ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+                with ctx.Pool(workers, _init_worker, (renderer, seed, work)) as pool:
+                    for k, done, new, _ in pool.imap_unordered(_run_chunk, todo):
+                        store.add(new)
+                        asm.add(k, work.labels_file(k))
+                        bar.update(done)
+                        ctrl_c.check()
+            asm.finish(meta, rc, registry)
         store.save()
     except BaseException:
         asm.abort()
