@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["occurrence_matrix", "plot_stream"]
+__all__ = ["class_labels", "occurrence_matrix", "plot_stream"]
 
 MAX_COLUMNS = 400  # tasks are binned above this many
 
@@ -30,10 +30,21 @@ def occurrence_matrix(stream, max_columns: int = MAX_COLUMNS):
     return classes, m, edges
 
 
-def _class_ticks(ax, classes) -> None:
-    ax.set_ylim(len(classes) - 0.5, -0.5)
-    if len(classes) <= 40:
-        ax.set_yticks(range(len(classes)), [str(c) for c in classes], fontsize=6)
+def class_labels(stream, classes) -> list[str]:
+    """What each class id of ``classes`` is called: the names recorded at build time (``"a"``,
+    ``"B"``, a font id, ...), else the ids themselves."""
+    recorded = stream.spec.get("class_names")
+    every = np.unique(stream.class_indices)
+    if isinstance(recorded, list) and len(recorded) == len(every):
+        by_id = dict(zip(every.tolist(), recorded))
+        return [str(by_id.get(int(c), int(c))) for c in classes]
+    return [str(int(c)) for c in classes]
+
+
+def _class_ticks(ax, labels) -> None:
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    if len(labels) <= 60:
+        ax.set_yticks(range(len(labels)), labels, fontsize=7 if len(labels) <= 30 else 5)
     else:
         ax.set_yticks([])
 
@@ -70,15 +81,19 @@ def plot_stream(stream, out, max_columns: int = MAX_COLUMNS) -> Path:
                    extent=(0, len(stream), len(classes) - 0.5, -0.5))
     ax.set_xlabel("task" + (f" (binned, {len(stream) / (len(edges) - 1):.3g} tasks per column)" if binned else ""))
     ax.set_ylabel("class")
-    if len(classes) <= 40:
-        ax.set_yticks(range(len(classes)), [str(c) for c in classes], fontsize=6)
+    labels = class_labels(stream, classes)
+    _class_ticks(ax, labels)
     if binned:
-        fig.colorbar(im, ax=ax, label="tasks holding the class")
+        from matplotlib.ticker import MaxNLocator
+
+        bar = fig.colorbar(im, ax=ax, label="tasks holding the class")
+        bar.locator = MaxNLocator(integer=True)  # counts: no 0.25 ticks
+        bar.update_ticks()
     ax.set_title("class occurrences")
     ax = axes[0, 1]
     counts = np.bincount(np.searchsorted(classes, stream.class_indices), minlength=len(classes))
     ax.barh(range(len(classes)), counts, color="tab:blue")
-    _class_ticks(ax, classes)
+    _class_ticks(ax, labels)
     ax.set_xlabel("tasks holding the class")
     ax.set_title("class frequency")
     if noisy:
@@ -89,7 +104,7 @@ def plot_stream(stream, out, max_columns: int = MAX_COLUMNS) -> Path:
         tot = np.bincount(pos, minlength=len(classes))
         fl = np.bincount(pos[flipped], minlength=len(classes))
         ax.barh(range(len(classes)), np.where(tot > 0, fl / np.maximum(tot, 1), 0), color="tab:red")
-        _class_ticks(ax, classes)
+        _class_ticks(ax, labels)
         ax.set_xlim(0, 1)
         ax.set_xlabel("fraction of occurrences with a wrong label")
         nz = stream.spec.get("noise", {})

@@ -237,6 +237,10 @@ def build(spec: ScenarioSpec | str | Path, data_path, seed: int | None = None, o
     rec = {**stream.spec, "recipe": spec.to_dict(), "recipe_source": spec.source,
            "target": spec.target, "split_name": spec.split_name,
            "data": {"file": path.name, "sha256": file_sha256(path), "n_rows": int(table.n)}}
+    names = table.categories.get(table.resolve(spec.target))
+    if names is not None:  # what the class ids mean, for plots and reports (stream.classes order)
+        classes = np.unique(stream.class_indices)
+        rec["class_names"] = [str(names[int(c)]) if 0 <= c < len(names) else str(int(c)) for c in classes]
     if spec.kind == "domain_incremental":
         cats = table.categories.get(table.resolve(spec.domain, "attribute"))
         if cats is not None:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from synprobe.cli import main
@@ -75,3 +76,20 @@ def test_previews_are_ignored_by_git():
         pytest.skip("not a git checkout (an installed sdist)")
     r = subprocess.run(["git", "check-ignore", "-q", "default_preview.png"], cwd=root)
     assert r.returncode == 0, "README's quick start leaves default_preview.png untracked in git status"
+
+
+def test_stream_pictures_speak_class_names(tmp_path):
+    """`scenario show` labelled classes 2, 11, 14...; now the letters, and integer colour-bar ticks."""
+    from synprobe.generator import generate
+    from synprobe.scenario_plot import class_labels, plot_stream
+    from synprobe.scenario_recipe import build
+    from synprobe.scripts import ALPHABETS
+
+    data = tmp_path / "a.h5"
+    generate("default", 800, data, workers=1, resolution=8)
+    stream = build("class-inc-5x2", data)
+    names = stream.spec["class_names"]
+    assert len(names) == len(set(stream.class_indices.tolist())) and set(names) <= set(ALPHABETS["latin"].chars)
+    classes = np.unique(stream.class_indices)
+    assert class_labels(stream, classes) == names
+    assert plot_stream(stream, tmp_path / "t.png").stat().st_size > 0
