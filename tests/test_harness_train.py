@@ -132,7 +132,9 @@ def test_noisy_stream_records_memorization(data):
     ({"tasks": 99}, "exceeds the stream's 6 tasks"),
     ({"eval_sets": ["ood_nope"]}, "not an eval set"),
     ({"replay": "random", "replay_args": {"budgett": 1}}, "budgett"),
-    ({"amp": "fp8"}, "expected one of: auto, bf16, off"),
+    ({"amp": "fp8"}, "expected one of: auto, bf16, fp16, off"),
+    ({"amp": "fp16"}, "--amp fp16: only on CUDA"),
+    ({"tail": "pad"}, "expected one of: keep, wrap"),
 ])
 def test_bad_settings_are_one_line_errors(data, stream, kw, needle):
     with pytest.raises(HarnessError, match=None) as e:
@@ -201,7 +203,7 @@ def test_cli_run_end_to_end(data, tmp_path, runner):
     assert bad.exit_code == 1 and "nope.npz" in bad.output
     bad = runner.invoke(main, ["run", "scole-10c-2pt", "--data", str(data), "-o", str(tmp_path / "z"),
                                "--device", "cuda:0"] if not torch.cuda.is_available() else ["--help"])
-    assert torch.cuda.is_available() or (bad.exit_code == 1 and "no CUDA device" in bad.output)
+    assert torch.cuda.is_available() or (bad.exit_code == 1 and "CUDA is not usable here" in bad.output)
 
 
 def test_cli_seeds_and_grouped_report(data, tmp_path, runner):

@@ -59,13 +59,17 @@ def run_cmd(stream, data, out, config_file, device, overwrite, no_plots, quiet, 
                    f"(synprobe report {out}/seed-* --group)")
 
 
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
 def _one(s: dict, out) -> None:
     fin = ", ".join(f"{k} {v:.3f}" for k, v in s["final"].items())
     ka = s.get("ka") or {}
     click.echo(f"{out}: {s['tasks']} tasks, {s['train_samples']:,} samples in {s['time_s']:.1f} s "
-               f"({s['samples_per_s']:,.0f} samples/s on {s['device']})")
+               f"({s['samples_per_s']:,.0f} samples/s on {s['device']}, {s.get('amp_used', 'fp32')})")
     click.echo(f"final accuracy: {fin}" + (f"; KA auc {ka['auc']:.3f}" if ka else ""))
     if s.get("memorization"):
         m = s["memorization"]
-        click.echo(f"memorization: noisy memorized {m['noisy_memorized']:.3f}, noisy correct "
-                   f"{m['noisy_correct']:.3f}, clean correct {m['clean_correct']:.3f}")
+        click.echo(f"memorization: noisy memorized {_fmt(m['noisy_memorized'])}, noisy correct "
+                   f"{_fmt(m['noisy_correct'])}, clean correct {_fmt(m['clean_correct'])}")

@@ -74,10 +74,19 @@ _SHARED = [
     click.option("--replay-arg", "replay_args", multiple=True, callback=_kv, help="Replay keyword, KEY=VALUE."),
     click.option("--augment", type=click.Choice(["none", "shift"]), help="On-device augmentation. [none]"),
     click.option("--tasks", type=int, help="Use only the first N tasks of the stream."),
-    click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
+    click.option("--device", default="auto", show_default=True,
+                 help="auto (CUDA when usable, else CPU; said on stderr), cpu, cuda or cuda:N (an error when CUDA is "
+                      "not usable)."),
     click.option("--threads", type=int, help="CPU threads for torch. [all cores]"),
-    click.option("--amp", type=click.Choice(["auto", "bf16", "off"]),
-                 help="Mixed precision: auto = bf16 on CUDA, fp32 on CPU; bf16 also on CPU. [auto]"),
+    click.option("--amp", type=click.Choice(["auto", "bf16", "fp16", "off"]),
+                 help="Mixed precision: auto = bf16 on GPUs with native bf16 (compute capability >= 8.0), fp16 with a "
+                      "gradient scaler on older GPUs, fp32 on CPU; bf16 also on CPU; fp16 on CUDA only. [auto]"),
+    click.option("--tail", type=click.Choice(["keep", "wrap"]),
+                 help="A pass's last batch: keep it smaller, or wrap (fill it with the pass's first samples, so "
+                      "every batch has --batch-size samples). [keep]"),
+    click.option("--compile/--no-compile", default=None,
+                 help="torch.compile the training step's forward (for CUDA: CUDA graphs; measured slower on CPU, "
+                      "and ~60 s to compile). [off]"),
     click.option("--overwrite", is_flag=True, help="Replace an existing output directory."),
     click.option("--no-plots", is_flag=True, help="Skip the PNG plots."),
     click.option("-q", "--quiet", is_flag=True, help="No progress bar."),

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from synprobe.harness.errors import HarnessError
 
-__all__ = ["AUGMENTS", "LOSSES", "MASKINGS", "OPTIMIZERS", "SCHEDULES", "TrainConfig"]
+__all__ = ["AMPS", "AUGMENTS", "LOSSES", "MASKINGS", "OPTIMIZERS", "SCHEDULES", "TAILS", "TrainConfig"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 MASKINGS = ("none", "group", "seen")
@@ -20,7 +20,8 @@ LOSSES = ("ce", "elr")
 SCHEDULES = ("constant", "cosine")
 AUGMENTS = ("none", "shift")
 REPLAYS = ("none", "random", "frequency", "reservoir")
-AMPS = ("auto", "bf16", "off")
+AMPS = ("auto", "bf16", "fp16", "off")
+TAILS = ("keep", "wrap")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class TrainConfig:
     batch_size: int = 64  # minibatch size
     epochs: int = 1  # passes over each task's samples
     steps: int | None = None  # optimizer steps per task instead of epochs (cycles through the samples)
+    tail: str = "keep"  # a pass's last batch: keep (smaller) | wrap (filled with the pass's first samples)
     # --- strategy
     masking: str = "none"  # none | group (classes absent from the minibatch, SCoLe) | seen (never-seen classes)
     loss: str = "ce"  # ce | elr (early-learning regularisation, Liu et al. 2020)
@@ -62,7 +64,8 @@ class TrainConfig:
     # --- run
     tasks: int | None = None  # run only the first N tasks of the stream
     seed: int = 0  # seeds model init, minibatch order, augmentation and replay
-    amp: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | bf16 (also on CPU: ~1.3x with AVX512-BF16) | off
+    amp: str = "auto"  # auto (bf16 on CUDA >= 8.0, fp16 + scaler on older GPUs, fp32 on CPU) | bf16 | fp16 | off
+    compile: bool = False  # torch.compile full training batches (for CUDA: CUDA graphs); measured slower on CPU
     channels_last: bool = True  # model and batches in channels-last order (measured 1.4-2x faster on CPU)
     threads: int | None = None  # torch CPU threads; None = torch's default (all cores)
 
@@ -96,6 +99,7 @@ class TrainConfig:
         choice("augment", AUGMENTS)
         choice("replay", REPLAYS)
         choice("amp", AMPS)
+        choice("tail", TAILS)
         if not isinstance(self.model, str) or not self.model:
             bad("model", f"{self.model!r} is not a model name")
         for name in ("model_args", "replay_args"):
@@ -125,7 +129,7 @@ class TrainConfig:
             if isinstance(self.eval_sets, str) or not all(isinstance(s, str) for s in self.eval_sets):
                 bad("eval_sets", "expected a list of eval set names")
             object.__setattr__(self, "eval_sets", tuple(self.eval_sets))
-        for name in ("reset_optimizer", "forgetting_events", "channels_last"):
+        for name in ("reset_optimizer", "forgetting_events", "channels_last", "compile"):
             if not isinstance(getattr(self, name), bool):
                 bad(name, f"{getattr(self, name)!r} must be true or false")
         if self.memorization is not None and not isinstance(self.memorization, bool):

@@ -8,7 +8,7 @@ normalised (and optionally shifted) there, so the training loop has no per-sampl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +65,19 @@ class RunData:
 
     def task_slice(self, t: int) -> slice:
         return slice(int(self.offsets[t]), int(self.offsets[t + 1]))
+
+    def keep_occurrences(self, keep: np.ndarray) -> RunData:
+        """The same run data with only the training occurrences where ``keep`` (bool, like ``pos``) is True.
+
+        Images, classes, val parts and eval sets are shared (not copied); task boundaries follow the kept
+        occurrences (a task may become empty), as :func:`synprobe.harness.memorization.filter_stream` does to a
+        stream, without reading the file again.
+        """
+        keep = np.asarray(keep, bool)
+        kept = np.concatenate([[0], np.cumsum(keep)]).astype(np.int64)
+        label, true = self.label[keep], self.true[keep]
+        return replace(self, offsets=kept[self.offsets], pos=self.pos[keep], label=label, true=true,
+                       noisy=bool((label != true).any()))
 
 
 def _check_match(stream, path: Path, n_rows: int, source: str) -> None:

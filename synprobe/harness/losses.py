@@ -10,10 +10,14 @@ unmasked logits, as in SCoLe's code.
 ELR (Liu et al., NeurIPS 2020): ``CE + lambda * mean_i log(1 - <t_i, p_i>)`` where ``p_i`` is the
 softmax of sample i (clamped to [1e-4, 1 - 1e-4]) and ``t_i`` a per-sample running target,
 ``t_i <- beta * t_i + (1 - beta) * p_i / sum(p_i)`` updated with the detached prediction each time
-sample i is in a minibatch.
+sample i is in a minibatch. A sample present several times in one minibatch gets the update of its last
+occurrence (each occurrence's update starts from the target before the minibatch), on every device
+(:func:`synprobe.harness.scatter.last_occurrence`).
 """
 
 from __future__ import annotations
+
+from synprobe.harness.scatter import last_occurrence
 
 __all__ = ["ELRTargets", "masked_logits", "training_loss"]
 
@@ -51,6 +55,7 @@ class ELRTargets:
 
         self.t = torch.zeros(n, k, dtype=torch.float32, device=device)
         self.beta, self.lam = beta, lam
+        self._scratch = torch.zeros(n, dtype=torch.int64, device=device)
 
     def penalty(self, logits, pos):
         """ELR's regulariser for the minibatch at positions ``pos``; updates their targets."""
@@ -59,8 +64,10 @@ class ELRTargets:
         p = torch.softmax(logits.float(), dim=1).clamp(1e-4, 1.0 - 1e-4)
         with torch.no_grad():
             q = p / p.sum(1, keepdim=True)
-            self.t[pos] = self.beta * self.t[pos] + (1.0 - self.beta) * q
-        return self.lam * torch.log1p(-(self.t[pos] * p).sum(1)).mean()
+            new = self.beta * self.t.index_select(0, pos) + (1.0 - self.beta) * q
+            new = new.index_select(0, last_occurrence(pos, self._scratch))  # every writer of a row writes the same
+            self.t.index_put_((pos,), new)
+        return self.lam * torch.log1p(-(new * p).sum(1)).mean()
 
     def state(self) -> dict:
         return {"targets": self.t.cpu()}

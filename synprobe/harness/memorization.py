@@ -116,11 +116,14 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
     torch = need_torch()
     from synprobe.harness import train as _train
     from synprobe.harness.data import DeviceData, prepare
+    from synprobe.harness.device import resolve
     from synprobe.harness.metrics import feldman_zhang
     from synprobe.harness.outputs import StagedDir, clean_json
 
     t0 = time.perf_counter()
-    dev = _train.resolve_device(device)
+    hw = resolve(device, cfg.amp)
+    print(f"synprobe: {hw.note}", file=sys.stderr)
+    dev = hw.device
     stream, source = _train.resolve_stream(stream, data)
     primary = "iid" if "iid" in stream.eval_sets else next(iter(stream.eval_sets), None)
     rd = prepare(stream, data, cfg.tasks, None if primary is None else [primary], source)
@@ -136,12 +139,12 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
                            "and leave some out")
     in_subset = draw_subsets(n, size, runs, subset_seed)
     ev_pos, ev_true = rd.evals.get(primary, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
-    X = DeviceData(rd.x, dev)
+    X = DeviceData(rd.x, dev)  # one copy of the images on the device, shared by the K runs (no re-reading)
     pos_t, ev_t = torch.from_numpy(pos).to(dev), torch.from_numpy(ev_pos).to(dev)
-    autocast = _train.autocast_for(torch, cfg, dev)
+    autocast = hw.autocast()
     inner = {**_QUIET_EVAL, **({"eval_sets": [primary]} if primary is not None else {})}
     seeds = cfg.seed + np.arange(runs, dtype=np.int64)
-    dev_name = _train.device_name(torch, dev)
+    dev_name = hw.name
     writer = StagedDir(out, overwrite) if out is not None else None
     if writer:
         from synprobe import __version__
@@ -149,7 +152,8 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
         writer.write_json("config.json", {
             "format": FORMAT, "synprobe_version": __version__, "torch_version": torch.__version__,
             "numpy_version": np.__version__, "python": platform.python_version(), "device": dev_name,
-            "seed": cfg.seed, "created": datetime.now(UTC).isoformat(timespec="seconds"), "argv": argv,
+            "device_used": dev.type, "amp_used": hw.amp, "device_note": hw.note, "seed": cfg.seed,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"), "argv": argv,
             "memorization": {"runs": runs, "subset": subset, "subset_size": size, "subset_seed": subset_seed,
                              "train_seeds": seeds, "eval_set": primary, "inner_run_overrides": inner},
             "train": cfg.to_dict(),
@@ -168,7 +172,7 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
     def predict(model, p):
         if len(p) == 0:
             return np.zeros(0, np.int64)
-        bs = _train.eval_batch(cfg, dev)
+        bs = cfg.eval_batch_size or hw.eval_batch
         with torch.inference_mode(), autocast():
             return torch.cat([model(X.batch(p[i:i + bs])).argmax(1) for i in range(0, len(p), bs)]).cpu().numpy()
 
@@ -179,13 +183,14 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
         for t in range(runs):
             note = {"run": t, "of": runs, "fraction": subset, "rows": size, "of_rows": n, "seed": subset_seed}
             sub = filter_stream(stream, rows[in_subset[t]], note)
+            sub_rd = rd.keep_occurrences(np.isin(rd.pos, pos[in_subset[t]]))  # = prepare(sub, ...), not re-read
 
             def on_end(model, _X, _rd, t=t):
                 correct[t] = predict(model, pos_t) == observed
                 ev_correct[t] = predict(model, ev_t) == ev_true
 
-            s = _train.run(sub, data, cfg, None, device=device, progress=False, plots=False, on_end=on_end,
-                           **{**inner, "seed": int(seeds[t])})
+            s = _train.run(sub, data, cfg, None, device=str(dev), progress=False, plots=False, on_end=on_end,
+                           announce=False, prepared=(sub_rd, X), **{**inner, "seed": int(seeds[t])})
             state["samples"] += s["train_samples"]
             acc = ev_correct[: t + 1].mean() if len(ev_pos) else float("nan")
             bar.set_postfix_str(f"{state['samples'] / max(time.perf_counter() - t0, 1e-9):,.0f} samples/s, "
@@ -214,7 +219,7 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
         "test_acc": {"mean": _nanstat(np.mean, test_acc), "std": _nanstat(lambda a: a.std(ddof=1), test_acc),
                      "per_run": test_acc},
         "subset_seed": subset_seed, "train_seeds": seeds, "time_s": time_s, "train_samples": state["samples"],
-        "samples_per_s": state["samples"] / time_s if time_s > 0 else None, "device": dev_name,
+        "samples_per_s": state["samples"] / time_s if time_s > 0 else None, "device": dev_name, "amp_used": hw.amp,
     })
     if writer:
         np.savez(writer.dir / "memorization.npz", **arrays)

@@ -10,7 +10,6 @@ only host synchronisation is once per task (train loss/accuracy) and at evaluati
 
 from __future__ import annotations
 
-import contextlib
 import math
 import platform
 import sys
@@ -24,33 +23,7 @@ from synprobe.checksum import file_sha256_cached
 from synprobe.harness.config import TrainConfig
 from synprobe.harness.errors import HarnessError, need_torch
 
-__all__ = ["autocast_for", "device_name", "eval_batch", "resolve_device", "resolve_stream", "run"]
-
-
-def resolve_device(device: str):
-    torch = need_torch()
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise HarnessError(f"--device {device!r}: expected auto, cpu, cuda or cuda:N")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise HarnessError(f"--device {device}: no CUDA device is available here; use --device cpu or auto")
-    return torch.device(device)
-
-
-def autocast_for(torch, cfg: TrainConfig, dev):
-    """A no-argument context factory: bf16 autocast per ``cfg.amp`` ("auto": on CUDA only), else a no-op."""
-    if cfg.amp == "bf16" or (cfg.amp == "auto" and dev.type == "cuda"):
-        return lambda: torch.autocast(dev.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext
-
-
-def eval_batch(cfg: TrainConfig, dev) -> int:
-    return cfg.eval_batch_size or (2048 if dev.type == "cuda" else 128)
-
-
-def device_name(torch, dev) -> str:
-    return str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else "")
+__all__ = ["resolve_stream", "run"]
 
 
 def resolve_stream(stream, data):
@@ -72,12 +45,24 @@ def resolve_stream(stream, data):
     return build(stream, data), str(stream)
 
 
-def _optimizer(torch, cfg: TrainConfig, params):
+def _optimizer(torch, cfg: TrainConfig, params, dev):
+    """The optimizer. On CUDA its learning rate is a device tensor (a schedule updates it in place, so a captured
+    graph stays valid; Adam then keeps its step count on the device too); on the CPU a float (the same arithmetic
+    as before, measured: a tensor lr changes Adam's last bit)."""
+    on_gpu = dev.type == "cuda"
+    lr = torch.tensor(cfg.lr, dtype=torch.float32, device=dev) if on_gpu else cfg.lr
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    opt = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
+    return opt(params, lr=lr, weight_decay=cfg.weight_decay, **({"capturable": True} if on_gpu else {}))
+
+
+def _set_lr(opt, value: float) -> None:
+    for g in opt.param_groups:
+        if isinstance(g["lr"], float):
+            g["lr"] = value
+        else:
+            g["lr"].fill_(value)  # in place: no host sync, a captured graph sees it
 
 
 def _planned_steps(rd, cfg: TrainConfig) -> int:
@@ -87,78 +72,97 @@ def _planned_steps(rd, cfg: TrainConfig) -> int:
 
 
 def run(stream, data, config: TrainConfig | None = None, out=None, *, device: str = "auto", progress: bool = True,
-        overwrite: bool = False, argv=None, plots: bool = True, on_end=None, **overrides) -> dict:
+        overwrite: bool = False, argv=None, plots: bool = True, on_end=None, announce: bool = True, prepared=None,
+        **overrides) -> dict:
     """Train over ``stream`` (Stream, ``.npz`` or scenario recipe) on dataset file ``data``.
 
     Args:
         config: a :class:`TrainConfig`; ``overrides`` replace its fields (``lr=0.1``).
         out: run directory to write (see docs/runs.md); None = write nothing, return the summary.
-        device: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+        device: "auto" (CUDA when present and usable, else the CPU, said on stderr), "cpu", "cuda" or "cuda:N".
         on_end: optional callback ``on_end(model, X, rd)`` after training, before files are
             finished: the trained model (eval mode), the :class:`DeviceData` and the :class:`RunData`.
+        announce: print the one-line device/precision note on stderr.
+        prepared: ``(RunData, DeviceData)`` of ``stream`` already loaded (``memorization.estimate``), or None.
 
     Returns:
         The summary dict (also ``summary.json``), with ``"rows"``: every metric row.
     """
-    # --- setup -----------------------------------------------------------------------------------
     cfg = config or TrainConfig()
     if overrides:
         cfg = TrainConfig.from_dict({**cfg.to_dict(), **overrides})
     torch = need_torch()
+    from synprobe.harness.device import resolve
+
+    hw = resolve(device, cfg.amp)
+    if announce:
+        print(f"synprobe: {hw.note}", file=sys.stderr)
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    gpus = [hw.device.index if hw.device.index is not None else torch.cuda.current_device()] \
+        if hw.device.type == "cuda" else []
+    # every generator the run draws from starts from its seed (model init, dropout, ...), the caller's are restored
+    with torch.random.fork_rng(devices=gpus):
+        torch.manual_seed(cfg.seed)
+        return _run(torch, stream, data, cfg, out, hw, progress=progress, overwrite=overwrite, argv=argv,
+                    plots=plots, on_end=on_end, prepared=prepared)
+
+
+def _run(torch, stream, data, cfg: TrainConfig, out, hw, *, progress, overwrite, argv, plots, on_end,
+         prepared) -> dict:
+    # --- setup -----------------------------------------------------------------------------------
     from synprobe.harness.data import DeviceData, prepare
     from synprobe.harness.losses import ELRTargets, training_loss
     from synprobe.harness.models import build_model
     from synprobe.harness.outputs import FORMAT, RunWriter, clean_json, summarize, task_accuracy
     from synprobe.harness.replay import make_replay
+    from synprobe.harness.scatter import PresentationEvents
 
-    dev = resolve_device(device)
-    if cfg.threads is not None:
-        torch.set_num_threads(cfg.threads)
+    dev = hw.device
     stream, source = resolve_stream(stream, data)
-    rd = prepare(stream, data, cfg.tasks, cfg.eval_sets, source)
+    if prepared is None:
+        rd = prepare(stream, data, cfg.tasks, cfg.eval_sets, source)
+        X = None
+    else:
+        rd, X = prepared
     K, T = rd.n_classes, rd.n_tasks
     h, w, c = rd.x.shape[1:]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        model = build_model(cfg.model, (c, h, w), K, **cfg.model_args).to(dev)
+    model = build_model(cfg.model, (c, h, w), K, **cfg.model_args).to(dev)  # seeded by run()
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    # --compile: the forward of full training batches only (one shape; the smaller tail batches run eagerly)
+    fast = torch.compile(model, mode="reduce-overhead" if dev.type == "cuda" else None) if cfg.compile else model
     try:
         replay = make_replay(cfg.replay, seed=cfg.seed, **cfg.replay_args)
     except HarnessError as e:
         raise HarnessError(f"replay {cfg.replay!r} (replay_args): {e}") from None
-    opt = _optimizer(torch, cfg, model.parameters())
+    opt = _optimizer(torch, cfg, model.parameters(), dev)
+    scaler = hw.scaler()  # fp16 only; a pass-through otherwise
     total = max(_planned_steps(rd, cfg), 1)
-    if cfg.schedule == "constant":
-        lr_at = lambda s: 1.0
-    else:
-        lr_at = lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-    X = DeviceData(rd.x, dev)
+    if X is None:
+        X = DeviceData(rd.x, dev)
     gen = torch.Generator(device=dev).manual_seed(cfg.seed)
     pos_all, lab_all = torch.from_numpy(rd.pos).to(dev), torch.from_numpy(rd.label).to(dev)
     evals = {n: (torch.from_numpy(p).to(dev), torch.from_numpy(y).to(dev)) for n, (p, y) in rd.evals.items()}
     class_n = {n: np.bincount(y, minlength=K) for n, (_, y) in rd.evals.items()}
-    elr = ELRTargets(len(rd.rows), K, dev, cfg.elr_beta, cfg.elr_lambda) if cfg.loss == "elr" else None
-    seen = torch.zeros(K, dtype=torch.bool, device=dev)
     n_img = len(rd.rows)
-    ev_last = torch.zeros(n_img, dtype=torch.bool, device=dev)  # Toneva: correct at last presentation
-    ev_learned = torch.zeros(n_img, dtype=torch.bool, device=dev)
-    ev_count = torch.zeros(n_img, dtype=torch.int64, device=dev)
-    ev_pres = torch.zeros(n_img, dtype=torch.int64, device=dev)
+    elr = ELRTargets(n_img, K, dev, cfg.elr_beta, cfg.elr_lambda) if cfg.loss == "elr" else None
+    seen = torch.zeros(K, dtype=torch.bool, device=dev)
+    seen_np = np.zeros(K, bool)  # its host copy (no device read at evaluations)
+    events = PresentationEvents(n_img, dev) if cfg.forgetting_events else None
     memorize = rd.noisy if cfg.memorization is None else cfg.memorization
     first = np.unique(rd.pos, return_index=True)[1]  # first occurrence of every trained image
     obs_of = np.full(n_img, -1, np.int64)
     true_of = np.full(n_img, -1, np.int64)
     obs_of[rd.pos[first]], true_of[rd.pos[first]] = rd.label[first], rd.true[first]
     trained = np.zeros(n_img, bool)
-    autocast = autocast_for(torch, cfg, dev)
-    ebs = eval_batch(cfg, dev)
-    dev_name = device_name(torch, dev)
+    autocast = hw.autocast()
+    ebs = cfg.eval_batch_size or hw.eval_batch
     writer = RunWriter(out, overwrite) if out is not None else None
     config_json = {
         "format": FORMAT, "synprobe_version": _version(), "torch_version": torch.__version__,
-        "numpy_version": np.__version__, "python": platform.python_version(), "device": dev_name, "seed": cfg.seed,
+        "numpy_version": np.__version__, "python": platform.python_version(), "device": hw.name,
+        "device_used": dev.type, "amp_used": hw.amp, "device_note": hw.note, "seed": cfg.seed,
         "created": datetime.now(UTC).isoformat(timespec="seconds"), "argv": argv, "train": cfg.to_dict(),
         "stream": {"source": source, "kind": stream.spec.get("kind"), "n_tasks": T, "seed": stream.seed,
                    "spec": stream.spec, "classes": rd.classes, "class_names": rd.class_names, "n_classes": K,
@@ -170,7 +174,7 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
     if writer:
         writer.write_json("config.json", config_json)
     rows: list[dict] = []
-    state = {"step": 0, "samples": 0, "t0": time.perf_counter(), "eval_s": 0.0, "acc": None}
+    state = {"step": 0, "samples": 0, "t0": time.perf_counter(), "eval_s": 0.0, "acc": None, "trained_pos": None}
 
     def emit(row):
         row = clean_json(row)
@@ -183,42 +187,57 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
     ood_every = cfg.ood_every_tasks if cfg.ood_every_tasks is not None else max(1, T // 20)
 
     def evaluate(at: str, task: int, epoch=None):
+        """Every eval set (the primary only, between full evaluations) and the memorization fractions; the
+        counts stay on the device until one transfer at the end (the evaluation's single host sync)."""
         t_start = time.perf_counter()
         model.eval()
         base = {"task": task, "epoch": epoch, "step": state["step"], "samples": state["samples"],
                 "time": t_start - state["t0"], "at": at}
-        seen_np = seen.cpu().numpy()
         every = at in ("start", "epoch") or (at == "task_end" and (task == T - 1 or (task + 1) % ood_every == 0))
+        names = [n for n in evals if n == primary or every]
+        mem = memorize and every and trained.any()
+        if mem and state["trained_pos"] is None:  # the rows trained so far, uploaded once per task
+            state["trained_pos"] = torch.from_numpy(np.flatnonzero(trained)).to(dev)
+        parts = []
         with torch.inference_mode(), autocast():
-            for name, (p, y) in evals.items():
-                if name != primary and not every:
-                    continue
+            for name in names:
+                p, y = evals[name]
                 hits = torch.zeros(K, dtype=torch.int64, device=dev)
-                loss = torch.zeros((), dtype=torch.float64, device=dev)
+                loss = torch.zeros(1, dtype=torch.float64, device=dev)
                 for i in range(0, len(p), ebs):
                     yb = y[i:i + ebs]
                     z = model(X.batch(p[i:i + ebs])).float()
                     loss += torch.nn.functional.cross_entropy(z, yb, reduction="sum").double()
-                    hits += torch.bincount(yb[z.argmax(1) == yb], minlength=K)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    pc = hits.cpu().numpy() / class_n[name]
-                ok = seen_np & (class_n[name] > 0)
-                acc = float(hits.sum()) / len(p)
-                if name == primary:
-                    state["acc"] = acc  # for the progress bar
-                emit({"kind": "eval", **base, "set": name, "n": len(p), "acc": acc,
-                      "loss": float(loss) / len(p), "seen_acc": float(pc[ok].mean()) if ok.any() else None,
-                      "per_class": pc})
-            if memorize and trained.any():
-                emit({"kind": "memorization", **base, **_memorization(torch, model, X, trained, obs_of, true_of,
-                                                                     ebs, dev)})
+                    hits.index_add_(0, yb, (z.argmax(1) == yb).long())
+                parts += [hits.double(), loss]
+            if mem:
+                parts.append(_predict(torch, model, X, state["trained_pos"], ebs).double())
+        host = torch.cat(parts).cpu().numpy() if parts else np.zeros(0)
         model.train()
+        for j, name in enumerate(names):
+            hits, loss = host[j * (K + 1):j * (K + 1) + K], host[j * (K + 1) + K]
+            p = evals[name][0]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pc = hits / class_n[name]
+            ok = seen_np & (class_n[name] > 0)
+            acc = float(hits.sum()) / len(p)
+            if name == primary:
+                state["acc"] = acc  # for the progress bar
+            emit({"kind": "eval", **base, "set": name, "n": len(p), "acc": acc, "loss": float(loss) / len(p),
+                  "seen_acc": float(pc[ok].mean()) if ok.any() else None, "per_class": pc})
+        if mem:
+            from synprobe.harness.metrics import elr_fractions
+
+            pos = np.flatnonzero(trained)
+            pred = host[len(names) * (K + 1):].astype(np.int64)
+            emit({"kind": "memorization", **base, **elr_fractions(pred, obs_of[pos], true_of[pos])})
         state["eval_s"] += time.perf_counter() - t_start
 
     # --- train -----------------------------------------------------------------------------------
     bar = _bar(T, progress)
     model.train()
     evaluate("start", -1)
+    bs, shift = cfg.batch_size, cfg.shift_px if cfg.augment == "shift" else 0
     try:
         for t in range(T):
             own = rd.task_slice(t)
@@ -228,7 +247,9 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
                 p = torch.cat([p, torch.from_numpy(rp).to(dev)])
                 y = torch.cat([y, torch.from_numpy(ry).to(dev)])
             seen[torch.from_numpy(rd.task_classes[t]).to(dev)] = True
+            seen_np[rd.task_classes[t]] = True
             trained[rd.pos[own]] = True
+            state["trained_pos"] = None
             if cfg.reset_optimizer and t > 0:
                 opt.state.clear()
             n, done, epoch = len(p), 0, 0
@@ -237,31 +258,34 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
             seen_samples = 0
             while n and (epoch < cfg.epochs if cfg.steps is None else done < cfg.steps):
                 perm = torch.randperm(n, generator=gen, device=dev)
-                for i in range(0, n, cfg.batch_size):
-                    b = perm[i:i + cfg.batch_size]
+                for i in range(0, n, bs):
+                    if cfg.tail == "wrap" and i + bs > n:  # fill the last batch with the pass's first samples
+                        b = perm[torch.arange(i, i + bs, device=dev) % n]
+                    else:
+                        b = perm[i:i + bs]
                     pb, yb = p[b], y[b]
                     with autocast():
-                        logits = model(X.batch(pb, cfg.shift_px if cfg.augment == "shift" else 0, gen))
+                        logits = (fast if len(b) == bs else model)(X.batch(pb, shift, gen))
                     loss = training_loss(logits, yb, cfg.masking, seen, elr, pb)
                     opt.zero_grad(set_to_none=True)
-                    loss.backward()
+                    scaler.scale(loss).backward()
                     if cfg.clip is not None:
+                        scaler.unscale_(opt)
                         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-                    opt.step()
-                    sched.step()
+                    scaler.step(opt)
+                    scaler.update()
                     with torch.no_grad():
                         ok = logits.argmax(1) == yb
                         loss_sum += loss.detach().double() * len(b)
                         hit_sum += ok.sum()
-                        if cfg.forgetting_events:
-                            ev_count.index_add_(0, pb, (ev_last[pb] & ~ok).long())
-                            ev_pres.index_add_(0, pb, torch.ones_like(pb))
-                            ev_last[pb] = ok
-                            ev_learned[pb] |= ok
+                        if events is not None:
+                            events.update(pb, ok)
                     state["step"] += 1
                     state["samples"] += len(b)
                     seen_samples += len(b)
                     done += 1
+                    if cfg.schedule == "cosine":
+                        _set_lr(opt, cfg.lr * _cosine(state["step"], total))
                     if cfg.eval_every_steps and state["step"] % cfg.eval_every_steps == 0:
                         evaluate("step", t, epoch)
                     if cfg.steps is not None and done >= cfg.steps:
@@ -271,11 +295,13 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
                 if cfg.eval_every_epochs and epoch % cfg.eval_every_epochs == 0 and not last_epoch:
                     evaluate("epoch", t, epoch)
             replay.update(t, rd.pos[own], rd.label[own], rd.task_classes[t])
+            vhits = _val_hits(torch, model, X, rd.val[t], ebs, dev, autocast)
+            tl, th, vh = torch.stack([loss_sum, hit_sum.double(), vhits.double()]).cpu().tolist()  # the task's sync
+            n_val = len(rd.val[t][0])
             emit({"kind": "task", "task": t, "step": state["step"], "samples": state["samples"],
                   "time": time.perf_counter() - state["t0"], "n_samples": n, "n_replayed": len(rp),
-                  "classes": rd.task_classes[t], "train_loss": float(loss_sum) / max(seen_samples, 1),
-                  "train_acc": float(hit_sum) / max(seen_samples, 1),
-                  "val_acc": _val_acc(torch, model, X, rd.val[t], ebs, dev, autocast)})
+                  "classes": rd.task_classes[t], "train_loss": tl / max(seen_samples, 1),
+                  "train_acc": th / max(seen_samples, 1), "val_acc": vh / n_val if n_val else None})
             if t == T - 1 or (cfg.eval_every_tasks and (t + 1) % cfg.eval_every_tasks == 0):
                 evaluate("task_end", t, epoch if cfg.eval_every_epochs else None)
             bar.update(1)
@@ -300,24 +326,30 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
     if ends:
         pc = np.array([[np.nan if v is None else v for v in r["per_class"]] for r in ends], float)
         matrix = task_accuracy(pc, class_n[primary].astype(float), rd.task_classes)
-    events = None
-    if cfg.forgetting_events and trained.any():
+    ev = None
+    if events is not None and trained.any():
         tr = np.flatnonzero(trained)
-        events = {"rows": rd.rows[tr], "counts": ev_count.cpu().numpy()[tr],
-                  "presentations": ev_pres.cpu().numpy()[tr], "learned": ev_learned.cpu().numpy()[tr],
-                  "noisy": obs_of[tr] != true_of[tr]}
+        ev = {"rows": rd.rows[tr], "counts": events.count.cpu().numpy()[tr],
+              "presentations": events.presentations.cpu().numpy()[tr], "learned": events.learned.cpu().numpy()[tr],
+              "noisy": obs_of[tr] != true_of[tr]}
     summary = summarize(rows, task_classes=rd.task_classes, class_n=class_n, n_classes=K, matrix=matrix,
-                        events=events, time_s=time_s, eval_s=state["eval_s"], samples=state["samples"],
-                        device=dev_name)
+                        events=ev, time_s=time_s, eval_s=state["eval_s"], samples=state["samples"],
+                        device=hw.name)
+    summary["amp_used"] = hw.amp
     if writer:
         ckpt = {"model": _plain(torch, model.state_dict()), "optimizer": _plain(torch, opt.state_dict()),
                 "train": cfg.to_dict(),
                 "model_name": cfg.model, "model_args": cfg.model_args, "in_shape": [c, h, w], "n_classes": K,
                 "classes": rd.classes.tolist(), "task": T - 1, "step": state["step"], "seed": cfg.seed,
                 "replay": _plain(torch, replay.state())}
-        writer.finish(summary, matrix, events, ckpt, plots=plots)
+        writer.finish(summary, matrix, ev, ckpt, plots=plots)
     summary["rows"] = rows
     return summary
+
+
+def _cosine(step: int, total: int) -> float:
+    """The cosine schedule's factor after ``step`` of ``total`` steps: 1 -> 0."""
+    return 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
 
 
 def _plain(torch, obj):
@@ -337,26 +369,22 @@ def _plain(torch, obj):
     return obj
 
 
-def _memorization(torch, model, X, trained, obs_of, true_of, bs, dev) -> dict:
-    """ELR's fractions over the training images seen so far (predictions vs observed/true labels)."""
-    from synprobe.harness.metrics import elr_fractions
-
-    pos = np.flatnonzero(trained)
-    pt = torch.from_numpy(pos).to(dev)
-    pred = torch.cat([model(X.batch(pt[i:i + bs])).argmax(1) for i in range(0, len(pos), bs)]).cpu().numpy()
-    return elr_fractions(pred, obs_of[pos], true_of[pos])
+def _predict(torch, model, X, pos, bs):
+    """int64 (n,) predicted classes of the images at device positions ``pos`` (stays on the device)."""
+    return torch.cat([model(X.batch(pos[i:i + bs])).argmax(1) for i in range(0, len(pos), bs)])
 
 
-def _val_acc(torch, model, X, val, bs, dev, autocast):
+def _val_hits(torch, model, X, val, bs, dev, autocast):
+    """A 0-d int64 device tensor: correct predictions on a task's val part (0 without one)."""
     vp, vy = val
     if len(vp) == 0:
-        return None
+        return torch.zeros((), dtype=torch.int64, device=dev)
     model.eval()
     with torch.inference_mode(), autocast():
-        p = torch.from_numpy(vp).to(dev)
-        pred = torch.cat([model(X.batch(p[i:i + bs])).argmax(1) for i in range(0, len(vp), bs)]).cpu().numpy()
+        p, y = torch.from_numpy(vp).to(dev), torch.from_numpy(vy).to(dev)
+        hits = (_predict(torch, model, X, p, bs) == y).sum()
     model.train()
-    return float((pred == vy).mean())
+    return hits
 
 
 def _bar(total: int, enabled: bool):
