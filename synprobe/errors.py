@@ -13,6 +13,7 @@ __all__ = [
     "FormatError",
     "IncompleteFileError",
     "InvalidRecipe",
+    "NotEnoughMemory",
     "SynprobeError",
 ]
 
@@ -53,3 +54,7 @@ class FormatError(SynprobeError, ValueError):
 
 class IncompleteFileError(FormatError):
     """A dataset file was not finished (no completion marker); resume or regenerate it."""
+
+
+class NotEnoughMemory(SynprobeError, MemoryError):
+    """Reading a file needs more memory than the process may allocate (the message names the file)."""

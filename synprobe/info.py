@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
+
+from synprobe.errors import FormatError
+from synprobe.io import validate
 
 __all__ = ["describe", "format_text"]
 
@@ -37,25 +38,27 @@ def describe(path) -> dict:
     from synprobe.io.h5 import open_dataset, read_info
 
     info = read_info(path)
-    with open_dataset(path) as f:
+    with open_dataset(path, codes=False) as f, validate.guard(path):
         cols = {}
         for name in info["columns"]:
             d = f["attrs"][name]
-            cats = json.loads(d.attrs["categories"]) if "categories" in d.attrs else None
-            cols[name] = _summary(d[()], cats)
+            cats = validate.categories(d, path, name)
+            values = d[()]
+            if cats is not None:
+                validate.check_codes(path, name, values, len(cats))
+            cols[name] = _summary(values, cats)
         splits = {}
         for name in info["splits"]:
             m = f["split"][name][()]
             splits[name] = {"train": int(m[:, 0].sum()), "val": int(m[:, 1].sum()), "test": int(m[:, 2].sum())}
     info["attributes"] = cols
     info["split_counts"] = splits
-    if isinstance(info.get("recipe"), str):
-        try:
-            info["recipe"] = json.loads(info["recipe"])
-        except ValueError:
-            pass
-    if isinstance(info.get("versions"), str):
-        info["versions"] = json.loads(info["versions"])
+    for key in ("recipe", "versions"):  # shown parsed when they are sane JSON, else as they are
+        if isinstance(info.get(key), str):
+            try:
+                info[key] = validate.loads_json(info[key], f"{path}: {key}")
+            except FormatError:
+                pass
     return info
 
 

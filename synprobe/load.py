@@ -20,7 +20,6 @@ the table, Synbols parsing and targets are in :mod:`synprobe.load_table`, image 
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from synprobe.errors import SynprobeError
+from synprobe.io import validate
 from synprobe.load_images import _XReader
 from synprobe.load_table import (
     _ALIASES,
@@ -88,11 +88,13 @@ def read_table(path) -> Table:
     from synprobe.io.h5 import open_dataset
 
     path = Path(path)
-    with open_dataset(path) as f:
+    with open_dataset(path, codes=False) as f, validate.guard(path):
         return _table(f, path)
 
 
 def _table(f, path: Path) -> Table:
+    """The table of a file opened by ``open_dataset`` (validated; categorical codes checked here,
+    where the columns are read anyway)."""
     n = int(f["x"].shape[0])
     splits = _read_splits(f, path, n)
     if "attrs" in f:
@@ -100,10 +102,12 @@ def _table(f, path: Path) -> Table:
         for name in f["attrs"]:
             d = f["attrs"][name]
             cols[name] = d[()]
-            if "categories" in d.attrs:
-                cats[name] = tuple(json.loads(d.attrs["categories"]))
+            c = validate.categories(d, path, name)
+            if c is not None:
+                validate.check_codes(path, name, cols[name], len(c))
+                cats[name] = c
             if "doc" in d.attrs:
-                docs[name] = str(d.attrs["doc"])
+                docs[name] = validate.one_line(str(d.attrs["doc"]))
         return Table(str(path), "synprobe", n, cols, cats, docs, splits)
     key = _file_key(path)
     with _CACHE_LOCK:
@@ -330,7 +334,7 @@ def load(source, split: str = "train", split_name: str = "random", target: str =
         raise LoadError(f"target_kind {target_kind!r}: expected 'classification' or 'regression'")
     name, opts = _parse_target(target)
     path = _resolve_source(source, resolver)
-    with open_dataset(path) as f:
+    with open_dataset(path, codes=False) as f, validate.guard(path):
         t = _table(f, path)
         col = t.resolve(name)
         tg = _make_target(t, col, target, opts, target_kind)

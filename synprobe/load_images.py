@@ -7,9 +7,13 @@ chunk-aligned slabs. A split's rows are gathered slab by slab in numpy.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
+
+from synprobe.errors import FormatError, NotEnoughMemory
+from synprobe.io import validate
 
 
 class _XReader:
@@ -43,7 +47,9 @@ class _XReader:
             layout = dcpl.get_layout()
             if layout == h5py.h5d.CONTIGUOUS:
                 off = d.id.get_offset()
-                return None if off is None else [(0, self.n, int(off))]
+                if off is None or off + self.n * self.row_bytes > os.path.getsize(self.path):
+                    return None
+                return [(0, self.n, int(off))]
             if layout != h5py.h5d.CHUNKED or tuple(d.chunks[1:]) != tuple(d.shape[1:]):
                 return None
             r = self.chunk
@@ -59,9 +65,10 @@ class _XReader:
                 return None
             infos.sort()
             full = r * self.row_bytes
+            end = os.path.getsize(self.path)
             runs = []
             for k, (row, off, size, fmask) in enumerate(infos):
-                if row != k * r or size != full or fmask != 0 or off is None:
+                if row != k * r or size != full or fmask != 0 or off is None or off + size > end:
                     return None
                 stop = min(row + r, self.n)
                 if runs and runs[-1][1] == row and runs[-1][2] + (row - runs[-1][0]) * self.row_bytes == off:
@@ -89,14 +96,25 @@ class _XReader:
                 fh.seek(pos)
                 got = fh.readinto(buf)
                 if not got:
-                    raise OSError(f"{self.path}: unexpected end of file reading x")
+                    raise FormatError(f"{self.path}: x: the file ends before row {s + (pos - off) // rb} "
+                                      f"(truncated?)")
                 buf, pos = buf[got:], pos + got
 
     def read(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """All rows (``rows=None``) or the sorted unique ``rows``, as one new array."""
-        d = self.d
+        """All rows (``rows=None``) or the sorted unique ``rows``, as one new array; a damaged file
+        is a one-line FormatError naming it, too little memory a NotEnoughMemory."""
         m = self.n if rows is None else len(rows)
-        out = np.empty((m, *d.shape[1:]), d.dtype)
+        try:
+            out = np.empty((m, *self.d.shape[1:]), self.d.dtype)
+        except MemoryError:
+            raise NotEnoughMemory(f"{self.path}: x: not enough memory for {m:,} images "
+                                  f"({m * self.row_bytes / 2**30:.1f} GiB)") from None
+        with validate.guard(self.path, "x"):
+            return self._read(out, rows)
+
+    def _read(self, out: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        d = self.d
+        m = len(out)
         if m == 0:
             return out
         fh = open(self.path, "rb", buffering=0) if self.runs is not None else None  # noqa: SIM115

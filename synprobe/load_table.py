@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from synprobe.errors import SynprobeError
+from synprobe.io import validate
 
 # target names that mean the same column in the other layout
 _ALIASES = {
@@ -99,6 +100,7 @@ def _disk_cache_get(key: tuple):
     if not p.exists():
         return None
     try:
+        validate.check_npz(p)
         with np.load(p, allow_pickle=False) as z:
             meta = json.loads(str(z["__meta__"]))
             cols = {name: z[f"c{i}"] for i, name in enumerate(meta["columns"])}
@@ -142,10 +144,14 @@ def _parse_synbols_y(d, path: Path) -> tuple[dict, dict]:
 
     raw = d[()]
     items = [s if isinstance(s, bytes) else str(s).encode() for s in raw.tolist()]
-    try:
-        recs = json.loads(b"[" + b",".join(items) + b"]")
-    except ValueError as e:
-        raise FormatError(f"{path}: y is not one JSON object per sample ({e})") from None
+    big = max(range(len(items)), key=lambda i: len(items[i]), default=0)
+    if items and len(items[big]) > validate.MAX_LABEL_BYTES:
+        raise FormatError(f"{path}: y[{big}] is a label of {len(items[big]):,} bytes; at most "
+                          f"{validate.MAX_LABEL_BYTES:,}")
+    # orjson: nesting bounded at 1024 levels (an error, never a RecursionError); the records are then
+    # read two levels deep only, so no depth walk over every label
+    recs = validate.loads_json(b"[" + b",".join(items) + b"]", f"{path}: y",
+                               max_bytes=len(items) * validate.MAX_LABEL_BYTES + 2, max_depth=None)
     if not all(isinstance(r, dict) for r in recs):
         raise FormatError(f"{path}: y is not one JSON object per sample")
     keys: dict[str, None] = {}

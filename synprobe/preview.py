@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from synprobe.io import validate
+
 __all__ = ["grid", "preview_file", "preview_recipe"]
 
 
@@ -51,7 +53,7 @@ def preview_file(path, out, rows: int = 8, cols: int = 12, cell: int = 96) -> Pa
     """Grid of the first rows*cols images of a dataset file."""
     from synprobe.io.h5 import open_dataset
 
-    with open_dataset(path) as f:
+    with open_dataset(path, codes=False) as f, validate.guard(path, "x"):
         x = f["x"][: rows * cols]
     return _save(grid(x, rows, cols, cell), out)
 

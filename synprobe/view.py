@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from synprobe.errors import SynprobeError
+from synprobe.io import validate
 
 __all__ = ["DEFAULT_BY", "view_file"]
 
@@ -68,9 +69,10 @@ def view_file(path, out, split_name: str = "random", by=None, rows: int = 4, col
     path = Path(path)
     if not path.exists():
         raise LoadError(f"{path}: no such file")
-    with open_dataset(path) as f:
+    with open_dataset(path, codes=False) as f, validate.guard(path):
         t = _table(f, path)
-        x = f["x"][: rows * cols]
+        with validate.guard(path, "x"):
+            x = f["x"][: rows * cols]
     if by is None:
         by = [b for b in DEFAULT_BY if b in t.columns] or sorted(t.columns)[:2]
     cols_ = [t.resolve(b, "attribute") for b in by]

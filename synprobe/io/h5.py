@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synprobe.errors import FormatError, IncompleteFileError
+from synprobe.io import validate
 
 __all__ = ["FORMAT", "SAMPLES_VERSION", "H5Writer", "chunk_rows", "read_info", "open_dataset"]
 
@@ -161,41 +161,29 @@ def chunk_rows(h: int, w: int, c: int) -> int:
 
 
 def _open(path) -> object:
-    import h5py
-
-    p = Path(path)
-    if not p.exists():
-        raise FormatError(f"{p}: no such file")
-    try:
-        return h5py.File(p, "r")
-    except OSError as e:
-        raise FormatError(f"{p}: not an HDF5 file ({e})") from None
+    return validate.open_h5(path)
 
 
-def open_dataset(path):
-    """Open a finished dataset file (synprobe format v1, or Synbols' own layout) for reading.
+def open_dataset(path, *, codes: bool = True):
+    """Open a finished dataset file (synprobe format v1, or Synbols' own layout) for reading,
+    validated from its metadata (:func:`synprobe.io.validate.check_dataset_file`; ``codes=False``
+    leaves the categorical codes to a caller that reads those columns anyway).
 
-    Returns an open ``h5py.File``; raises :class:`IncompleteFileError` for unfinished files.
+    Returns an open ``h5py.File``; raises :class:`FormatError` (one line naming the file and the
+    dataset) for anything malformed, :class:`IncompleteFileError` for unfinished files.
     """
     f = _open(path)
-    fmt = f.attrs.get("format")
-    if fmt is None:
-        if "x" in f and "y" in f:  # Synbols 1.0.2 layout
-            return f
+    try:
+        validate.check_dataset_file(f, path, codes=codes)
+    except BaseException:
         f.close()
-        raise FormatError(f"{path}: not a synprobe or Synbols dataset (no 'format' attribute, no x/y)")
-    if fmt != FORMAT:
-        f.close()
-        raise FormatError(f"{path}: format {fmt!r} is not supported; expected {FORMAT!r}")
-    if not f.attrs.get("complete", False):
-        f.close()
-        raise IncompleteFileError(f"{path}: unfinished file (no completion marker); rerun with --resume")
+        raise
     return f
 
 
 def read_info(path) -> dict:
     """Counts, shapes, root attributes, columns and splits of a dataset file (no image reads)."""
-    with open_dataset(path) as f:
+    with open_dataset(path, codes=False) as f, validate.guard(path, "root attributes"):
         info = {k: _py(v) for k, v in f.attrs.items()}
         info["path"] = str(path)
         info["x_shape"] = list(f["x"].shape)

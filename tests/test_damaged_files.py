@@ -1,0 +1,403 @@
+"""Damaged and hostile files (issue 12, item 7): every reader either succeeds or raises a one-line
+SynprobeError naming the file; never another exception, never unbounded memory.
+
+The corpus starts from one small valid dataset (64 images, 8x8) and one small stream file, mutated
+with h5py / zipfile (named cases), cut at or flipped at hypothesis-drawn byte offsets, or replaced by
+things that are not files at all. Each corpus file goes through every reading entry point.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from synprobe.errors import SynprobeError
+
+N = 64
+
+
+# --------------------------------------------------------------------------- the two valid files
+
+
+@pytest.fixture(scope="session")
+def base_h5(tmp_path_factory) -> Path:
+    from synprobe.generator import generate
+
+    out = tmp_path_factory.mktemp("damaged") / "base.h5"
+    generate("default", N, out, workers=1, resolution=8)
+    return out
+
+
+@pytest.fixture(scope="session")
+def base_npz(tmp_path_factory) -> Path:
+    from synprobe.scenarios import recurring, with_eval_sets
+
+    y = np.random.default_rng(0).permutation(np.repeat(np.arange(8), 8))
+    s = recurring(y, classes_per_task=2, n_tasks=6, seed=0)
+    rest = np.setdiff1d(np.arange(N), np.concatenate([s.indices, s.val_indices if s.val_indices is not None else []]))
+    s = with_eval_sets(s, {"iid": rest[:4]})
+    return s.save(tmp_path_factory.mktemp("damaged_npz") / "s.npz")
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def _open(p):
+    from synprobe.io.h5 import open_dataset
+
+    open_dataset(p).close()
+
+
+def _info(p):
+    from synprobe.io.h5 import read_info
+
+    read_info(p)
+
+
+def _load_x(p):
+    from synprobe.load import load
+
+    assert load(p, split="all").x.dtype == np.uint8
+
+
+def _load_split(p):
+    from synprobe.load import load
+
+    load(p, split="test", target="font")
+
+
+def _table(p):
+    from synprobe.load import read_table
+
+    read_table(p)
+
+
+def _describe(p):
+    from synprobe.info import describe
+
+    describe(p)
+
+
+H5_READERS = {"open_dataset": _open, "read_info": _info, "load.x": _load_x, "load.test": _load_split,
+              "read_table": _table, "describe": _describe}
+
+
+def _stream(p):
+    from synprobe.scenarios import Stream
+
+    Stream.load(p)
+
+
+def _check_library(fn, p: Path) -> str:
+    """Run one entry point: 'ok' or the error's class name; fails on anything but a one-line
+    SynprobeError naming the file."""
+    try:
+        fn(p)
+    except SynprobeError as e:
+        msg = str(e)
+        assert "\n" not in msg, f"{fn.__name__}({p.name}): multi-line message {msg!r}"
+        assert str(p) in msg, f"{fn.__name__}({p.name}): message does not name the file: {msg!r}"
+        return type(e).__name__
+    return "ok"
+
+
+def _check_cli(runner, args: list, p: Path) -> str:
+    from synprobe.cli import main
+
+    r = runner.invoke(main, [str(a) for a in args])
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        import traceback
+
+        tb = "".join(traceback.format_exception(r.exception))
+        pytest.fail(f"synprobe {' '.join(map(str, args))}: traceback\n{tb}")
+    if r.exit_code == 0:
+        return "ok"
+    lines = [ln for ln in r.output.splitlines() if ln.startswith("Error:")]
+    # exit 2: click's own check of a path argument (a directory), one line too
+    assert r.exit_code in (1, 2) and len(lines) == 1, f"synprobe {args}: exit {r.exit_code}, output {r.output!r}"
+    assert str(p) in lines[0], f"synprobe {args}: error does not name the file: {lines[0]!r}"
+    return "error"
+
+
+def _check_h5_everywhere(p: Path, runner, out: Path, cli: bool = True) -> dict:
+    got = {name: _check_library(fn, p) for name, fn in H5_READERS.items()}
+    if cli:
+        got["cli info"] = _check_cli(runner, ["info", p], p)
+        got["cli info --json"] = _check_cli(runner, ["info", "--json", p], p)
+        got["cli preview"] = _check_cli(runner, ["preview", p, "-o", out / "p.png", "--rows", "2", "--cols", "2"], p)
+        got["cli view"] = _check_cli(runner, ["view", p, "-o", out / "v.png", "--rows", "1", "--cols", "2"], p)
+    return got
+
+
+# --------------------------------------------------------------------------- HDF5 mutations
+
+
+def _replace(f, name, data=None, **kw):
+    """Replace dataset ``name`` by a new one (data or shape/dtype), keeping its attributes."""
+    old = dict(f[name].attrs) if name in f else {}
+    if name in f:
+        del f[name]
+    d = f.create_dataset(name, data=data, **kw)
+    for k, v in old.items():
+        d.attrs[k] = v
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _to_synbols(f):
+    """Synbols 1.0.2's layout: no root attributes, no attrs/."""
+    for k in list(f.attrs):
+        del f.attrs[k]
+    del f["attrs"]
+
+
+def _synbols_y(label: bytes, row: int = 0):
+    def fn(f):
+        _to_synbols(f)
+        y = f["y"][()].tolist()
+        y[row] = label
+        _replace(f, "y", data=np.array(y, dtype=object), dtype=h5py.string_dtype())
+    return fn
+
+
+MUTATIONS = {
+    # missing pieces
+    "no_x": lambda f: f.__delitem__("x"),
+    "no_y": lambda f: f.__delitem__("y"),
+    "no_attrs_char": lambda f: f.__delitem__("attrs/char"),
+    "no_split_random": lambda f: f.__delitem__("split/random"),
+    "no_format_attr": lambda f: f.attrs.__delitem__("format"),
+    "no_complete_attr": lambda f: f.attrs.__delitem__("complete"),
+    "complete_false": lambda f: f.attrs.__setitem__("complete", False),
+    "format_int": lambda f: f.attrs.__setitem__("format", 5),
+    "format_array": lambda f: f.attrs.__setitem__("format", np.array([b"synprobe-h5/1", b"x"])),
+    "complete_string": lambda f: f.attrs.__setitem__("complete", "yes"),
+    "complete_array": lambda f: f.attrs.__setitem__("complete", np.array([True, True])),
+    # dtypes and shapes
+    "x_float32": lambda f: _replace(f, "x", data=f["x"][()].astype(np.float32)),
+    "x_3d": lambda f: _replace(f, "x", data=f["x"][()][..., 0]),
+    "x_2_channels": lambda f: _replace(f, "x", data=f["x"][()][..., :2]),
+    "x_zero_rows": lambda f: _replace(f, "x", data=f["x"][()][:0]),
+    "x_zero_width": lambda f: _replace(f, "x", shape=(N, 8, 0, 3), dtype=np.uint8),
+    "x_group": lambda f: (f.__delitem__("x"), f.create_group("x")),
+    "y_int": lambda f: _replace(f, "y", data=np.arange(N)),
+    "y_short": lambda f: _replace(f, "y", data=f["y"][()][:-1], dtype=h5py.string_dtype()),
+    "attrs_char_short": lambda f: _replace(f, "attrs/char", data=f["attrs/char"][()][:-3]),
+    "attrs_scale_long": lambda f: _replace(f, "attrs/scale", data=np.concatenate([f["attrs/scale"][()]] * 2)),
+    "attrs_char_float": lambda f: _replace(f, "attrs/char", data=f["attrs/char"][()].astype(np.float64)),
+    "attrs_scale_strings": lambda f: _replace(f, "attrs/scale", data=np.array([b"1.0"] * N)),
+    "attrs_scale_3d": lambda f: _replace(f, "attrs/scale", data=np.zeros((N, 1, 1))),
+    "attrs_is_dataset": lambda f: (f.__delitem__("attrs"), f.create_dataset("attrs", data=np.arange(3))),
+    "split_2_columns": lambda f: _replace(f, "split/random", data=f["split/random"][()][:, :2]),
+    "split_int8": lambda f: _replace(f, "split/random", data=f["split/random"][()].astype(np.int8)),
+    "split_short": lambda f: _replace(f, "split/random", data=f["split/random"][()][:-1]),
+    "split_member_group": lambda f: f.create_group("split/sub"),
+    "mask_bad_shape": lambda f: f.create_dataset("mask", data=np.zeros((N, 4, 4, 1), np.uint8)),
+    "mask_short": lambda f: f.create_dataset("mask", data=np.zeros((N - 1, 8, 8, 1), np.uint8)),
+    "mask_float32_4d": lambda f: f.create_dataset("mask", data=np.zeros((N, 8, 8, 1), np.float32)),
+    # category tables
+    "categories_not_list": lambda f: f["attrs/char"].attrs.__setitem__("categories", '{"a": 1}'),
+    "categories_ints": lambda f: f["attrs/char"].attrs.__setitem__("categories", "[1, 2, 3]"),
+    "categories_not_json": lambda f: f["attrs/font"].attrs.__setitem__("categories", "[[not json"),
+    "categories_nested_10k": lambda f: f["attrs/char"].attrs.__setitem__("categories", _nested(10_000)),
+    "categories_nested_100": lambda f: f["attrs/char"].attrs.__setitem__("categories", _nested(100)),
+    "categories_2mb": lambda f: f["attrs/char"].attrs.__setitem__("categories", json.dumps(["a" * (17 << 20)])),
+    "categories_int_attr": lambda f: f["attrs/char"].attrs.__setitem__("categories", 7),
+    "codes_too_high": lambda f: f["attrs/char"].__setitem__(0, 10**6),
+    "codes_below_minus_one": lambda f: f["attrs/font"].__setitem__(3, -7),
+    "recipe_nested": lambda f: f.attrs.__setitem__("recipe", _nested(10_000)),
+    "versions_not_json": lambda f: f.attrs.__setitem__("versions", "{oops"),
+    # declared sizes beyond the file
+    "x_1e9_rows_chunked": lambda f: _replace(f, "x", shape=(10**9, 8, 8, 3), dtype=np.uint8, chunks=(256, 8, 8, 3)),
+    "x_1e9_rows_contiguous": lambda f: _replace(f, "x", shape=(10**9, 8, 8, 3), dtype=np.uint8),
+    "x_1e9_rows_gzip": lambda f: _replace(f, "x", shape=(10**9, 8, 8, 3), dtype=np.uint8, chunks=(256, 8, 8, 3),
+                                          compression="gzip"),
+    "y_1e9_rows": lambda f: _replace(f, "y", shape=(10**9,), dtype=h5py.string_dtype()),
+    "column_1e9_rows": lambda f: _replace(f, "attrs/scale", shape=(10**9,), dtype=np.float64),
+    "all_1e9_rows": lambda f: _all_huge(f),
+    "synbols_1e9_rows": lambda f: (_to_synbols(f), _all_huge(f)),
+    "x_gzip_missing_chunks": lambda f: _x_gzip_partial(f),
+    "x_huge_chunk": lambda f: _replace(f, "x", shape=(N, 4096, 4096, 3), dtype=np.uint8, chunks=(2, 4096, 4096, 3),
+                                       compression="gzip"),
+    # links
+    "x_soft_link": lambda f: (f.__delitem__("x"), f.__setitem__("x", h5py.SoftLink("/y"))),
+    "x_external_link": lambda f: (f.__delitem__("x"), f.__setitem__("x", h5py.ExternalLink("/dev/zero", "/x"))),
+    # Synbols layout
+    "synbols_ok": _to_synbols,
+    "synbols_label_nested_10k": _synbols_y(_nested(10_000).encode()),
+    "synbols_label_not_object": _synbols_y(b"[1, 2]"),
+    "synbols_label_not_json": _synbols_y(b"{oops"),
+    "synbols_label_2mb": _synbols_y(json.dumps({"char": "a" * (2 << 20)}).encode()),
+    "synbols_label_nan": _synbols_y(b'{"char": "a", "scale": NaN}'),
+    "synbols_y_int": lambda f: (_to_synbols(f), _replace(f, "y", data=np.arange(N))),
+    "synbols_no_y": lambda f: (_to_synbols(f), f.__delitem__("y")),
+}
+
+
+def _all_huge(f):
+    """A few-KB file declaring 10**9 rows everywhere, consistently (nothing written)."""
+    big = 10**9
+    del f["split"]
+    _replace(f, "x", shape=(big, 8, 8, 3), dtype=np.uint8, chunks=(256, 8, 8, 3))
+    _replace(f, "y", shape=(big,), dtype=h5py.string_dtype())
+    for name in list(f.get("attrs", {})):
+        d = f["attrs"][name]
+        _replace(f, f"attrs/{name}", shape=(big, *d.shape[1:]), dtype=d.dtype)
+
+
+def _x_gzip_partial(f):
+    x = f["x"][()]
+    _replace(f, "x", shape=x.shape, dtype=np.uint8, chunks=(8, 8, 8, 3), compression="gzip")
+    f["x"][:16] = x[:16]  # 6 of 8 chunks never written: they would read as black images
+
+
+# Cases that must load (a file without splits: everything but load(split="test")); cases whose damage
+# only `info` sees (it shows the raw text); every other case must be refused by load().
+MUST_LOAD = {"no_split_random", "synbols_ok", "synbols_label_nan", "recipe_nested", "versions_not_json"}
+
+
+@pytest.fixture(scope="session")
+def corpus(base_h5, tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("corpus")
+    out = {}
+    for name, fn in MUTATIONS.items():
+        p = d / f"{name}.h5"
+        shutil.copyfile(base_h5, p)
+        with h5py.File(p, "r+") as f:
+            fn(f)
+        out[name] = p
+    raw = base_h5.read_bytes()
+    (d / "empty.h5").write_bytes(b"")
+    (d / "text.h5").write_text("not an HDF5 file\n")
+    (d / "random.h5").write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    (d / "signature_only.h5").write_bytes(raw[:8])
+    (d / "half.h5").write_bytes(raw[: len(raw) // 2])
+    (d / "directory.h5").mkdir()
+    os.mkfifo(d / "fifo.h5")
+    for name in ("empty", "text", "random", "signature_only", "half", "directory", "fifo"):
+        out[name] = d / f"{name}.h5"
+    out["missing"] = d / "missing.h5"
+    return out
+
+
+def test_valid_file_loads_everywhere(base_h5, runner, tmp_path):
+    got = _check_h5_everywhere(base_h5, runner, tmp_path)
+    assert set(got.values()) == {"ok"}, got
+
+
+@pytest.mark.parametrize("name", [*MUTATIONS, "empty", "text", "random", "signature_only", "half", "directory",
+                                  "fifo", "missing"])
+def test_damaged_h5(name, corpus, runner, tmp_path):
+    p = corpus[name]
+    got = _check_h5_everywhere(p, runner, tmp_path)
+    if name in MUST_LOAD:
+        assert {k for k, v in got.items() if v != "ok"} <= {"load.test", "cli view"}, got
+    else:
+        assert got["load.x"] != "ok", got
+
+
+def test_messages_say_what_is_wrong(corpus):
+    from synprobe.errors import IncompleteFileError
+    from synprobe.io.h5 import open_dataset
+
+    want = {
+        "x_float32": "dtype float32; expected uint8", "y_short": "expected (64,)",
+        "attrs_char_short": "attrs/char has shape (61,)", "split_2_columns": "split/random",
+        "categories_nested_10k": "nested", "codes_too_high": "attrs/char holds code 1000000",
+        "x_1e9_rows_chunked": "the file stores 0 bytes", "all_1e9_rows": "x declares shape (1000000000, 8, 8, 3)",
+        "x_1e9_rows_gzip": "more than any compression",
+        "x_gzip_missing_chunks": "6 of its 8 chunks are not stored", "x_external_link": "ExternalLink",
+        "fifo": "not a regular file", "directory": "is a directory", "empty": "empty file",
+    }
+    for name, text in want.items():
+        with pytest.raises(SynprobeError) as e:
+            open_dataset(corpus[name]).close()
+        assert text in str(e.value), (name, str(e.value))
+    with pytest.raises(IncompleteFileError):
+        open_dataset(corpus["complete_false"])
+
+
+def _damage(raw: bytes, flips: list, cut: float | None) -> bytes:
+    """``raw`` with bytes XORed at relative positions (``flips``: (where in [0, 1), bits)), then cut
+    at relative position ``cut`` (None: not cut)."""
+    b = bytearray(raw)
+    for where, bits in flips:
+        b[int(where * len(b))] ^= bits
+    return bytes(b if cut is None else b[: int(cut * len(b))])
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.floats(0, 1, exclude_max=True))
+def test_truncated_h5(cut, base_h5, tmp_path_factory, runner):
+    raw = base_h5.read_bytes()
+    p = tmp_path_factory.mktemp("cut") / "cut.h5"
+    p.write_bytes(raw[: int(cut * len(raw))])
+    got = _check_h5_everywhere(p, runner, p.parent, cli=False)
+    assert "ok" not in got.values(), got
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)), min_size=1, max_size=8))
+def test_flipped_bytes_h5(flips, base_h5, tmp_path_factory, runner):
+    p = tmp_path_factory.mktemp("flip") / "flip.h5"
+    p.write_bytes(_damage(base_h5.read_bytes(), flips, None))
+    _check_h5_everywhere(p, runner, p.parent, cli=False)  # any outcome but a traceback
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)), min_size=1, max_size=32),
+       cut=st.none() | st.floats(0, 1))
+def test_flipped_and_cut_h5_many(flips, cut, base_h5, tmp_path_factory, runner):
+    p = tmp_path_factory.mktemp("flipcut") / "f.h5"
+    p.write_bytes(_damage(base_h5.read_bytes(), flips, cut))
+    _check_h5_everywhere(p, runner, p.parent, cli=True)
+
+
+# --------------------------------------------------------------------------- memory bounds
+
+_LIMITED = textwrap.dedent("""
+    import resource, sys
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+    from synprobe.errors import SynprobeError
+    path, what = sys.argv[1], sys.argv[2]
+    try:
+        if what == "load":
+            from synprobe.load import load
+            load(path, split="all").x
+        else:
+            from synprobe.scenarios import Stream
+            Stream.load(path)
+    except SynprobeError as e:
+        print("CLEAN:", e)
+    else:
+        print("LOADED")
+""")
+
+
+def _limited(path: Path, what: str) -> str:
+    r = subprocess.run([sys.executable, "-c", _LIMITED, str(path), what], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout
+
+
+@pytest.mark.parametrize("name", ["all_1e9_rows", "synbols_1e9_rows", "x_1e9_rows_chunked", "x_1e9_rows_gzip",
+                                  "column_1e9_rows"])
+def test_huge_declared_size_refused_under_2gb(name, corpus):
+    out = _limited(corpus[name], "load")
+    assert out.startswith("CLEAN:") and str(corpus[name]) in out, out
