@@ -401,3 +401,197 @@ def _limited(path: Path, what: str) -> str:
 def test_huge_declared_size_refused_under_2gb(name, corpus):
     out = _limited(corpus[name], "load")
     assert out.startswith("CLEAN:") and str(corpus[name]) in out, out
+
+
+# --------------------------------------------------------------------------- stream files
+
+
+def _npz_replace(src: Path, dst: Path, **members):
+    """Copy a stream file, replacing (or adding) members: name -> array, or raw bytes."""
+    with zipfile.ZipFile(src) as zi, zipfile.ZipFile(dst, "w") as zo:
+        for info in zi.infolist():
+            key = info.filename.removesuffix(".npy")
+            if key not in members:
+                zo.writestr(info, zi.read(info))
+        for key, a in members.items():
+            if a is None:
+                continue
+            if isinstance(a, bytes):
+                zo.writestr(key + ".npy", a)
+            else:
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.asarray(a), allow_pickle=False)
+                zo.writestr(key + ".npy", buf.getvalue())
+
+
+def _meta_of(src: Path) -> dict:
+    with np.load(src, allow_pickle=False) as z:
+        return json.loads(z["meta"].reshape(()).item())
+
+
+def _with_meta(**changes):
+    def fn(src, dst):
+        m = _meta_of(src)
+        m.update(changes)
+        _npz_replace(src, dst, meta=np.array(json.dumps(m)))
+    return fn
+
+
+def _with_spec(**changes):
+    def fn(src, dst):
+        m = _meta_of(src)
+        m["spec"] = {**m["spec"], **changes}
+        _npz_replace(src, dst, meta=np.array(json.dumps(m)))
+    return fn
+
+
+def _bomb_header(src, dst):
+    """A member whose .npy header declares 4 GB, followed by 1 MB of zeros, deflated."""
+    hdr = io.BytesIO()
+    np.lib.format.write_array_header_1_0(hdr, {"descr": "|u1", "fortran_order": False, "shape": (4 << 30,)})
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z, zipfile.ZipFile(src) as zi:
+        for info in zi.infolist():
+            if info.filename != "indices.npy":
+                z.writestr(info.filename, zi.read(info))
+        z.writestr("indices.npy", hdr.getvalue() + bytes(1 << 20))
+
+
+def _bomb_zeros(src, dst, n: int = (4 << 30) - 128):
+    """A real zip bomb: a member of ``n`` bytes of zeros (after its .npy header), deflated to a few
+    MB, streamed in 16 MiB pieces so that the test itself stays light."""
+    hdr = io.BytesIO()
+    np.lib.format.write_array_header_1_0(hdr, {"descr": "|u1", "fortran_order": False, "shape": (n,)})
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z, zipfile.ZipFile(src) as zi:
+        for info in zi.infolist():
+            if info.filename != "indices.npy":
+                z.writestr(info.filename, zi.read(info))
+        with z.open("indices.npy", "w", force_zip64=True) as w:
+            w.write(hdr.getvalue())
+            left, piece = n, bytes(16 << 20)
+            while left:
+                k = min(left, len(piece))
+                w.write(piece[:k])
+                left -= k
+
+
+def _int_member(name, fn):
+    def make(src, dst):
+        with np.load(src, allow_pickle=False) as z:
+            a = z[name]
+        _npz_replace(src, dst, **{name: fn(a)})
+    return make
+
+
+NPZ_MUTATIONS = {
+    "meta_not_string": lambda s, d: _npz_replace(s, d, meta=np.arange(3)),
+    "meta_int_json": lambda s, d: _npz_replace(s, d, meta=np.array("5")),
+    "meta_not_json": lambda s, d: _npz_replace(s, d, meta=np.array("{oops")),
+    "meta_nested_10k": lambda s, d: _npz_replace(s, d, meta=np.array(_nested(10_000))),
+    "meta_missing": lambda s, d: _npz_replace(s, d, meta=None) or _drop(d, "meta"),
+    "spec_string": _with_meta(spec="recurring"),
+    "spec_recipe_string": _with_spec(recipe="scole"),
+    "spec_data_list": _with_spec(data=[1, 2]),
+    "seed_string": _with_meta(seed="0"),
+    "seed_negative": _with_meta(seed=-1),
+    "eval_sets_not_list": _with_meta(eval_sets="iid"),
+    "eval_sets_missing_member": _with_meta(eval_sets=["iid", "ood"]),
+    "format_wrong": _with_meta(format="other/1"),
+    "class_indices_negative": _int_member("class_indices", lambda a: a - 100),
+    "class_indices_huge": _int_member("class_indices", lambda a: a + 10**15),
+    "class_indices_not_in_spec": _int_member("class_indices", lambda a: a + 1000),
+    "class_indices_float": _int_member("class_indices", lambda a: a.astype(np.float64)),
+    "class_indices_2d": _int_member("class_indices", lambda a: a.reshape(1, -1)),
+    "indices_negative": _int_member("indices", lambda a: a - 1000),
+    "indices_strings": _int_member("indices", lambda a: a.astype(str)),
+    "offsets_short": _int_member("offsets", lambda a: a[:-1]),
+    "offsets_decreasing": _int_member("offsets", lambda a: a[::-1].copy()),
+    "no_indices": lambda s, d: _npz_replace(s, d, indices=None) or _drop(d, "indices"),
+    "npy_not_array": lambda s, d: _npz_replace(s, d, indices=b"not an npy header at all"),
+    "npy_object_array": lambda s, d: _npz_replace(s, d, indices=_object_npy()),
+    "bomb_header_4gb": _bomb_header,
+}
+
+
+def _drop(dst: Path, key: str):
+    tmp = dst.with_suffix(".tmp")
+    with zipfile.ZipFile(dst) as zi, zipfile.ZipFile(tmp, "w") as zo:
+        for info in zi.infolist():
+            if info.filename != key + ".npy":
+                zo.writestr(info, zi.read(info))
+    tmp.replace(dst)
+
+
+def _object_npy() -> bytes:
+    hdr = io.BytesIO()
+    np.lib.format.write_array_header_1_0(hdr, {"descr": "|O", "fortran_order": False, "shape": (3,)})
+    return hdr.getvalue() + b"\x00" * 24
+
+
+@pytest.fixture(scope="session")
+def npz_corpus(base_npz, tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("npz_corpus")
+    out = {}
+    for name, fn in NPZ_MUTATIONS.items():
+        p = d / f"{name}.npz"
+        fn(base_npz, p)
+        out[name] = p
+    raw = base_npz.read_bytes()
+    (d / "empty.npz").write_bytes(b"")
+    (d / "text.npz").write_text("hello\n")
+    (d / "half.npz").write_bytes(raw[: len(raw) // 2])
+    (d / "directory.npz").mkdir()
+    os.mkfifo(d / "fifo.npz")
+    for name in ("empty", "text", "half", "directory", "fifo"):
+        out[name] = d / f"{name}.npz"
+    out["missing"] = d / "missing.npz"
+    out["h5_as_stream"] = Path(__file__)  # a text file that is no zip
+    return out
+
+
+def _check_stream_everywhere(p: Path, runner, out: Path) -> dict:
+    return {"Stream.load": _check_library(_stream, p),
+            "cli scenario show": _check_cli(runner, ["scenario", "show", p, "-o", out / "t.png"], p)}
+
+
+def test_valid_stream_loads(base_npz, runner, tmp_path):
+    assert set(_check_stream_everywhere(base_npz, runner, tmp_path).values()) == {"ok"}
+
+
+@pytest.mark.parametrize("name", [*NPZ_MUTATIONS, "empty", "text", "half", "directory", "fifo", "missing",
+                                  "h5_as_stream"])
+def test_damaged_npz(name, npz_corpus, runner, tmp_path):
+    got = _check_stream_everywhere(npz_corpus[name], runner, tmp_path)
+    assert "ok" not in got.values(), got
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)), min_size=1, max_size=8),
+       cut=st.none() | st.floats(0, 1))
+def test_flipped_and_cut_npz(flips, cut, base_npz, tmp_path_factory):
+    p = tmp_path_factory.mktemp("npzflip") / "s.npz"
+    p.write_bytes(_damage(base_npz.read_bytes(), flips, cut))
+    _check_library(_stream, p)
+
+
+def test_npz_bomb_header_refused_under_2gb(npz_corpus):
+    p = npz_corpus["bomb_header_4gb"]
+    out = _limited(p, "stream")
+    assert out.startswith("CLEAN:") and str(p) in out, out
+
+
+@pytest.mark.slow
+def test_npz_zip_bomb_4gb_refused_under_2gb(base_npz, tmp_path):
+    p = tmp_path / "bomb.npz"
+    _bomb_zeros(base_npz, p)
+    assert p.stat().st_size < 8 << 20
+    out = _limited(p, "stream")
+    assert out.startswith("CLEAN:") and "compressed member" in out, out
+
+
+def test_npz_zip_bomb_small_refused(base_npz, tmp_path):
+    """The same construction at 300 MiB (above the 256 MiB cap on compressed members): refused
+    from the zip directory alone."""
+    p = tmp_path / "bomb.npz"
+    _bomb_zeros(base_npz, p, 300 << 20)
+    with pytest.raises(SynprobeError, match="compressed member"):
+        _stream(p)

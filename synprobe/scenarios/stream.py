@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from synprobe.io import validate
 from synprobe.scenarios._common import ScenarioError, csr_take
 
 __all__ = ["Stream", "Task", "with_eval_sets"]
@@ -207,26 +208,79 @@ class Stream:
 
     @classmethod
     def load(cls, path) -> Stream:
-        """Read a stream written by :meth:`save`."""
+        """Read a stream written by :meth:`save`, validated before and after ``np.load`` (zip
+        directory and array headers, meta JSON, dtypes, CSR offsets, ranges): anything else is a
+        one-line :class:`ScenarioError` naming the file."""
         path = Path(path)
+        validate.check_npz(path, ScenarioError)
         try:
             with np.load(path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
-        except FileNotFoundError:
-            raise ScenarioError(f"{path}: no such file") from None
-        except (OSError, ValueError, zipfile.BadZipFile) as e:
-            raise ScenarioError(f"{path}: not a stream file ({e})") from None
+        except MemoryError:
+            raise ScenarioError(f"{path}: not enough memory to read it") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise ScenarioError(validate.one_line(f"{path}: not a stream file ({e})")) from None
+        meta = _meta(path, arrays.pop("meta", None))
+        names = meta["eval_sets"]
+        required = ("indices", "offsets", "class_indices", "class_offsets", *(f"eval_{i}" for i in range(len(names))))
+        for name in required:
+            if name not in arrays:
+                raise ScenarioError(f"{path}: not a {FORMAT} file (no {name!r} array)")
+        for name, a in arrays.items():
+            if a.dtype.kind not in "iu" or a.ndim != 1:
+                raise ScenarioError(f"{path}: {name} is {a.dtype} {a.shape}; expected a 1-d integer array")
+        _check_ranges(path, arrays, meta["spec"])
+        evals = {name: arrays.pop(f"eval_{i}") for i, name in enumerate(names)}
         try:
-            meta = json.loads(arrays.pop("meta").item())
-            if meta.get("format") != FORMAT:
-                raise KeyError("format")
-            evals = {name: arrays.pop(f"eval_{i}") for i, name in enumerate(meta["eval_sets"])}
             return cls(arrays.pop("indices"), arrays.pop("offsets"), arrays.pop("class_indices"),
                        arrays.pop("class_offsets"), arrays.get("val_indices"), arrays.get("val_offsets"),
                        evals, arrays.get("labels_true"), arrays.get("labels_observed"),
                        meta["spec"], meta["seed"])
-        except (KeyError, ValueError) as e:
-            raise ScenarioError(f"{path}: not a {FORMAT} file (missing {e})") from None
+        except ScenarioError as e:
+            raise ScenarioError(validate.one_line(f"{path}: {e}")) from None
+
+
+def _meta(path: Path, a) -> dict:
+    """The ``meta`` member of a stream file: format, seed, spec (an object) and eval set names."""
+    if a is None or a.shape not in ((), (1,)) or a.dtype.kind not in "US":  # save() writes shape (1,)
+        got = "missing" if a is None else f"{a.dtype} {a.shape}"
+        raise ScenarioError(f"{path}: not a {FORMAT} file (meta is {got}; expected one JSON string)")
+    meta = validate.loads_json(a.reshape(()).item(), f"{path}: meta", error=ScenarioError)
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        fmt = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise ScenarioError(validate.one_line(f"{path}: not a {FORMAT} file (meta format {fmt!r})"))
+    spec, seed, names = meta.get("spec"), meta.get("seed"), meta.get("eval_sets")
+    if not isinstance(spec, dict):
+        raise ScenarioError(f"{path}: meta.spec is a {type(spec).__name__}; expected a JSON object")
+    for key in ("recipe", "law", "law_info", "data", "noise"):
+        if spec.get(key) is not None and not isinstance(spec[key], dict):
+            raise ScenarioError(f"{path}: meta.spec.{key} is a {type(spec[key]).__name__}; expected a JSON object")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ScenarioError(validate.one_line(f"{path}: meta.seed is {seed!r}; expected an integer >= 0"))
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise ScenarioError(f"{path}: meta.eval_sets: expected a list of distinct names")
+    return meta
+
+
+def _check_ranges(path: Path, arrays: dict, spec: dict) -> None:
+    """Rows within the dataset (``spec.data.n_rows`` when recorded), class ids among
+    ``spec.classes`` (when recorded) and below 2**31: no later bincount can blow up."""
+    n_rows = (spec.get("data") or {}).get("n_rows")
+    n_rows = n_rows if isinstance(n_rows, int) and not isinstance(n_rows, bool) and n_rows > 0 else None
+    for name, a in arrays.items():
+        if not len(a) or name.endswith("offsets") or name.startswith("labels_"):
+            continue
+        lo, hi = int(a.min()), int(a.max())
+        top = (1 << 31) if name == "class_indices" else n_rows
+        if lo < 0 or (top is not None and hi >= top):
+            bad = lo if lo < 0 else hi
+            what = "class id" if name == "class_indices" else "row"
+            raise ScenarioError(f"{path}: {name} holds {what} {bad}; expected 0..{'' if top is None else top - 1}")
+    classes = spec.get("classes")
+    if isinstance(classes, list) and all(isinstance(c, int) for c in classes) and len(arrays["class_indices"]):
+        extra = np.setdiff1d(arrays["class_indices"], np.asarray(classes, np.int64))
+        if len(extra):
+            raise ScenarioError(f"{path}: class_indices holds class {int(extra[0])}, not among meta.spec.classes")
 
 
 def with_eval_sets(stream: Stream, sets: dict, check_disjoint: bool = True) -> Stream:
