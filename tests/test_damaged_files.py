@@ -595,3 +595,54 @@ def test_npz_zip_bomb_small_refused(base_npz, tmp_path):
     _bomb_zeros(base_npz, p, 300 << 20)
     with pytest.raises(SynprobeError, match="compressed member"):
         _stream(p)
+
+
+# --------------------------------------------------------------------------- run directories
+
+
+def _npy_declaring(shape, dtype="<f8") -> bytes:
+    hdr = io.BytesIO()
+    np.lib.format.write_array_header_1_0(hdr, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return hdr.getvalue() + bytes(64)
+
+
+def _set_config(d: Path, **changes):
+    cfg = json.loads((d / "config.json").read_text())
+    for k, v in changes.items():
+        if k == "n_classes":
+            cfg["stream"]["n_classes"] = v
+        else:
+            cfg[k] = v
+    (d / "config.json").write_text(json.dumps(cfg))
+
+
+def _append_line(d: Path, text: str):
+    with open(d / "metrics.jsonl", "a") as f:
+        f.write(text + "\n")
+
+
+RUN_MUTATIONS = {
+    "config_nested_10k": lambda d: (d / "config.json").write_text(_nested(10_000)),
+    "config_17mb": lambda d: (d / "config.json").write_text(json.dumps({"pad": "a" * (17 << 20)})),
+    "config_fifo": lambda d: ((d / "config.json").unlink(), os.mkfifo(d / "config.json")),
+    "n_classes_huge": lambda d: _set_config(d, n_classes=10**12),
+    "n_classes_string": lambda d: _set_config(d, n_classes="4"),
+    "metrics_line_nested_10k": lambda d: _append_line(d, '{"kind": "eval", "x": ' + _nested(10_000) + "}"),
+    "metrics_fifo": lambda d: ((d / "metrics.jsonl").unlink(), os.mkfifo(d / "metrics.jsonl")),
+    "summary_directory": lambda d: ((d / "summary.json").unlink(), (d / "summary.json").mkdir()),
+    "summary_nested_100": lambda d: (d / "summary.json").write_text('{"a": ' + _nested(100) + "}"),
+    "matrix_declares_8tb": lambda d: (d / "accuracy_matrix.npy").write_bytes(_npy_declaring((10**6, 10**6))),
+    "matrix_object": lambda d: (d / "accuracy_matrix.npy").write_bytes(_npy_declaring((2, 2), "|O")),
+}
+
+
+@pytest.mark.parametrize("name", list(RUN_MUTATIONS))
+def test_damaged_run_dirs(name, tmp_path, runner):
+    from test_harness_report import make_run
+
+    from synprobe.harness.rundir import read_run
+
+    d = make_run(tmp_path, n_tasks=3, ood=())
+    RUN_MUTATIONS[name](d)
+    assert _check_library(read_run, d) != "ok"
+    assert _check_cli(runner, ["report", d, "-o", tmp_path / "rep", "--no-plots"], d) == "error"

@@ -15,7 +15,6 @@ A missing directory, a missing ``config.json`` / ``metrics.jsonl`` / ``summary.j
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from synprobe.harness.errors import HarnessError
 from synprobe.harness.outputs import FORMAT
+from synprobe.io import validate
 
 __all__ = ["FORMAT", "Rows", "Run", "read_run"]
 
@@ -136,11 +136,22 @@ class Run:
 # ----------------------------------------------------------------------------- reading
 
 
+MAX_METRICS_BYTES = 1 << 30  # metrics.jsonl: ~1 KB per evaluation row; a larger file is not a run's
+MAX_CLASSES = 1 << 20  # config.json stream.n_classes (tables of K columns are allocated per row)
+
+
+def _read_bytes(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (checked before reading)."""
+    size = validate.check_regular_file(path, HarnessError, empty_ok=True)
+    if size > limit:
+        raise HarnessError(f"{path}: {size:,} bytes; at most {limit:,} are read")
+    with open(path, "rb") as f:
+        return f.read(limit + 1)[:limit]
+
+
 def _json(path: Path) -> dict:
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise HarnessError(f"{path}: not valid JSON ({e})") from None
+    text = _read_bytes(path, validate.MAX_JSON_BYTES)
+    obj = validate.loads_json(text, str(path), error=HarnessError)
     if not isinstance(obj, dict):
         raise HarnessError(f"{path}: expected a JSON object, got {type(obj).__name__}")
     return obj
@@ -160,18 +171,18 @@ def _value(v, kind: str, where: str, name: str):
 
 
 def _parse_metrics(path: Path, partial: bool) -> dict[str, list[tuple[int, dict]]]:
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    text = _read_bytes(path, MAX_METRICS_BYTES).decode("utf-8", errors="replace")
     lines = text.split("\n")
     by_kind: dict[str, list[tuple[int, dict]]] = {kind: [] for kind in _SCHEMAS}
     for i, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
+            row = validate.loads_json(line, f"{path}:{i}", error=HarnessError)
+        except HarnessError as e:
             if partial and i == len(lines):  # a run killed mid-write leaves an unterminated last line
                 break
-            raise HarnessError(f"{path}:{i}: not a JSON object ({e.msg})") from None
+            raise HarnessError(validate.one_line(str(e).replace("not valid JSON", "not a JSON object", 1))) from None
         if not isinstance(row, dict) or "kind" not in row:
             raise HarnessError(f"{path}:{i}: expected a JSON object with a 'kind' field")
         if row["kind"] in by_kind:  # unknown kinds come from newer writers: skipped
@@ -218,6 +229,7 @@ def _matrix(path: Path) -> np.ndarray | None:
     if not path.is_file():
         return None
     try:
+        validate.check_npy(path, HarnessError)
         m = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
         raise HarnessError(f"{path}: not a .npy array ({e})") from None
@@ -256,8 +268,9 @@ def read_run(path, partial: bool = False) -> Run:
         raise HarnessError(f"{cfg_path}: format {config.get('format')!r} unsupported; expected {FORMAT!r}")
     stream = config.get("stream")
     k = stream.get("n_classes") if isinstance(stream, dict) else None
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise HarnessError(f"{cfg_path}: stream.n_classes is {k!r}; expected a positive int")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_CLASSES:
+        raise HarnessError(validate.one_line(f"{cfg_path}: stream.n_classes is {k!r}; expected an int in "
+                                             f"1..{MAX_CLASSES}"))
     m_path = p / "metrics.jsonl"
     if not m_path.is_file():
         raise HarnessError(f"{p}: no metrics.jsonl; the run is incomplete (it stopped before its first evaluation)")
