@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Collect the bundled font set (``fonts/``) from Debian font packages.
+"""Collect the bundled font set (``fonts/``): Debian font packages, then Google Fonts from npm.
 
-Reproducible recipe (needs ``apt-get`` and ``dpkg``; run as a user that may call ``apt-get
-download``)::
+Reproducible recipe (needs ``apt-get``, ``dpkg`` and ``npm``; run as a user that may call
+``apt-get download``). One command rebuilds everything, coverage.json included::
 
-    python tools/collect_fonts.py --work /tmp/fontpkgs          # download, pick, subset, manifest
-    python tools/collect_fonts.py --work /tmp/fontpkgs --no-download   # reuse extracted packages
-    synprobe fonts check --write                                # (or --audit here) coverage.json
+    python tools/collect_fonts.py --audit       # Debian part, its audit, npm part, final audit
+    python tools/collect_fonts.py --audit --no-download    # reuse the downloaded packages
+    python tools/collect_fonts.py --audit --skip-debian    # keep the Debian part, redo npm only
+
+The Debian part (steps below) goes to ``--work``; the npm part is ``tools/collect_gfonts.py``
+(its own docstring has its steps), working in ``--npm-work``; it audits the Debian part alone to
+look for near-duplicates against it. ``--audit`` then audits the whole set (``coverage.json``).
 
 Steps:
 1. ``apt-get download`` every package in :data:`PACKAGES` into ``--work`` and ``dpkg -x`` it.
@@ -38,6 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synprobe.scripts import ALPHABETS  # noqa: E402
 
@@ -551,15 +556,26 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=Path("/tmp/fontpkgs"))
     ap.add_argument("--out", type=Path, default=ROOT / "fonts")
+    ap.add_argument("--npm-work", type=Path, default=Path("/tmp/gfonts"))
     ap.add_argument("--no-download", action="store_true")
+    ap.add_argument("--skip-debian", action="store_true",
+                    help="keep the Debian entries of the current manifest (no apt-get)")
+    ap.add_argument("--skip-npm", action="store_true", help="Debian part only")
     ap.add_argument("--audit", action="store_true", help="also write coverage.json")
+    ap.add_argument("--workers", type=int, default=2, help="audit processes")
     a = ap.parse_args(argv)
-    if not a.no_download:
-        download(a.work)
-    build(a.work, a.out)
+    import collect_gfonts
+
+    from synprobe.fonts import write_coverage
+
+    if not a.skip_debian:
+        if not a.no_download:
+            download(a.work)
+        build(a.work, a.out)
+    if not a.skip_npm:
+        collect_gfonts.build(a.npm_work, a.out, not a.no_download)
     if a.audit:
-        from synprobe.fonts import write_coverage
-        write_coverage(a.out)
+        write_coverage(a.out, a.workers)
     return 0
 
 
