@@ -5,6 +5,7 @@
     python bench/bench_train.py --all-tasks --repeat 3 # + synprobe over the whole 500-task stream, best of 3
     python bench/bench_train.py --device cuda          # synprobe alone on a GPU (no peer)
     python bench/bench_train.py --repeat 3 --ceiling   # + bare steps/evaluation: the protocol with no harness cost
+    python bench/bench_train.py --no-peer --run-args "--tail wrap"   # extra options of synprobe run
 
 The peer needs its venv once: ``bash bench/avalanche_peer/setup.sh`` (``--peer-venv`` or $AVALANCHE_VENV).
 
@@ -73,13 +74,14 @@ def run_synprobe(a, tasks: int, tmp: Path, amp: str = "auto") -> dict:
                          "--clip", "10", "--device", a.device, "--threads", str(a.threads), "--seed", str(a.seed),
                          "--tasks", str(tasks), "--eval-every-tasks", "1", "--eval-sets", "iid", "-q", "--no-plots",
                          "--overwrite", "-o", str(out)] + (["--amp", amp] if amp != "auto" else [])
+    cmd += a.run_args.split()
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t
     s = json.loads((out / "summary.json").read_text())
     eval_n = json.loads((out / "config.json").read_text())["stream"]["eval_sets"].get("iid")
     shutil.rmtree(out, ignore_errors=True)
-    side = "synprobe" + ("" if amp == "auto" else f" --amp {amp}")
+    side = "synprobe" + ("" if amp == "auto" else f" --amp {amp}") + (f" {a.run_args}" if a.run_args else "")
     return {"side": side, "device": s.get("device", a.device), "tasks": s.get("tasks", tasks),
             "train_samples": s["train_samples"], "loop_s": s["time_s"], "eval_s": s.get("eval_time_s"),
             "samples_per_s": s["samples_per_s"], "train_samples_per_s": s.get("train_samples_per_s"),
@@ -185,6 +187,7 @@ def main() -> None:
                     help="also time bare training steps and evaluation forwards (bench_train_step.py) in the same "
                          "alternation: the protocol's samples/s with no harness cost at all")
     ap.add_argument("--bf16", action="store_true", help="add a synprobe row with --amp bf16 (bf16 autocast on CPU)")
+    ap.add_argument("--run-args", default="", help="extra 'synprobe run' options, e.g. '--tail wrap'")
     ap.add_argument("--repeat", type=int, default=1, help="runs per side; the fastest is reported")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",

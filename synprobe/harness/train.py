@@ -3,9 +3,10 @@
     >>> from synprobe.harness.train import run                                  # doctest: +SKIP
     >>> summary = run("scole-10c-2pt", "default.h5", out="runs/a", lr=0.01)     # doctest: +SKIP
 
-Everything lives on the device: the images (one uint8 tensor), every task's sample positions and
-labels, ELR's targets and the forgetting-event counters. A minibatch is a gather by index; the
-only host synchronisation is once per task (train loss/accuracy) and at evaluations.
+Everything lives on the device: the images (one uint8 tensor), every task's sample positions, labels,
+classes and val part, ELR's targets and the forgetting-event counters. A minibatch is a gather by index;
+the host reads the device once per task (the task row) and once per evaluation, never per step
+(docs/training.md, "Speed").
 """
 
 from __future__ import annotations
@@ -46,15 +47,16 @@ def resolve_stream(stream, data):
 
 
 def _optimizer(torch, cfg: TrainConfig, params, dev):
-    """The optimizer. On CUDA its learning rate is a device tensor (a schedule updates it in place, so a captured
-    graph stays valid; Adam then keeps its step count on the device too); on the CPU a float (the same arithmetic
-    as before, measured: a tensor lr changes Adam's last bit)."""
+    """The optimizer. On CUDA: fused (one kernel over all parameters) with the learning rate a device tensor, which
+    the fused kernels read on the device (a foreach step would ``.item()`` it: a sync per step) and a schedule
+    updates in place (a captured graph stays valid). On the CPU: a float and torch's default implementation, the
+    arithmetic of earlier runs (a tensor lr changes Adam's last bit, measured)."""
     on_gpu = dev.type == "cuda"
-    lr = torch.tensor(cfg.lr, dtype=torch.float32, device=dev) if on_gpu else cfg.lr
+    kw = {"lr": torch.tensor(cfg.lr, dtype=torch.float32, device=dev), "fused": True} if on_gpu else {"lr": cfg.lr}
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **kw)
     opt = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
-    return opt(params, lr=lr, weight_decay=cfg.weight_decay, **({"capturable": True} if on_gpu else {}))
+    return opt(params, weight_decay=cfg.weight_decay, **kw)
 
 
 def _set_lr(opt, value: float) -> None:
@@ -148,6 +150,13 @@ def _run(torch, stream, data, cfg: TrainConfig, out, hw, *, progress, overwrite,
     n_img = len(rd.rows)
     elr = ELRTargets(n_img, K, dev, cfg.elr_beta, cfg.elr_lambda) if cfg.loss == "elr" else None
     seen = torch.zeros(K, dtype=torch.bool, device=dev)
+    task_cls = torch.zeros(T, K, dtype=torch.bool)  # (T, K) classes of each task, uploaded once
+    for t, cl in enumerate(rd.task_classes):
+        task_cls[t, torch.from_numpy(cl)] = True
+    task_cls = task_cls.to(dev)
+    val_off = np.concatenate([[0], np.cumsum([len(vp) for vp, _ in rd.val])]).astype(np.int64)
+    val_pos, val_lab = (torch.from_numpy(np.concatenate([v[i] for v in rd.val]).astype(np.int64)).to(dev)
+                        for i in (0, 1))  # every task's val part, uploaded once
     seen_np = np.zeros(K, bool)  # its host copy (no device read at evaluations)
     events = PresentationEvents(n_img, dev) if cfg.forgetting_events else None
     memorize = rd.noisy if cfg.memorization is None else cfg.memorization
@@ -244,9 +253,9 @@ def _run(torch, stream, data, cfg: TrainConfig, out, hw, *, progress, overwrite,
             p, y = pos_all[own], lab_all[own]
             rp, ry = replay.samples(t, rd.task_classes[t], n_task=own.stop - own.start)
             if len(rp):
-                p = torch.cat([p, torch.from_numpy(rp).to(dev)])
-                y = torch.cat([y, torch.from_numpy(ry).to(dev)])
-            seen[torch.from_numpy(rd.task_classes[t]).to(dev)] = True
+                rpy = torch.from_numpy(np.stack([rp, ry]).astype(np.int64)).to(dev)  # one upload
+                p, y = torch.cat([p, rpy[0]]), torch.cat([y, rpy[1]])
+            seen |= task_cls[t]
             seen_np[rd.task_classes[t]] = True
             trained[rd.pos[own]] = True
             state["trained_pos"] = None
@@ -295,9 +304,10 @@ def _run(torch, stream, data, cfg: TrainConfig, out, hw, *, progress, overwrite,
                 if cfg.eval_every_epochs and epoch % cfg.eval_every_epochs == 0 and not last_epoch:
                     evaluate("epoch", t, epoch)
             replay.update(t, rd.pos[own], rd.label[own], rd.task_classes[t])
-            vhits = _val_hits(torch, model, X, rd.val[t], ebs, dev, autocast)
+            vs = slice(int(val_off[t]), int(val_off[t + 1]))
+            vhits = _val_hits(torch, model, X, val_pos[vs], val_lab[vs], ebs, autocast)
             tl, th, vh = torch.stack([loss_sum, hit_sum.double(), vhits.double()]).cpu().tolist()  # the task's sync
-            n_val = len(rd.val[t][0])
+            n_val = vs.stop - vs.start
             emit({"kind": "task", "task": t, "step": state["step"], "samples": state["samples"],
                   "time": time.perf_counter() - state["t0"], "n_samples": n, "n_replayed": len(rp),
                   "classes": rd.task_classes[t], "train_loss": tl / max(seen_samples, 1),
@@ -374,15 +384,13 @@ def _predict(torch, model, X, pos, bs):
     return torch.cat([model(X.batch(pos[i:i + bs])).argmax(1) for i in range(0, len(pos), bs)])
 
 
-def _val_hits(torch, model, X, val, bs, dev, autocast):
-    """A 0-d int64 device tensor: correct predictions on a task's val part (0 without one)."""
-    vp, vy = val
+def _val_hits(torch, model, X, vp, vy, bs, autocast):
+    """A 0-d int64 device tensor: correct predictions on a task's val part (device positions/labels; 0 without)."""
     if len(vp) == 0:
-        return torch.zeros((), dtype=torch.int64, device=dev)
+        return torch.zeros((), dtype=torch.int64, device=vp.device)
     model.eval()
     with torch.inference_mode(), autocast():
-        p, y = torch.from_numpy(vp).to(dev), torch.from_numpy(vy).to(dev)
-        hits = (_predict(torch, model, X, p, bs) == y).sum()
+        hits = (_predict(torch, model, X, vp, bs) == vy).sum()
     model.train()
     return hits
 
