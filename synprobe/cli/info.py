@@ -16,6 +16,7 @@ def info(file, as_json):
     import json
 
     from synprobe.info import describe, format_text
+    from synprobe.io.validate import printable
 
     d = describe(file)
-    click.echo(json.dumps(d, indent=1, ensure_ascii=False, default=str) if as_json else format_text(d))
+    click.echo(printable(json.dumps(d, indent=1, ensure_ascii=False, default=str) if as_json else format_text(d)))

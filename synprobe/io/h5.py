@@ -184,7 +184,7 @@ def open_dataset(path, *, codes: bool = True):
 def read_info(path) -> dict:
     """Counts, shapes, root attributes, columns and splits of a dataset file (no image reads)."""
     with open_dataset(path, codes=False) as f, validate.guard(path, "root attributes"):
-        info = {k: _py(v) for k, v in f.attrs.items()}
+        info = {validate.printable(k): _py(v) for k, v in f.attrs.items()}
         info["path"] = str(path)
         info["x_shape"] = list(f["x"].shape)
         info["n"] = int(f["x"].shape[0])
@@ -196,10 +196,13 @@ def read_info(path) -> dict:
 
 
 def _py(v):
+    """A root attribute as plain Python; text always printable (bad UTF-8 replaced, not raised)."""
     if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
+        v = v.item()
+    elif isinstance(v, np.ndarray):
+        v = v.tolist()
     if isinstance(v, bytes):
-        return v.decode()
+        return v.decode("utf-8", "replace")
+    if isinstance(v, str):
+        return validate.printable(v)
     return v

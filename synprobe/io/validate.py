@@ -45,9 +45,19 @@ MAX_MESSAGE = 400
 
 
 def one_line(msg: str) -> str:
-    """``msg`` on one line, at most :data:`MAX_MESSAGE` characters."""
-    s = " ".join(str(msg).split())
+    """``msg`` on one line, at most :data:`MAX_MESSAGE` characters, printable."""
+    s = printable(" ".join(str(msg).split()))
     return s if len(s) <= MAX_MESSAGE else s[: MAX_MESSAGE - 1] + "…"
+
+
+def printable(s: str) -> str:
+    """``s`` with lone surrogates (h5py's escapes of bytes that are not UTF-8) as ``\\udcXX``,
+    so that it can be printed and written as UTF-8."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # --------------------------------------------------------------------------- plain files and JSON
@@ -232,6 +242,9 @@ def _group(f, path, name: str):
     if not isinstance(link, h5py.HardLink) or not isinstance(f[name], h5py.Group):
         raise FormatError(f"{path}: {name} is not a group of datasets")
     g = f[name]
+    for k in g:
+        if printable(k) != k:
+            raise FormatError(f"{path}: {name}/ holds a member whose name is not UTF-8 ({printable(k)})")
     return [(k, _member(g, path, k, label=f"{name}/{k}")) for k in g]
 
 
