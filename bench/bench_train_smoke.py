@@ -176,8 +176,7 @@ def main() -> int:
         failures += [f"run {json.dumps(r['config'])}: {r['error']}" for r in res["runs"] if not r["ok"]]
 
         print("--- host syncs", flush=True)
-        amp = "auto" if reduced or res["env"]["bf16_native"] else "off"  # fp16's scaler reads inf flags per step
-        res["syncs"] = sync_check(torch, run, full, data, hw.device, 6 if reduced else 40, amp)
+        res["syncs"] = sync_check(torch, run, full, data, hw.device, 6 if reduced else 40, "auto")
         for e in (1, 3):
             r = res["syncs"][f"epochs_{e}"]
             print(f"  {res['syncs']['tasks']} tasks, {e} epoch(s) per task: {r['syncs']} syncs over "

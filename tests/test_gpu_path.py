@@ -372,12 +372,13 @@ def test_cuda_run_every_precision_and_optimizer(data, stream, tmp_path, amp, opt
 
 @pytest.mark.cuda
 @pytest.mark.skipif(hdev.cuda_problem(torch) is not None, reason=NO_CUDA)
-def test_cuda_syncs_grow_with_tasks_not_steps(data, stream):
+@pytest.mark.parametrize("amp", ["off", "auto", "fp16"])
+def test_cuda_syncs_grow_with_tasks_not_steps(data, stream, amp):
     counts = []
     for epochs in (1, 3):
         with count_syncs("cuda") as c:
-            run(stream, data, tasks=4, epochs=epochs, amp="off", device="cuda", progress=False, plots=False,
-                announce=False)
+            run(stream, data, tasks=4, epochs=epochs, amp=amp, device="cuda", progress=False, plots=False,
+                announce=False, loss="elr", masking="group", optimizer="adam", schedule="cosine")
         counts.append(c.count)
     assert counts[0] == counts[1], counts
 
