@@ -29,7 +29,9 @@ def _summary(values: np.ndarray, categories) -> dict:
     f = f[np.isfinite(f)]
     if len(f) == 0:
         return {"kind": "numeric", "count": 0}
-    return {"kind": "numeric", "min": float(f.min()), "mean": float(f.mean()), "std": float(f.std()),
+    with np.errstate(all="ignore"):  # values near the float64 limits: inf, not a warning
+        mean, std = float(f.mean()), float(f.std())
+    return {"kind": "numeric", "min": float(f.min()), "mean": mean, "std": std,
             "max": float(f.max()), "n_unique": int(min(len(np.unique(f)), 10**6))}
 
 

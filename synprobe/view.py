@@ -139,7 +139,9 @@ def _panel(ax, t, col: str, parts, top_k: int, bins: int, cmap: set) -> None:
     else:
         fv = v.astype(np.float64)
         fin = np.isfinite(fv)
-        if fin.any():
+        with np.errstate(all="ignore"):
+            span = float(np.ptp(fv[fin])) if fin.any() else 0.0
+        if fin.any() and np.isfinite(span):  # a damaged column near the float64 limits: no histogram
             edges = np.histogram_bin_edges(fv[fin], bins=bins)
             for k, (p, sel) in enumerate(parts):
                 s = fv[sel & fin]
@@ -149,4 +151,5 @@ def _panel(ax, t, col: str, parts, top_k: int, bins: int, cmap: set) -> None:
         ax.set_title(f"{col}" + (f" ({doc})" if doc else ""), fontsize=10)
     ax.set_ylabel("fraction of part", fontsize=8)
     ax.tick_params(axis="y", labelsize=8)
-    ax.legend(fontsize=8, loc="upper right")
+    if ax.get_legend_handles_labels()[0]:  # nothing drawn (no finite values): no legend
+        ax.legend(fontsize=8, loc="upper right")

@@ -225,6 +225,7 @@ MUTATIONS = {
     "categories_int_attr": lambda f: f["attrs/char"].attrs.__setitem__("categories", 7),
     "codes_too_high": lambda f: f["attrs/char"].__setitem__(0, 10**6),
     "codes_below_minus_one": lambda f: f["attrs/font"].__setitem__(3, -7),
+    "scale_extreme": lambda f: f["attrs/scale"].__setitem__(slice(0, 2), [-1.7e308, 1.7e308]),
     "recipe_nested": lambda f: f.attrs.__setitem__("recipe", _nested(10_000)),
     "versions_not_json": lambda f: f.attrs.__setitem__("versions", "{oops"),
     # declared sizes beyond the file
@@ -273,7 +274,8 @@ def _x_gzip_partial(f):
 
 # Cases that must load (a file without splits: everything but load(split="test")); cases whose damage
 # only `info` sees (it shows the raw text); every other case must be refused by load().
-MUST_LOAD = {"no_split_random", "synbols_ok", "synbols_label_nan", "recipe_nested", "versions_not_json"}
+MUST_LOAD = {"no_split_random", "synbols_ok", "synbols_label_nan", "recipe_nested", "versions_not_json",
+             "scale_extreme"}
 
 
 @pytest.fixture(scope="session")

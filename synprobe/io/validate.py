@@ -282,9 +282,9 @@ def _check_column(d, path, name: str, n: int, size: int, codes: bool) -> None:
     kind = d.dtype.kind
     if kind not in "biuf" or d.dtype.fields is not None:
         raise FormatError(f"{where} has dtype {d.dtype}; expected bool, integer or float")
-    want = _documented_kinds().get(name)
-    if want is not None and kind != want:
-        raise FormatError(f"{where} has dtype {d.dtype}; the format says {np.dtype(_DOC[name]).name}")
+    want = _documented().get(name)
+    if want is not None and kind != np.dtype(want).kind:
+        raise FormatError(f"{where} has dtype {d.dtype}; the format says {want}")
     _check_storage(d, path, f"attrs/{name}", size)
     cats = categories(d, path, name)
     if cats is not None:
@@ -297,13 +297,13 @@ def _check_column(d, path, name: str, n: int, size: int, codes: bool) -> None:
 _DOC: dict[str, str] = {}
 
 
-def _documented_kinds() -> dict[str, str]:
-    """Column name -> dtype kind the format documents (``synprobe.sampling.COLUMNS``)."""
+def _documented() -> dict[str, str]:
+    """Column name -> the dtype the format documents (``synprobe.sampling.COLUMNS``)."""
     if not _DOC:
         from synprobe.sampling import COLUMNS
 
         _DOC.update({c.name: c.dtype for c in COLUMNS})
-    return {k: np.dtype(v).kind for k, v in _DOC.items()}
+    return _DOC
 
 
 def categories(d, path, name: str) -> tuple | None:
