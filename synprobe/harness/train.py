@@ -46,13 +46,13 @@ def resolve_stream(stream, data):
     return build(stream, data), str(stream)
 
 
-def _optimizer(torch, cfg: TrainConfig, params, dev):
-    """The optimizer. On CUDA: fused (one kernel over all parameters) with the learning rate a device tensor, which
-    the fused kernels read on the device (a foreach step would ``.item()`` it: a sync per step) and a schedule
-    updates in place (a captured graph stays valid). On the CPU: a float and torch's default implementation, the
-    arithmetic of earlier runs (a tensor lr changes Adam's last bit, measured)."""
-    on_gpu = dev.type == "cuda"
-    kw = {"lr": torch.tensor(cfg.lr, dtype=torch.float32, device=dev), "fused": True} if on_gpu else {"lr": cfg.lr}
+def _optimizer(torch, cfg: TrainConfig, params, dev, fused: bool | None = None):
+    """The optimizer. On CUDA (``fused`` None: by device): fused (one kernel over all parameters) with the learning
+    rate a device tensor, which the fused kernels read on the device (a foreach step would ``.item()`` it: a sync
+    per step) and a schedule updates in place (a captured graph stays valid). On the CPU: a float and torch's
+    default implementation, the arithmetic of earlier runs (a tensor lr changes Adam's last bit, measured)."""
+    fused = dev.type == "cuda" if fused is None else fused
+    kw = {"lr": torch.tensor(cfg.lr, dtype=torch.float32, device=dev), "fused": True} if fused else {"lr": cfg.lr}
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **kw)
     opt = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
