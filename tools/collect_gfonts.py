@@ -211,6 +211,7 @@ def subset_to(font, scripts: list[str], dest: Path) -> Path:
     sub.subset(font)
     dest = dest.with_suffix(".otf" if "CFF " in font or "CFF2" in font else ".ttf")
     dest.parent.mkdir(parents=True, exist_ok=True)
+    font.recalcTimestamp = False  # keep head.modified of the source: rebuilds are byte-identical
     buf = io.BytesIO()
     font.save(buf)
     dest.write_bytes(buf.getvalue())
