@@ -3,14 +3,18 @@
 The bundled set lives in ``fonts/`` (see :func:`synprobe.paths.bundled`): ``manifest.json`` lists
 every face (file, family, licence, source package, sha256), ``coverage.json`` holds the result of
 the glyph audit (:mod:`synprobe.fontaudit`): per font, per script, the characters the font truly
-draws, plus the fonts dropped as near-duplicates. Loading reads only these two JSON files, never
-a font file, so it is fast::
+draws, plus the fonts dropped as near-duplicates; ``legibility.json`` the result of the
+legibility audit (:mod:`synprobe.legibility`): each font's tier per script and which (font, char)
+pairs draw a recognisable letter. Loading reads only these JSON files, never a font file, so it
+is fast::
 
     >>> from synprobe.fonts import FontRegistry
     >>> reg = FontRegistry.load()
     >>> fid = reg.ids("greek")[0]
     >>> reg.supports(fid, "α")
     True
+    >>> reg.tier("urw-base35/d050000l", "latin")   # Dingbats on Latin code points
+    'illegible'
 
 User fonts added with :func:`add_fonts` (``synprobe fonts add DIR``) live in
 ``user_home()/fonts`` with their own manifest and coverage, in the same formats.
@@ -25,6 +29,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import legibility
 from .checksum import file_sha256
 from .errors import FontCoverageError, FontError
 from .paths import bundled, user_home
@@ -82,6 +87,10 @@ class FontRegistry:
         self._chars: dict[str, dict[str, str]] = {}
         self._sets: dict[str, frozenset[str]] = {}
         self._drawn: dict[str, str] = {}
+        self._tiers: dict[str, dict[str, str]] = {}  # font -> script -> tier (legibility.json)
+        self._bad: dict[str, frozenset[str]] = {}  # font -> chars whose pair is not legible
+        self._legible: dict[str, str] = {}
+        self.legibility_notes: list[str] = []  # one line per folder whose legibility.json is stale
         self.dropped: dict[str, str] = {}
         self.missing: dict[str, str] = {}
         self.dirs: list[Path] = []
@@ -129,6 +138,12 @@ class FontRegistry:
                 source=e["source"], scripts=tuple(e["scripts"]), bold=e.get("bold"),
                 role=e.get("role", "regular"))
             self._chars[e["id"]] = cov["fonts"].get(e["id"], {})
+        fix = legibility.TOOL if primary else "synprobe fonts check --write"
+        tiers, bad, note = legibility.read(d, man, sha, cov.get("dropped", {}), fix)
+        self._tiers.update(tiers)
+        self._bad.update(bad)
+        if note:
+            self.legibility_notes.append(note)
 
     # --- queries ---------------------------------------------------------------------------
     def entry(self, font_id: str) -> FontEntry:
@@ -140,15 +155,48 @@ class FontRegistry:
                 "; see `synprobe fonts list`")
             raise FontError(f"unknown font id {font_id!r}{hint}") from None
 
-    def ids(self, script: str | None = None, role: str | None = "regular") -> tuple[str, ...]:
+    def ids(self, script: str | None = None, role: str | None = "regular",
+            tiers: tuple[str, ...] | None = None) -> tuple[str, ...]:
         """Sorted ids of kept (not dropped) fonts, covering ``script`` if given; ``role`` None
-        means every role (``regular`` and ``bold``)."""
+        means every role (``regular`` and ``bold``); ``tiers`` (e.g. ``("legible",)``) keeps
+        the fonts of those legibility tiers (for ``script``, or their best script)."""
         if script is not None and script not in ALPHABETS:
             raise FontError(f"unknown script {script!r}; one of {', '.join(ALPHABETS)}")
         return tuple(sorted(
             i for i, e in self._entries.items()
             if i not in self.dropped and (role is None or e.role == role)
-            and (script is None or script in self._chars[i])))
+            and (script is None or script in self._chars[i])
+            and (tiers is None or self.tier(i, script) in tiers)))
+
+    def tier(self, font_id: str, script: str | None = None) -> str:
+        """Legibility tier (``legible``, ``decorative``, ``illegible``) of the font for
+        ``script``, or its best over its scripts; ``unaudited`` when legibility.json has no
+        current entry for it (bold faces: their regular face's pairs decide)."""
+        self.entry(font_id)
+        t = self._tiers.get(font_id)
+        if t is None:
+            return "unaudited"
+        if script is not None:
+            return t.get(script, "illegible")
+        return min(t.values(), key=legibility.TIERS.index) if t else "illegible"
+
+    def legible(self, font_id: str) -> str:
+        """The drawn characters whose (font, char) pair is legible, as one string (unsorted,
+        may repeat): not in a script where the font is illegible, score >= the pair threshold.
+        Empty for an unaudited font."""
+        t = self._legible.get(font_id)
+        if t is None:
+            tiers = self._tiers.get(font_id)
+            if tiers is None:
+                t = ""
+            else:
+                bad = set(self._bad.get(font_id, ()))
+                for s, cs in self._chars[font_id].items():
+                    if tiers.get(s) == "illegible":
+                        bad.update(cs)
+                t = "".join(c for c in self.drawn(font_id) if c not in bad)
+            self._legible[font_id] = t
+        return t
 
     def chars(self, font_id: str, script: str) -> str:
         """The characters of ``script`` the font draws (audited); '' when not covered."""
@@ -332,6 +380,7 @@ def add_fonts(src_dir: str | Path) -> list[str]:
     man["fonts"].sort(key=lambda e: e["id"])
     _dump(mpath, man)
     write_coverage(dest, workers=1)
+    legibility.write_user(dest)
     return added
 
 

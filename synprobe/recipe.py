@@ -33,6 +33,7 @@ from synprobe.errors import InvalidRecipe
 from synprobe.paths import bundled
 from synprobe.recipe_fields import _allowed
 from synprobe.recipe_spec import (
+    FONT_TIERS,
     OCCLUDER_KINDS,
     PATTERN_KINDS,
     OcclusionSpec,
@@ -43,6 +44,7 @@ from synprobe.recipe_spec import (
 from synprobe.recipe_validate import _spec_dict, recipe_from_dict
 
 __all__ = [
+    "FONT_TIERS",
     "OCCLUDER_KINDS",
     "PATTERN_KINDS",
     "OcclusionSpec",

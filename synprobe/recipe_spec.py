@@ -16,6 +16,8 @@ from synprobe.dists import Bernoulli, Choice, Const, Dist, LogNormal, Normal, Un
 
 PATTERN_KINDS = ("solid", "linear", "radial", "multigradient", "camouflage", "noise", "image")
 OCCLUDER_KINDS = ("square", "triangle", "circle", "glyph")
+# symbol.fonts: legibility tiers each selection samples (docs/fonts.md §3; illegible: never)
+FONT_TIERS = {"legible": ("legible",), "decorative": ("decorative",), "all": ("legible", "decorative")}
 MAX_SYMBOLS = 64
 MAX_OCCLUDERS = 32
 
@@ -59,6 +61,9 @@ class SymbolSpec:
         script: script of the symbol, one of :data:`synprobe.scripts.SCRIPTS`.
         char: characters to draw (None: uniform over every character some bundled font draws).
         font: font ids (None: uniform over the fonts that draw the sampled character).
+        fonts: legibility tiers sampled when ``font`` is not given, one of :data:`FONT_TIERS`
+            (``"legible"``; ``"decorative"``; ``"all"`` = both). Illegible fonts and (font, char)
+            pairs whose letter the legibility audit does not recognise are never sampled.
         bold, slant: bold face (a real bold file when the family has one, else emboldened
             outlines) and horizontal shear factor (Synbols uses 0.2; 0 = upright).
         rotation: radians, clockwise on screen (as Synbols). scale: longest ink side / shortest image side.
@@ -69,6 +74,7 @@ class SymbolSpec:
     script: Dist = Const("latin")
     char: Dist | None = None
     font: Dist | None = None
+    fonts: str = "legible"
     bold: Dist = Bernoulli(0.5)
     slant: Dist = Choice((0.0, 0.2))
     rotation: Dist = Normal(0.0, 0.3)

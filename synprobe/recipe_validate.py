@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from synprobe.dists import Const
-from synprobe.recipe_fields import _Ctx, _dist, _number, _unknown
+from synprobe.recipe_fields import _choice, _Ctx, _dist, _number, _unknown
 from synprobe.recipe_spec import (
+    FONT_TIERS,
     MAX_OCCLUDERS,
     MAX_SYMBOLS,
     OCCLUDER_KINDS,
@@ -159,6 +160,8 @@ def _symbol(ctx, path, v) -> SymbolSpec:
             if isinstance(val, list):
                 val = {"dist": "choice", "values": val}
             kw[k] = _dist(ctx, f"{path}.{k}", val, kind="str")
+    if "fonts" in v:
+        kw["fonts"] = _choice(ctx, f"{path}.fonts", v["fonts"], FONT_TIERS)
     for k in ("bold",):
         if k in v:
             kw[k] = _dist(ctx, f"{path}.{k}", v[k], kind="bool")
@@ -200,6 +203,9 @@ def _check_fonts(ctx, recipe: Recipe) -> None:
             ctx.fail(p, str(e))
         if f in reg.dropped:
             ctx.fail(p, f"font {f!r} was dropped by the font audit ({reg.dropped[f]}); choose another")
+        if reg.tier(f) in ("illegible", "unaudited"):
+            ctx.fail(p, f"font {f!r} is {reg.tier(f)} by the legibility audit (fonts/legibility.json): "
+                     "its glyphs are not the letters they are labelled with; see `synprobe fonts list --tier legible`")
     if sym.char is not None:
         for i, c in enumerate(sym.char.values() or ()):
             p = "symbol.char" if isinstance(sym.char, Const) else f"symbol.char.values[{i}]"
@@ -208,3 +214,7 @@ def _check_fonts(ctx, recipe: Recipe) -> None:
                 ctx.fail(p, f"expected a single character, got {c!r}")
             if not any(reg.supports(fid, c) for fid in pool):
                 ctx.fail(p, f"no selected font draws {c!r} (U+{ord(c):04X}); see `synprobe fonts list`")
+            if not any(c in reg.legible(fid) for fid in pool):
+                names = f"font {pool[0]!r}" if len(pool) == 1 else "font of symbol.font" if font_ids else "font"
+                ctx.fail(p, f"no legible (font, char) pair: no {names} draws {c!r} recognisably "
+                         "(fonts/legibility.json); choose other fonts or chars")

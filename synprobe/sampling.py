@@ -23,7 +23,7 @@ import numpy as np
 
 from synprobe.dists import Choice, Const, Dist, Func
 from synprobe.errors import InvalidRecipe
-from synprobe.recipe import OCCLUDER_KINDS, PATTERN_KINDS, Recipe
+from synprobe.recipe import FONT_TIERS, OCCLUDER_KINDS, PATTERN_KINDS, Recipe
 from synprobe.rng import Draws
 from synprobe.scripts import ALPHABETS, SCRIPTS
 
@@ -133,25 +133,29 @@ class Vocab:
         need_occ_glyph = "glyph" in (recipe.occlusion.kind.values() or ())
         occ_group = [(c, 1.0) for c in ALPHABETS["latin"].chars] if need_occ_glyph else None
 
-        def pool_fonts(script_code):
+        def pool_fonts(script_code, tiers=FONT_TIERS[sym.fonts]):
+            """Candidate fonts: the explicit ``symbol.font`` list, else the kept regular fonts of
+            the recipe's legibility tiers (``symbol.fonts``) covering the script (or any)."""
             if font_w is not None:
                 return dict(font_w)
             if script_code >= 0:
-                return {f: 1.0 for f in reg.ids(script=SCRIPTS[script_code])}
-            return {f: 1.0 for s in SCRIPTS for f in reg.ids(script=s)}
+                return {f: 1.0 for f in reg.ids(script=SCRIPTS[script_code], tiers=tiers)}
+            return {f: 1.0 for s in SCRIPTS for f in reg.ids(script=s, tiers=tiers)}
 
         chars: dict[str, int] = {}
         raw = {}  # group -> (kept chars, their weights, group fonts, font weights, coverage (chars, fonts))
         for code, entries in list(groups.items()) + ([("occ", occ_group)] if occ_group else []):
-            fw = pool_fonts(SCRIPTS.index("latin") if code == "occ" else code)
+            fw = pool_fonts(SCRIPTS.index("latin"), ("legible",)) if code == "occ" else pool_fonts(code)
             gf = [f for f, x in fw.items() if x > 0]
             cov = _coverage(reg, gf, [ch for ch, _ in entries])
             keep = cov.any(1)
             if not keep.any():
                 script = "latin" if code == "occ" else SCRIPTS[code] if code != -1 else ""
                 where = "symbol.char" if code == -1 else f"symbol.script ({script})"
-                raise InvalidRecipe("<recipe>", where, "no font in the selection draws any of these characters; "
-                                    "see `synprobe fonts list`")
+                stale = "; ".join(getattr(reg, "legibility_notes", ()))
+                raise InvalidRecipe("<recipe>", where, "no font in the selection draws any of these characters "
+                                    f"legibly (symbol.fonts = {sym.fonts!r}); "
+                                    + (stale or "see `synprobe fonts list --tier all`"))
             kept = [e for e, k in zip(entries, keep.tolist()) if k]
             for ch, _ in kept:
                 chars.setdefault(ch, len(chars))
@@ -176,23 +180,25 @@ class Vocab:
             has = np.array([b is not None for b in bold])
             if has.any():
                 bcov = np.zeros_like(cov)
-                bcov[:, has] = _coverage(reg, [b for b in bold if b is not None], [c for c, _ in kept])
+                bcov[:, has] = _coverage(reg, [b for b in bold if b is not None], [c for c, _ in kept], reg.drawn)
                 r, c = np.nonzero(cov & bcov)
                 real_bold.update(zip(col[c].tolist(), ci[r].tolist()))
         occ = pools.pop("occ", None)
         return Vocab(tuple(chars), font_list, pools, occ, getattr(reg, "manifest_sha256", ""), frozenset(real_bold))
 
 
-def _coverage(reg, fonts: list[str], chars: list[str]) -> np.ndarray:
-    """bool (len(chars), len(fonts)): whether the audit says font j draws char i (one vectorised
-    search over every font's code points: a set lookup per pair took 40 ms per run)."""
+def _coverage(reg, fonts: list[str], chars: list[str], drawn=None) -> np.ndarray:
+    """bool (len(chars), len(fonts)): whether font j draws char i legibly according to the audits
+    (``drawn(font) -> str``, default ``reg.legible``: drawn and recognised; one vectorised search
+    over every font's code points: a set lookup per pair took 40 ms per run)."""
     out = np.zeros((len(chars), len(fonts)), bool)
     if not fonts or not chars:
         return out
+    drawn = reg.legible if drawn is None else drawn
     want = np.array([ord(c) if len(c) == 1 else -1 for c in chars], np.int64)
     order = np.argsort(want, kind="stable")
     sw = want[order]
-    texts = [reg.drawn(f) for f in fonts]
+    texts = [drawn(f) for f in fonts]
     allc = np.frombuffer("".join(texts).encode("utf-32-le"), np.uint32).astype(np.int64)
     fid = np.repeat(np.arange(len(fonts)), [len(t) for t in texts])  # one code point per str item
     pos = np.minimum(np.searchsorted(sw, allc), len(sw) - 1)

@@ -33,34 +33,50 @@ def fonts() -> None:
 @fonts.command("list")
 @click.option("--script", type=click.Choice(list(ALPHABETS)), default=None,
               help="Only fonts that cover this script.")
+@click.option("--tier", type=click.Choice(["legible", "decorative", "illegible", "all"]), default="all",
+              help="Only fonts of this legibility tier (for --script, else their best script).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--all-roles", is_flag=True, help="Also list bold faces.")
-def list_cmd(script, as_json, all_roles) -> None:
-    """List fonts: id, family, style, scripts, number of chars, licence."""
+def list_cmd(script, tier, as_json, all_roles) -> None:
+    """List fonts: id, family, style, tier, scripts, number of chars (legible/drawn), licence."""
     reg = _registry()
-    ids = reg.ids(script, role=None if all_roles else "regular")
+    for note in reg.legibility_notes:
+        click.echo(note, err=True)
+    tiers = None if tier == "all" else (tier,)
+    ids = reg.ids(script, role=None if all_roles else "regular", tiers=tiers)
     rows = []
     for fid in ids:
         e = reg.entry(fid)
         scripts = reg.scripts(fid)
-        n = len(reg.chars(fid, script)) if script else sum(len(reg.chars(fid, s)) for s in scripts)
+        drawn = reg.chars(fid, script) if script else "".join(reg.chars(fid, s) for s in scripts)
+        ok = set(reg.legible(fid))
         rows.append({"id": fid, "family": e.family, "style": e.style, "scripts": list(scripts),
-                     "n_chars": n, "license": e.license, "role": e.role})
+                     "tier": reg.tier(fid, script) if e.role == "regular" else "bold",
+                     "n_chars": len(drawn), "n_legible": sum(c in ok for c in drawn),
+                     "license": e.license, "role": e.role})
     counts = {s: len(reg.ids(s)) for s in ([script] if script else ALPHABETS)}
+    by_tier = {s: {t: len(reg.ids(s, tiers=(t,))) for t in ("legible", "decorative", "illegible")}
+               for s in counts}
     if as_json:
-        click.echo(json.dumps({"fonts": rows, "counts": counts}, ensure_ascii=False, indent=1))
+        click.echo(json.dumps({"fonts": rows, "counts": counts, "tiers": by_tier},
+                              ensure_ascii=False, indent=1))
         return
     for r in rows:
-        click.echo(f"{r['id']:<44} {r['family'][:28]:<28} {r['style'][:12]:<12} "
-                   f"{','.join(r['scripts'])} {r['n_chars']} {r['license']}")
+        click.echo(f"{r['id']:<44} {r['family'][:28]:<28} {r['style'][:12]:<12} {r['tier']:<10} "
+                   f"{','.join(r['scripts'])} {r['n_legible']}/{r['n_chars']} {r['license']}")
     click.echo("fonts per script: " + ", ".join(f"{s}={n}" for s, n in counts.items()))
+    click.echo("legible/decorative/illegible: " + ", ".join(
+        f"{s}={t['legible']}/{t['decorative']}/{t['illegible']}" for s, t in by_tier.items()))
 
 
 @fonts.command("check")
-@click.option("--write", is_flag=True, help="Rewrite coverage.json from the fresh audit.")
+@click.option("--write", is_flag=True, help="Rewrite coverage.json (and legibility.json) from the fresh audits.")
 @click.option("--workers", type=int, default=None, help="Audit processes (default: all cores).")
-def check_cmd(write, workers) -> None:
-    """Re-audit every bundled and user font, verify checksums, compare with coverage.json."""
+@click.option("--legibility/--no-legibility", default=True,
+              help="Re-audit legibility too (bundled fonts: trains the classifier, minutes; needs torch).")
+def check_cmd(write, workers, legibility) -> None:
+    """Re-audit every bundled and user font, verify checksums, compare with coverage.json and
+    legibility.json."""
     from ..fonts import _dump, audit_dir, verify
 
     reg = _registry() if not write else None
@@ -87,7 +103,10 @@ def check_cmd(write, workers) -> None:
             raise click.ClickException(f"{d / 'coverage.json'}: unreadable ({e})") from None
         problems += _diff(old, fresh)
     if write:
+        if legibility:
+            _legibility(dirs, write=True)
         return
+    problems += _legibility(dirs, write=False) if legibility else _legibility_current()
     for p in problems:
         click.echo(p)
     if problems:
@@ -112,6 +131,63 @@ def _diff(old: dict, new: dict) -> list[str]:
     return out
 
 
+def _legibility_current() -> list[str]:
+    """Without a re-audit: legibility.json must be current for every folder's manifest."""
+    click.echo("legibility: re-audit skipped (--no-legibility); checked that legibility.json is current")
+    return list(_registry().legibility_notes)
+
+
+def _legibility(dirs, write: bool) -> list[str]:
+    """Re-audit legibility: user folders with the shipped model (numpy), the bundled folder by
+    retraining the classifiers leave-fonts-out when torch is installed; tier differences."""
+    from .. import legibility as leg
+    from ..fonts import FontRegistry
+
+    problems = []
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        click.echo("legibility: bundled re-audit skipped (it trains a classifier and needs torch: "
+                   "pip install 'synprobe[train]'); checked that legibility.json is current")
+        problems += _registry().legibility_notes
+    else:
+        from ..legibility_train import audit
+
+        click.echo("legibility: re-auditing the bundled fonts (trains the classifiers, a few minutes)")
+        fresh, weights = audit(FontRegistry.load(user=False), log=click.echo)
+        problems += _apply(dirs[0], fresh, write, weights)
+    for d in dirs[1:]:
+        problems += _apply(d, leg.user_doc(d), write)
+    return problems
+
+
+def _apply(d, fresh, write: bool, weights=None) -> list[str]:
+    """Write ``fresh`` (and the bundled ``weights``) into folder d, or list how it differs from
+    the stored legibility.json."""
+    import numpy as np
+
+    from .. import legibility as leg
+
+    path = d / "legibility.json"
+    if write:
+        if weights is not None:
+            np.savez_compressed(d / leg.MODEL_FILE, **weights)
+        leg.dump(path, fresh)
+        click.echo(f"wrote {path}")
+        return []
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        return [f"{path}: unreadable ({e})"]
+    out = [] if old.get("manifest_sha256") == fresh["manifest_sha256"] else [
+        f"{path} was made for another manifest.json"]
+    for fid in sorted(set(old["fonts"]) | set(fresh["fonts"])):
+        a, b = old["fonts"].get(fid, {}).get("tiers"), fresh["fonts"].get(fid, {}).get("tiers")
+        if a != b:
+            out.append(f"{fid}: legibility tiers {a} in legibility.json, {b} in the fresh audit")
+    return out
+
+
 @fonts.command("add")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 def add_cmd(directory) -> None:
@@ -122,5 +198,7 @@ def add_cmd(directory) -> None:
         ids = add_fonts(directory)
     except SynprobeError as e:
         raise click.ClickException(str(e)) from None
+    reg = _registry()
     for i in ids:
-        click.echo(f"added {i}")
+        click.echo(f"added {i} ({reg.tier(i)}: {len(reg.legible(i))} of {len(reg.drawn(i))} "
+                   "drawn chars legible)")
