@@ -30,7 +30,7 @@ from pathlib import Path
 
 from synprobe.dists import Dist
 from synprobe.errors import InvalidRecipe
-from synprobe.paths import bundled
+from synprobe.paths import bundled, read_text_file
 from synprobe.recipe_fields import _allowed
 from synprobe.recipe_spec import (
     FONT_TIERS,
@@ -77,9 +77,9 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
         near = difflib.get_close_matches(str(name_or_path), list(known), n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
         raise InvalidRecipe(str(name_or_path), "", f"no such recipe file or name{hint}; "
-                            f"bundled recipes: {_allowed(known)}")
+                            f"`synprobe recipes` lists the {len(known)} bundled ones")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text_file(p))
     except tomllib.TOMLDecodeError as e:
         raise InvalidRecipe(str(p), "", f"not valid TOML: {e}") from None
     except (OSError, UnicodeDecodeError) as e:

@@ -16,6 +16,7 @@ from synprobe.dists import Bernoulli, Choice, Const, Dist, LogNormal, Normal, Un
 
 PATTERN_KINDS = ("solid", "linear", "radial", "multigradient", "camouflage", "noise", "image")
 OCCLUDER_KINDS = ("square", "triangle", "circle", "glyph")
+SLANT_MODES = ("synbols", "italic")  # see SymbolSpec.slant_mode
 # symbol.fonts: legibility tiers each selection samples (docs/fonts.md §3; illegible: never)
 FONT_TIERS = {"legible": ("legible",), "decorative": ("decorative",), "all": ("legible", "decorative")}
 MAX_SYMBOLS = 64
@@ -65,7 +66,10 @@ class SymbolSpec:
             (``"legible"``; ``"decorative"``; ``"all"`` = both). Illegible fonts and (font, char)
             pairs whose letter the legibility audit does not recognise are never sampled.
         bold, slant: bold face (a real bold file when the family has one, else emboldened
-            outlines) and horizontal shear factor (Synbols uses 0.2; 0 = upright).
+            outlines) and shear factor (Synbols uses 0.2; 0 = upright).
+        slant_mode: ``"synbols"`` (Synbols' slant: a vertical shear of the rotated glyph on screen,
+            y' = y + slant * x) or ``"italic"`` (a horizontal shear of the upright glyph before
+            rotation, x' = x - slant * y: the top leans right, as italics do).
         rotation: radians, clockwise on screen (as Synbols). scale: longest ink side / shortest image side.
         translation_x, translation_y: -1..1 maps the ink box across the free space (Synbols).
         foreground: texture of the glyph.
@@ -77,6 +81,7 @@ class SymbolSpec:
     fonts: str = "legible"
     bold: Dist = Bernoulli(0.5)
     slant: Dist = Choice((0.0, 0.2))
+    slant_mode: str = "synbols"
     rotation: Dist = Normal(0.0, 0.3)
     scale: Dist = LogNormal(0.6, 0.2)
     translation_x: Dist = Uniform(-0.9, 0.9)
@@ -105,6 +110,10 @@ class Recipe:
     the independent draws; the dict overrides columns (see :data:`synprobe.sampling.COLUMNS`) to
     give joint laws, e.g. ``lambda rng: {"scale": s, "rotation": -s}``. Symbol-level values set
     every symbol slot; a list sets the slots one by one. Its rng is seeded from (seed, index).
+
+    ``stream`` keys the random streams together with the seed (None: the recipe's ``name``), so
+    two recipes at one seed draw independent samples; give two recipes the same ``stream`` to pair
+    them (the same draws for the attributes they share: poses, colours, noise).
     """
 
     name: str = "custom"
@@ -119,7 +128,13 @@ class Recipe:
     gray: bool = False
     max_contrast: bool = True
     masks: bool = False
+    stream: str | None = None
     joint: Callable[[np.random.Generator], dict] | None = None
+
+    @property
+    def stream_key(self) -> str:
+        """The name that keys this recipe's random streams (``stream``, else ``name``)."""
+        return self.name if self.stream is None else self.stream
 
     @property
     def max_symbols(self) -> int:

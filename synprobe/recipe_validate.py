@@ -18,6 +18,7 @@ from synprobe.recipe_spec import (
     MAX_SYMBOLS,
     OCCLUDER_KINDS,
     PATTERN_KINDS,
+    SLANT_MODES,
     OcclusionSpec,
     PatternSpec,
     Recipe,
@@ -100,7 +101,9 @@ def recipe_from_dict(d: dict | Recipe, source: str = "<recipe>", base: Path | No
     d = _table(ctx, "", d)
     _check_keys(ctx, "", d, Recipe)
     kw: dict[str, Any] = {}
-    for k in ("name", "description"):
+    for k in ("name", "description", "stream"):
+        if k == "stream" and d.get(k) is None:
+            continue
         if k in d:
             if not isinstance(d[k], str):
                 ctx.fail(k, "expected a string")
@@ -167,6 +170,8 @@ def _symbol(ctx, path, v) -> SymbolSpec:
             kw[k] = _dist(ctx, f"{path}.{k}", v[k], kind="bool")
     if "slant" in v:
         kw["slant"] = _dist(ctx, f"{path}.slant", v["slant"], lo=-1, hi=1)
+    if "slant_mode" in v:
+        kw["slant_mode"] = _choice(ctx, f"{path}.slant_mode", v["slant_mode"], SLANT_MODES)
     _geometry(ctx, path, v, kw)
     if "foreground" in v:
         kw["foreground"] = _pattern(ctx, f"{path}.foreground", v["foreground"])

@@ -24,7 +24,7 @@ import numpy as np
 from synprobe.dists import Choice, Const, Dist, Func
 from synprobe.errors import InvalidRecipe
 from synprobe.recipe import FONT_TIERS, OCCLUDER_KINDS, PATTERN_KINDS, Recipe
-from synprobe.rng import Draws
+from synprobe.rng import Draws, stream_seed
 from synprobe.scripts import ALPHABETS, SCRIPTS
 
 __all__ = ["COLUMNS", "Column", "Vocab", "sample_table"]
@@ -56,7 +56,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("bold", "symbol", "bool", doc="bold face"),
     Column("bold_synthetic", "symbol", "bool",
            doc="bold drawn by emboldening the regular outlines (the family has no bold face drawing the char)"),
-    Column("slant", "symbol", "float64", doc="horizontal shear factor (0 = upright)"),
+    Column("slant", "symbol", "float64", doc="shear factor (0 = upright; see the recipe's slant_mode)"),
     Column("rotation", "symbol", "float64", doc="radians, clockwise on screen (as Synbols)"),
     Column("scale", "symbol", "float64", doc="longest ink side / shortest image side"),
     Column("translation_x", "symbol", "float64", doc="-1..1 across the free space"),
@@ -332,12 +332,13 @@ def _occluders(recipe: Recipe, vocab: Vocab, d: Draws, out: dict, K: int) -> Non
 
 
 def sample_table(recipe: Recipe, vocab: Vocab, seed: int, index: np.ndarray) -> dict[str, np.ndarray]:
-    """Sample every attribute of samples ``index`` (int array (n,)) of dataset ``seed``.
+    """Sample every attribute of samples ``index`` (int array (n,)) of dataset ``seed`` (the draws
+    are keyed by ``recipe.stream_key`` as well, so recipes at one seed are independent).
 
     Returns:
         dict column name -> array; see :data:`COLUMNS` for names, dtypes and shapes.
     """
-    d = Draws(seed, index)
+    d = Draws(stream_seed(seed, recipe.stream_key), index)  # keyed by the recipe too: see Recipe.stream
     n, S, K = len(d), recipe.max_symbols, recipe.max_occluders
     out: dict[str, np.ndarray] = {}
     out["n_symbols"] = np.asarray(recipe.n_symbols.sample(d, "n_symbols"), np.int64).reshape(n)

@@ -23,11 +23,11 @@ def q(s: str) -> str:
 def main() -> None:
     reg = FontRegistry.load(user=False)
     for script, alpha in ALPHABETS.items():
-        n_fonts = len(reg.ids(script))
+        n_fonts = len(reg.ids(script, tiers=("legible",)))
         (OUT / f"default-{script}.toml").write_text(
             HEADER
             + f'description = "Synbols default laws with the {script} alphabet ({len(alpha.chars)} characters, '
-            f'{n_fonts} fonts)"\nresolution = 32\n\n[symbol]\nscript = {q(script)}\n',
+            f'{n_fonts} legible fonts)"\nresolution = 32\n\n[symbol]\nscript = {q(script)}\n',
             encoding="utf-8",
         )
     korean = "".join(ALPHABETS["korean"].chars[:1000])
@@ -45,7 +45,7 @@ def main() -> None:
         + f"resolution = 32\n\n[symbol]\nchar = {q(chars)}\n",
         encoding="utf-8",
     )
-    fonts = sorted({f for s in ALPHABETS for f in reg.ids(s)[:200]})
+    fonts = sorted({f for s in ALPHABETS for f in reg.ids(s, tiers=("legible",))[:200]})
     font_list = ",\n    ".join(q(f) for f in fonts)
     (OUT / "balanced-font-chars.toml").write_text(
         HEADER
