@@ -58,7 +58,7 @@ def _group_alive(pgid: int) -> bool:
 def sequence(args, rng: random.Random, out: Path, reference: bytes, full_s: float) -> dict:
     base = ["default", "-n", str(args.n), "--workers", str(args.workers), "-q", "--no-preview"]
     kills = []
-    for attempt in range(rng.randint(1, 3)):
+    for _ in range(rng.randint(1, 3)):
         partial = out.with_name(out.name + ".partial")
         resume = partial.exists()
         proc = _run(base + (["--resume"] if resume else []), out)
@@ -111,7 +111,8 @@ def main() -> int:
             results.append(r)
             ks = ", ".join(f"{'resume' if k['resume'] else 'run'} killed at {k['after_s']:.2f}s"
                            f"{' (parent only)' if k['parent_only'] else ''}" for k in r["kills"])
-            print(f"{i:3d} {'ok  ' if r['ok'] else 'LOST'} {ks}{'; ' + r['error'] if 'error' in r else ''}", flush=True)
+            error = "; " + r["error"] if "error" in r else ""
+            print(f"{i:3d} {'ok  ' if r['ok'] else 'LOST'} {ks}{error}", flush=True)
             for p in Path(d).glob(f"*s{i}.h5*"):
                 p.unlink() if p.is_file() else None
     lost = sum(not r["ok"] for r in results)

@@ -243,7 +243,8 @@ def dump(path: Path, doc: dict) -> None:
     """Write a legibility document: header keys indented, then one line per font."""
     head = {k: v for k, v in doc.items() if k != "fonts"}
     text = json.dumps(head, sort_keys=True, indent=1, ensure_ascii=False)[:-2]
-    lines = [f"  {json.dumps(fid, ensure_ascii=False)}: {json.dumps(doc['fonts'][fid], sort_keys=True, ensure_ascii=False)}"
+    dump = lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False)  # noqa: E731
+    lines = [f"  {dump(fid)}: {dump(doc['fonts'][fid])}"
              for fid in sorted(doc["fonts"])]
     text += ',\n "fonts": {\n' + ",\n".join(lines) + "\n }\n}\n"
     path.write_text(text, encoding="utf-8")

@@ -31,7 +31,6 @@ from pathlib import Path
 from synprobe.dists import Dist
 from synprobe.errors import InvalidRecipe
 from synprobe.paths import bundled, read_text_file
-from synprobe.recipe_fields import _allowed
 from synprobe.recipe_spec import (
     FONT_TIERS,
     OCCLUDER_KINDS,

@@ -82,7 +82,8 @@ def test_noise_draws_are_the_same(ck, m, key):
 @given(b=st.integers(1, 6), h=st.integers(1, 20), w=st.integers(1, 20), data=st.data())
 def test_pattern_evaluation_is_the_same(ck, b, h, w, data):
     kinds = np.array(data.draw(st.lists(st.integers(0, 2), min_size=b, max_size=b)), np.int64)
-    params = np.array(data.draw(st.lists(st.floats(-3, 3), min_size=b * N_PARAMS, max_size=b * N_PARAMS))).reshape(b, N_PARAMS)
+    size = b * N_PARAMS
+    params = np.array(data.draw(st.lists(st.floats(-3, 3), min_size=size, max_size=size))).reshape(b, N_PARAMS)
     out_c, out_n = np.empty((b, h, w, 3), np.float32), np.empty((b, h, w, 3), np.float32)
     ck.eval_patterns(out_c, kinds, params)
     backend.NumbaKernels().eval_patterns(out_n, kinds, params)

@@ -207,7 +207,8 @@ def test_stale_legibility_file_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(synprobe.fonts, "bundled", lambda name: d)
     r = FontRegistry.load(user=False)
     assert len(r.legibility_notes) == 1
-    assert "stale" in r.legibility_notes[0] and "run `python tools/audit_legibility.py --write`" in r.legibility_notes[0]
+    note = r.legibility_notes[0]
+    assert "stale" in note and "run `python tools/audit_legibility.py --write`" in note
     assert r.tier(DINGBATS, "latin") == "illegible"  # entries whose font file is unchanged still hold
 
 

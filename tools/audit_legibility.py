@@ -53,8 +53,9 @@ def report(doc: dict, scripts) -> None:
         th = doc["thresholds"]["pair"]
         share = np.array([np.mean([v >= th for v in e["scores"][s].values()]) for e in fonts.values()])
         mean = np.array([np.mean(list(e["scores"][s].values())) for e in fonts.values()])
-        print("  share of letters passing, histogram (0.1 bins): " + " ".join(map(str, np.histogram(share, np.linspace(0, 1, 11))[0])))
-        print("  mean score, histogram (0.1 bins):              " + " ".join(map(str, np.histogram(mean, np.linspace(0, 1, 11))[0])))
+        hist = lambda v: " ".join(map(str, np.histogram(v, np.linspace(0, 1, 11))[0]))  # noqa: E731
+        print("  share of letters passing, histogram (0.1 bins): " + hist(share))
+        print("  mean score, histogram (0.1 bins):              " + hist(mean))
         legible = [e for e in fonts.values() if e["tiers"][s] == "legible"]
         bad = sum(v < th for e in legible for v in e["scores"][s].values())
         print(f"  pairs below {th} inside legible fonts: {bad}")
