@@ -50,6 +50,7 @@ from synprobe.datasets_download import (
     _verify,
 )
 from synprobe.errors import SynprobeError
+from synprobe.paths import fsync_path
 
 __all__ = [
     "CatalogEntry",
@@ -157,15 +158,6 @@ def _note(msg: str, progress: bool) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
-def _fsync_dir(d: Path) -> None:
-    with contextlib.suppress(OSError, AttributeError):  # not possible on Windows
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _write_source(final: Path, info: dict) -> None:
     """``source.json`` next to the file: where it came from (informative, written atomically)."""
     tmp = final.with_name(".source.json.tmp")
@@ -266,7 +258,7 @@ def _download(url: str, entry: CatalogEntry, final: Path, progress: bool) -> Non
                             f"run again to resume")
     _verify(url, entry, tmp)
     os.replace(tmp, final)
-    _fsync_dir(final.parent)
+    fsync_path(final.parent)
 
 
 

@@ -323,11 +323,12 @@ def generate(
     from synprobe.render.compose import Renderer
 
     renderer = Renderer(rc, registry=registry, vocab=vocab)
-    tail = _check_space(out, rc, meta, renderer, resume)
+    first = renderer.sample(seed, np.arange(1))  # the first row: sizes for the space check, caches, columns
+    tail = _check_space(out, rc, meta, renderer, first, resume)
     with output_lock(out):  # one writer per output, for the whole run
         work = _open_work(out, rc, meta, resume=resume, overwrite=overwrite)
         try:
-            resumed = _render_and_write(work, out, renderer, registry, meta, workers, progress, tail)
+            resumed = _render_and_write(work, out, renderer, first, registry, meta, workers, progress, tail)
         except OSError as e:
             if e.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
@@ -366,14 +367,13 @@ def _open_work(out: Path, rc: Recipe, meta: dict, *, resume: bool, overwrite: bo
     return work
 
 
-def _render_and_write(work: WorkDir, out: Path, renderer, registry, meta: dict, workers: int, progress: bool,
-                      tail: int) -> int:
+def _render_and_write(work: WorkDir, out: Path, renderer, first: dict, registry, meta: dict, workers: int,
+                      progress: bool, tail: int) -> int:
     """Render the chunks the work folder does not hold yet and assemble the output file (``tail``:
     bytes to reserve past the laid-out datasets); returns how many chunks an interrupted run had
     finished."""
     seed, n, chunk = meta["seed"], meta["n"], meta["chunk"]
     rc, vocab = renderer.recipe, renderer.vocab
-    first = renderer.sample(seed, np.arange(1))
 
     def labels(table: dict, start: int) -> bytes:  # y of a chunk replayed from its table (--resume)
         return y_json(renderer, table, seed, np.arange(start, start + len(table["n_symbols"]), dtype=np.int64))
@@ -432,12 +432,11 @@ def _check_writable(folder: Path) -> None:
                             "folder with -o") from None
 
 
-def _check_space(out: Path, rc: Recipe, meta: dict, renderer, resume: bool) -> int:
+def _check_space(out: Path, rc: Recipe, meta: dict, renderer, first: dict, resume: bool) -> int:
     """Refuse a run whose file cannot fit on the disk, before anything is created: pixels, masks,
     attribute columns and labels (as long as the first sample's, +16 bytes of HDF5 heap each);
     compressed runs also keep the raw pixels in ``OUT.partial/`` until they finish. Returns the
     bytes HDF5 will append past the laid-out datasets (labels; compressed pixels), +25%."""
-    first = renderer.sample(meta["seed"], np.arange(1))
     label = len(y_json(renderer, first, meta["seed"], np.arange(1))) + 16
     h, w, c = image_shape(rc)
     pixels = h * w * (c + (rc.max_symbols if rc.masks else 0))

@@ -12,8 +12,8 @@ import stat
 from pathlib import Path
 
 __all__ = [
-    "BUNDLED_PREFIX", "MAX_TEXT_FILE", "bundled", "format_size", "portable_path", "read_text_file", "resolve_portable",
-    "user_home",
+    "BUNDLED_PREFIX", "MAX_TEXT_FILE", "bundled", "format_size", "fsync_path", "portable_path", "read_text_file",
+    "resolve_portable", "user_home",
 ]
 
 _PKG = Path(__file__).resolve().parent
@@ -82,3 +82,22 @@ def format_size(n: float) -> str:
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
         n /= 1000
     return ""  # pragma: no cover
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file, or a folder's entries (after a rename), to the disk. A folder that cannot be
+    flushed (some systems do not allow it) is not an error; a file that cannot be is."""
+    folder = os.path.isdir(path)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        if folder:
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not folder:
+            raise
+    finally:
+        os.close(fd)
