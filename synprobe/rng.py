@@ -20,7 +20,9 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["Draws", "name_key", "stream_seed"]
+from synprobe.errors import SynprobeError
+
+__all__ = ["Draws", "check_seed", "name_key", "rng_for", "stream_seed"]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -32,6 +34,23 @@ _TO_UNIT = 2.0**-53
 def name_key(name: str) -> int:
     """Stable 64-bit key of a draw name (blake2b, independent of Python's hash seed)."""
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
+
+
+def check_seed(seed, error: type[SynprobeError] = SynprobeError) -> int:
+    """``seed`` as an int, or ``error`` (the caller's error class) saying it must be an integer >= 0."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise error(f"seed: {seed!r} must be an integer >= 0")
+    return int(seed)
+
+
+def rng_for(seed: int, name: str, error: type[SynprobeError] = SynprobeError) -> np.random.Generator:
+    """A numpy Generator keyed by (seed, draw name): an independent stream per draw name.
+
+    For the draws of whole-dataset steps (splits, scenario streams, replay, subsets); per-sample
+    draws use :class:`Draws`. A bad seed raises ``error`` (the caller's error class).
+    """
+    k = name_key(name)
+    return np.random.default_rng([check_seed(seed, error), k & 0xFFFFFFFF, k >> 32])
 
 
 @functools.lru_cache(maxsize=64)
