@@ -5,7 +5,10 @@
 - ``SYNPROBE_CACHE``: caches (compiled kernels, downloads); default ``$XDG_CACHE_HOME/synprobe``
   or ``~/.cache/synprobe``.
 - ``SYNPROBE_KERNELS``: ``auto`` (default), ``c`` or ``numba``: which compiled rendering kernels
-  to use (same bytes; see :mod:`synprobe.render.backend`). ``CC`` names the C compiler.
+  to use (same bytes; see :mod:`synprobe.render.backend`). ``CC`` names the C compiler. numba
+  caches its compiled kernels in ``$NUMBA_CACHE_DIR``, by default ``$SYNPROBE_CACHE/numba``.
+- ``SYNPROBE_FSYNC``: ``0`` skips flushing a finished dataset file to disk (scratch data on a
+  machine whose power is not a concern; saves ~0.2 s per 100k 32x32 images).
 - ``SYNPROBE_GLYPH_CACHE``: ``0`` turns off the on-disk glyph atlas cache
   (``$SYNPROBE_CACHE/glyphs``), which saves rasterising the same glyphs in every run.
 - ``SYNPROBE_CATALOG``: an extra dataset catalog (TOML) whose entries override the bundled ones.
@@ -20,7 +23,10 @@ import os
 import time
 from pathlib import Path
 
-__all__ = ["cache_home", "catalog_override", "created_timestamp", "glyph_cache_dir", "offline", "user_home"]
+__all__ = [
+    "c_compiler", "cache_home", "catalog_override", "created_timestamp", "environment", "fsync_enabled",
+    "glyph_cache_dir", "kernels_setting", "offline", "use_numba_cache", "user_home",
+]  # fmt: skip
 
 
 def cache_home() -> Path:
@@ -58,3 +64,29 @@ def offline() -> bool:
 def created_timestamp() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch) if epoch else None))
+
+
+def kernels_setting() -> str:
+    """``SYNPROBE_KERNELS`` as written (default ``auto``); :mod:`synprobe.render.backend` checks it."""
+    return os.environ.get("SYNPROBE_KERNELS", "auto")
+
+
+def c_compiler() -> str | None:
+    """``CC``, the C compiler command the C kernels are built with, when set."""
+    return os.environ.get("CC") or None
+
+
+def use_numba_cache() -> None:
+    """Point numba's cache of compiled kernels at ``$SYNPROBE_CACHE/numba`` unless
+    ``NUMBA_CACHE_DIR`` is set (call before numba is imported: numba reads it then)."""
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_home() / "numba"))
+
+
+def fsync_enabled() -> bool:
+    """Whether a finished dataset file is flushed to disk (``SYNPROBE_FSYNC``, default on)."""
+    return os.environ.get("SYNPROBE_FSYNC", "1") != "0"
+
+
+def environment() -> dict[str, str]:
+    """The settings this module reads that are set (``SYNPROBE_*``, ``SOURCE_DATE_EPOCH``), by name."""
+    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("SYNPROBE_") or k == "SOURCE_DATE_EPOCH"}

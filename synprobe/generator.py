@@ -22,29 +22,41 @@ workers, the chunk size or where a run was resumed.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import enum
 import errno
+import hashlib
 import json
+import multiprocessing as mp
 import os
 import shutil
+import signal
+import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from synprobe._version import __version__
+from synprobe.config import glyph_cache_dir
 from synprobe.errors import SynprobeError
-from synprobe.io.assemble import Assembler, column_schema
+from synprobe.fonts import FontRegistry
+from synprobe.io.assemble import Assembler, column_schema, slab_rows
 from synprobe.io.lock import output_lock
 from synprobe.io.partial import WorkDir, image_shape
-from synprobe.labels import y_json
 from synprobe.paths import format_size
 from synprobe.recipe import Recipe, recipe_json, resolve_recipe
-from synprobe.render.glyphs import ATLAS_MAX_LEVEL
+from synprobe.render.compose import Renderer
+from synprobe.render.glyphs import ATLAS_FORMAT, ATLAS_MAX_LEVEL, RENDER_VERSION, load_atlas, save_atlas
+from synprobe.render.labels import y_json
 from synprobe.sampling import Vocab
+from synprobe.splits import DEFAULT_SPLITS, default_splits, split_attrs
 
-_Assembler, _Work = Assembler, WorkDir  # private aliases kept for tests and old imports
-
-__all__ = ["GenerateResult", "generate", "render_samples"]
+__all__ = ["GenerateResult", "WriteMode", "generate", "render_samples"]
 
 MAX_SAMPLES = 10**12  # far beyond any disk; larger values overflow HDF5's dimensions
 BATCH_PIXELS = 8 << 20  # pixels rendered per call of the compiled kernels (amortises Python overhead)
@@ -59,21 +71,55 @@ class GenerateResult:
     resumed_chunks: int
 
 
+class WriteMode(enum.Enum):
+    """What a run does with an output that is already there (``OUT``) and with an unfinished run
+    (``OUT.partial/``): the ``--resume`` / ``--overwrite`` flags, as one value (cf. huggingface
+    datasets' ``DownloadMode``). The rules, in full: docs/format.md, "Rules when starting a run"."""
+
+    NEW = "new"  # refuse OUT and OUT.partial/
+    RESUME = "resume"  # finish OUT.partial/ (it must be there); refuse OUT
+    OVERWRITE = "overwrite"  # replace OUT; discard OUT.partial/
+    RESUME_OVERWRITE = "resume+overwrite"  # finish OUT.partial/ (it must be there), then replace OUT
+
+    @classmethod
+    def of(cls, resume: bool, overwrite: bool) -> WriteMode:
+        """The mode of the two flags (the public ``generate`` and the CLI take flags)."""
+        return {(False, False): cls.NEW, (True, False): cls.RESUME, (False, True): cls.OVERWRITE,
+                (True, True): cls.RESUME_OVERWRITE}[bool(resume), bool(overwrite)]
+
+    @property
+    def resumes(self) -> bool:
+        return self in (WriteMode.RESUME, WriteMode.RESUME_OVERWRITE)
+
+    @property
+    def replaces(self) -> bool:
+        return self in (WriteMode.OVERWRITE, WriteMode.RESUME_OVERWRITE)
+
+
 # --------------------------------------------------------------------------- setup
 
 
-def _chunk_size(h: int, w: int, c: int) -> int:
-    """Samples per work unit: about 16 MB of pixels (fewer, larger batches: Python overhead per
-    call is 1 us/image at 4 MB), a whole number of HDF5 chunks."""
-    from synprobe.io.h5 import chunk_rows
+def _check_int(value, name: str, lo: int, hi: int | None, expected: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < lo or (hi is not None and value > hi):
+        raise SynprobeError(f"{name}: expected {expected}, got {value!r}")
 
-    rows = chunk_rows(h, w, c)
-    return int(rows * max(1, (16 << 20) // (rows * h * w * c)))
+
+def _check_arguments(n, seed, compression) -> None:
+    _check_int(n, "-n", 1, MAX_SAMPLES, f"an integer from 1 to {MAX_SAMPLES:,}")
+    _check_int(seed, "--seed", 0, 2**63 - 1, "an integer in 0..2**63-1")
+    if compression not in (None, "lzf", "gzip"):
+        raise SynprobeError(f"--compression: unknown {compression!r}; expected one of 'lzf', 'gzip'")
+
+
+def _check_output(out) -> Path:
+    out = Path(out)
+    if not out.parent.exists():
+        raise SynprobeError(f"{out.parent}: output folder does not exist")
+    _check_writable(out.parent)
+    return out
 
 
 def _meta(recipe: Recipe, n: int, seed: int, vocab: Vocab, chunk: int, compression) -> dict:
-    import synprobe
-
     return {
         "recipe": recipe_json(recipe),
         "n": n,
@@ -81,7 +127,7 @@ def _meta(recipe: Recipe, n: int, seed: int, vocab: Vocab, chunk: int, compressi
         "chunk": chunk,
         "compression": compression,
         "fonts_manifest_sha256": vocab.fonts_sha256,
-        "synprobe_version": synprobe.__version__,
+        "synprobe_version": __version__,
     }
 
 
@@ -94,8 +140,6 @@ def _init_worker(renderer, seed: int, work: WorkDir, report: bool = True) -> Non
     """``report``: send the glyphs each chunk rasterised back to the parent (worker processes; the
     parent's own renderer already holds them)."""
     if report:
-        import signal
-
         _die_with_parent()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C (see _CtrlC)
     _STATE.clear()
@@ -111,9 +155,6 @@ class _CtrlC:
     second one interrupts at once. Worker processes ignore SIGINT: the parent stops them."""
 
     def __enter__(self):
-        import signal
-        import threading
-
         self.hit = False
         self.old = None
         if threading.current_thread() is threading.main_thread() and \
@@ -122,8 +163,6 @@ class _CtrlC:
         return self
 
     def _handle(self, signum, frame):
-        import signal
-
         if self.hit:
             raise KeyboardInterrupt
         self.hit = True
@@ -134,8 +173,6 @@ class _CtrlC:
             raise KeyboardInterrupt
 
     def __exit__(self, *exc):
-        import signal
-
         if self.old is not None:
             signal.signal(signal.SIGINT, self.old)
         return False
@@ -144,10 +181,6 @@ class _CtrlC:
 def _die_with_parent() -> None:
     """A worker process gets SIGKILL when its parent dies (Linux), so that killing the parent
     alone leaves no workers writing chunks of a run nobody owns any more."""
-    import ctypes
-    import signal
-    import sys
-
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -174,8 +207,6 @@ class _GlyphStore:
     """
 
     def __init__(self, renderer):
-        from synprobe.render.glyphs import load_atlas
-
         self.glyphs = renderer.glyphs
         self.path = _atlas_path(renderer)
         if self.path is not None and self.path.exists():
@@ -189,8 +220,6 @@ class _GlyphStore:
             self.glyphs.add(packed)
 
     def save(self) -> None:
-        from synprobe.render.glyphs import save_atlas
-
         if self.path is not None and self.glyphs.count(ATLAS_MAX_LEVEL) > self.kept:
             try:
                 save_atlas(self.path, self.glyphs.export(max_level=ATLAS_MAX_LEVEL))
@@ -200,11 +229,6 @@ class _GlyphStore:
 
 def _atlas_path(renderer) -> Path | None:
     """On-disk atlas of this recipe's fonts: keyed by rasteriser version and font file hashes."""
-    import hashlib
-
-    from synprobe.config import glyph_cache_dir
-    from synprobe.render.glyphs import ATLAS_FORMAT, RENDER_VERSION
-
     root = glyph_cache_dir()
     if root is None:
         return None
@@ -292,57 +316,51 @@ def generate(
         resume: finish an interrupted run found in ``OUT.partial/``.
         overwrite: replace an existing ``out`` / discard an unfinished run.
         compression: None (fastest), "lzf" or "gzip".
-        chunk: samples per work unit (default: about 4 MB of pixels).
+        chunk: samples per work unit (default: about 16 MB of pixels).
         progress: show a progress bar with images/s and ETA.
     """
     t0 = time.perf_counter()
-    # --- setup
-    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_SAMPLES:
-        raise SynprobeError(f"-n: expected an integer from 1 to {MAX_SAMPLES:,}, got {n!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
-        raise SynprobeError(f"--seed: expected an integer in 0..2**63-1, got {seed!r}")
-    if compression not in (None, "lzf", "gzip"):
-        raise SynprobeError(f"--compression: unknown {compression!r}; expected one of 'lzf', 'gzip'")
+    mode = WriteMode.of(resume, overwrite)
+    _check_arguments(n, seed, compression)
     rc = resolve_recipe(recipe, resolution)
-    if registry is None:
-        from synprobe.fonts import FontRegistry
-
-        registry = FontRegistry.load()
+    registry = FontRegistry.load() if registry is None else registry
     vocab = Vocab.build(rc, registry)
-    chunk = _chunk_size(*image_shape(rc)) if chunk is None else chunk
-    if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
-        raise SynprobeError(f"chunk: expected a positive integer, got {chunk!r}")
+    # the default work unit is one slab of the writer: ~16 MB of pixels, whole HDF5 chunks (fewer,
+    # larger batches: Python's overhead per call is 1 us/image at 4 MB)
+    chunk = slab_rows(*image_shape(rc)) if chunk is None else chunk
+    _check_int(chunk, "chunk", 1, None, "a positive integer")
     workers = (os.cpu_count() or 1) if workers is None else workers
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise SynprobeError(f"--workers: expected a positive integer, got {workers!r}")
-    out = Path(out)
-    if not out.parent.exists():
-        raise SynprobeError(f"{out.parent}: output folder does not exist")
-    _check_writable(out.parent)
+    _check_int(workers, "--workers", 1, None, "a positive integer")
+    out = _check_output(out)
     meta = _meta(rc, n, seed, vocab, chunk, compression)
-    from synprobe.render.compose import Renderer
-
     renderer = Renderer(rc, registry=registry, vocab=vocab)
     first = renderer.sample(seed, np.arange(1))  # the first row: sizes for the space check, caches, columns
-    tail = _check_space(out, rc, meta, renderer, first, resume)
+    tail = _check_space(out, rc, meta, renderer, first, mode)
     with output_lock(out):  # one writer per output, for the whole run
-        work = _open_work(out, rc, meta, resume=resume, overwrite=overwrite)
-        try:
+        work = _open_work(out, rc, meta, mode)
+        with _disk_full_hint(out):
             resumed = _render_and_write(work, out, renderer, first, registry, meta, workers, progress, tail)
-        except OSError as e:
-            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
-                raise
-            raise SynprobeError(f"{out.parent}: the disk filled up during the run ({e.strerror}); free some "
-                                "space, then run the same command with --resume (finished chunks are kept)") from None
         shutil.rmtree(work.root, ignore_errors=True)
     dt = time.perf_counter() - t0
     return GenerateResult(out, n, dt, n / dt, resumed)
 
 
-def _open_work(out: Path, rc: Recipe, meta: dict, *, resume: bool, overwrite: bool) -> WorkDir:
-    """The run's ``OUT.partial/`` folder: created, kept (``resume``, same arguments) or started again
-    (``overwrite``); anything else that is there is refused with one line saying what to pass."""
-    if out.exists() and not overwrite:
+@contextlib.contextmanager
+def _disk_full_hint(out: Path):
+    """A disk that fills up during the run: one line saying how to finish it."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise SynprobeError(f"{out.parent}: the disk filled up during the run ({e.strerror}); free some "
+                            "space, then run the same command with --resume (finished chunks are kept)") from None
+
+
+def _open_work(out: Path, rc: Recipe, meta: dict, mode: WriteMode) -> WorkDir:
+    """The run's ``OUT.partial/`` folder: created, kept (resumed, same arguments) or started again
+    (overwritten); anything else that is there is refused with one line saying what to pass."""
+    if out.exists() and not mode.replaces:
         raise SynprobeError(f"{out}: already exists; pass --overwrite to replace it")
     if out.exists() and not out.is_file():
         raise SynprobeError(f"{out}: not a regular file; --overwrite only replaces a dataset file")
@@ -350,18 +368,18 @@ def _open_work(out: Path, rc: Recipe, meta: dict, *, resume: bool, overwrite: bo
                    direct=meta["compression"] is None)
     if work.root.exists():
         old = work.meta()
-        if resume and old is not None:
+        if mode.resumes and old is not None:
             diff = [k for k in meta if k != "synprobe_version" and old.get(k) != meta[k]]
             if diff:
                 raise SynprobeError(f"{work.root}: cannot resume, the run was started with a different {diff[0]}; "
                                     "pass the same arguments or --overwrite")
             return work
-        if not (overwrite or resume):
+        if mode is WriteMode.NEW:
             raise SynprobeError(f"{work.root}: an unfinished run is there; pass --resume to finish it "
                                 "or --overwrite to start again")
         shutil.rmtree(work.root)  # --overwrite, or --resume of a run that never wrote its meta.json
         _discard_tmp(out)
-    elif resume:
+    elif mode.resumes:
         raise SynprobeError(f"{work.root}: nothing to resume; run without --resume")
     work.create(meta)
     return work
@@ -400,8 +418,6 @@ def _render_and_write(work: WorkDir, out: Path, renderer, first: dict, registry,
                 # run; noise table; label fragments): workers inherit them
                 renderer.render(first, seed, np.arange(1))
                 y_json(renderer, first, seed, np.arange(1))
-                import multiprocessing as mp
-
                 ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
                 with ctx.Pool(workers, _init_worker, (renderer, seed, work)) as pool:
                     for k, done, new, _ in pool.imap_unordered(_run_chunk, todo):
@@ -409,7 +425,7 @@ def _render_and_write(work: WorkDir, out: Path, renderer, first: dict, registry,
                         asm.add(k, work.labels_file(k))
                         bar.update(done)
                         ctrl_c.check()
-            asm.finish(meta, rc, registry)
+            asm.finish(meta, rc, registry, _default_splits(asm.file, seed))
         store.save()
     except BaseException:
         asm.abort()
@@ -420,10 +436,14 @@ def _render_and_write(work: WorkDir, out: Path, renderer, first: dict, registry,
     return resumed
 
 
+def _default_splits(f, seed: int) -> dict[str, tuple[np.ndarray, dict]]:
+    """Synbols' four default splits of the file's rows, with the attributes each is stored with."""
+    return {name: (m, split_attrs(*DEFAULT_SPLITS[name], seed=seed))
+            for name, m in default_splits(f, seed=seed).items()}
+
+
 def _check_writable(folder: Path) -> None:
     """One line, before any work, when the output folder takes no files (e.g. /proc)."""
-    import tempfile
-
     try:
         with tempfile.TemporaryFile(dir=folder):
             pass
@@ -432,7 +452,7 @@ def _check_writable(folder: Path) -> None:
                             "folder with -o") from None
 
 
-def _check_space(out: Path, rc: Recipe, meta: dict, renderer, first: dict, resume: bool) -> int:
+def _check_space(out: Path, rc: Recipe, meta: dict, renderer, first: dict, mode: WriteMode) -> int:
     """Refuse a run whose file cannot fit on the disk, before anything is created: pixels, masks,
     attribute columns and labels (as long as the first sample's, +16 bytes of HDF5 heap each);
     compressed runs also keep the raw pixels in ``OUT.partial/`` until they finish. Returns the
@@ -446,7 +466,7 @@ def _check_space(out: Path, rc: Recipe, meta: dict, renderer, first: dict, resum
     free = shutil.disk_usage(out.parent).free
     if need > free:
         hint = ("; a resume needs room for a second copy of the unfinished file while it copies from it: free "
-                "space, or pass --overwrite to start again" if resume else "")
+                "space, or pass --overwrite to start again" if mode.resumes else "")
         raise SynprobeError(f"{out.parent}: not enough free disk space: {n:,} samples need about "
                             f"{format_size(need)}, {format_size(free)} is free{hint}")
     return int(1.25 * n * (label + (0 if direct else pixels))) + (1 << 20)

@@ -11,6 +11,8 @@ import os
 import stat
 from pathlib import Path
 
+from synprobe.config import user_home  # the per-user data folder (user fonts), kept here for fonts
+
 __all__ = [
     "BUNDLED_PREFIX", "MAX_TEXT_FILE", "bundled", "format_size", "fsync_path", "portable_path", "read_text_file",
     "resolve_portable", "user_home",
@@ -46,13 +48,6 @@ def resolve_portable(path: str) -> Path:
     if path.startswith(BUNDLED_PREFIX):
         return bundled("generators") / path[len(BUNDLED_PREFIX):]
     return Path(path).expanduser()
-
-
-def user_home() -> Path:
-    """Per-user data folder (user fonts), from ``$SYNPROBE_HOME`` if set (see :mod:`synprobe.config`)."""
-    from synprobe.config import user_home as _user_home
-
-    return _user_home()
 
 
 MAX_TEXT_FILE = 1 << 20  # recipes and scenario recipes are a few KB; a larger file is a mistake

@@ -23,6 +23,7 @@ import numpy as np
 
 from synprobe.dists import Choice, Const, Dist, Func
 from synprobe.errors import InvalidRecipe
+from synprobe.fonts import FontRegistry
 from synprobe.recipe import FONT_TIERS, OCCLUDER_KINDS, PATTERN_KINDS, Recipe
 from synprobe.rng import Draws, stream_seed
 from synprobe.scripts import ALPHABETS, SCRIPTS
@@ -116,11 +117,7 @@ class Vocab:
     @staticmethod
     def build(recipe: Recipe, registry=None) -> Vocab:
         """Build the tables from the audited font coverage (only verified pairs are sampled)."""
-        if registry is None:
-            from synprobe.fonts import FontRegistry
-
-            registry = FontRegistry.load()
-        reg = registry
+        reg = FontRegistry.load() if registry is None else registry
         sym = recipe.symbol
         font_w = _weights(sym.font)
         scripts = sym.script.values() if not isinstance(sym.script, Func) else SCRIPTS

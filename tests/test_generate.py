@@ -13,13 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import synprobe.generator as gen
 from synprobe.errors import FormatError, SynprobeError
+from synprobe.io.assemble import Assembler
 from synprobe.io.h5 import open_dataset
-
-try:  # the driver module is being renamed generate -> generator (it shadowed synprobe.generate())
-    import synprobe.generator as gen
-except ModuleNotFoundError:
-    import synprobe.generate as gen
 
 generate = gen.generate
 
@@ -116,7 +113,7 @@ def _interrupted(tmp_path, monkeypatch, **kw) -> Path:
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:
-        m.setattr(gen._Assembler, "finish", boom)
+        m.setattr(Assembler, "finish", boom)
         with pytest.raises(KeyboardInterrupt):
             generate("default", 192, out, workers=1, chunk=64, resolution=8, **kw)
     assert not out.exists() and (tmp_path / "a.h5.partial").is_dir()

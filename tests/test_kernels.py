@@ -13,7 +13,7 @@ from synprobe.errors import SynprobeError
 from synprobe.recipe import recipe_from_dict
 from synprobe.render import backend, ckernels
 from synprobe.render.compose import Renderer
-from synprobe.render.patterns import N_PARAMS
+from synprobe.render.contract import N_PARAMS
 
 RECIPES = ["default", "default-bw", "counting", "some-large-occlusion", "camouflage", "natural-patterns",
            "pixel-noise", "segmentation"]
@@ -140,13 +140,13 @@ def test_processes_building_at_once_share_one_complete_library(ck, tmp_path):
 def test_labels_assembled_in_c_equal_the_python_reference(ck, name):
     import json
 
-    from synprobe.labels import label_starts, y_json_py
     from synprobe.recipe import load_recipe
+    from synprobe.render.labels import label_starts, y_json_py
 
     r = Renderer(load_recipe(name))
     idx = np.arange(1000, 1300)
     t = r.sample(11, idx)
-    from synprobe.labels import _c_tables, _resolution
+    from synprobe.render.labels import _c_tables, _resolution
 
     y = ck.labels(_c_tables(r), t, _resolution(r, 11), idx)
     assert y == y_json_py(r, t, 11, idx)
@@ -158,7 +158,7 @@ def test_labels_assembled_in_c_equal_the_python_reference(ck, name):
 @given(symbols=st.integers(1, 4), occluders=st.integers(0, 3), has_occ=st.booleans(), seed=st.integers(0, 2**40),
        n=st.integers(0, 40))
 def test_labels_of_any_symbol_and_occluder_count_equal_the_python_reference(ck, symbols, occluders, has_occ, seed, n):
-    from synprobe.labels import _c_tables, _resolution, y_json_py
+    from synprobe.render.labels import _c_tables, _resolution, y_json_py
 
     spec = {"n_symbols": {"dist": "choice", "values": list(range(1, symbols + 1))},
             "occlusion": {"count": {"dist": "choice", "values": list(range(occluders + 1))},
@@ -287,3 +287,16 @@ def test_generate_says_when_it_falls_back_to_numba(monkeypatch, tmp_path):
     assert r.exit_code == 0, r.output
     assert "note: rendered with the numba kernels" in r.stderr and "false failed" in r.stderr
     assert r.stderr.count("\n") == 1 and "wrote" in r.stdout
+
+
+def test_the_c_kernels_hold_the_render_contract():
+    """``_kernels.c`` repeats the contract's integers as ``#define``s: every one equals contract.py's."""
+    import re
+    from pathlib import Path
+
+    from synprobe.render import contract
+
+    source = (Path(contract.__file__).parent / "_kernels.c").read_text()
+    defines = {name: int(value) for name, value in re.findall(r"^#define (\w+) (\d+)\b", source, re.M)}
+    shared = {name: getattr(contract, name) for name in contract.__all__ if isinstance(getattr(contract, name), int)}
+    assert shared and defines == shared

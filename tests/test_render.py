@@ -174,7 +174,10 @@ def test_renderer_refuses_pair_outside_vocab_coverage(registry):
 def test_pixel_noise_kernel_is_standard_normal_and_keyed():
     """The kernel's draws: N(0, 1) moments and tails, no correlation between neighbours (values
     drawn from the same hash included), the same key gives the same draws, another key others."""
-    from synprobe.render.kernels import _normal_noise, noise_table
+    from synprobe.render.contract import normal_lut as noise_table
+    from synprobe.render.kernels import compiled
+
+    _normal_noise = compiled()._normal_noise
 
     lut = noise_table()
     a = np.empty(300_001, np.float32)  # odd length: the last hash is used in part

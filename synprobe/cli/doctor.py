@@ -68,11 +68,10 @@ def _versions() -> dict:
 
 
 def _kernels() -> dict:
-    import os
-
+    from synprobe.config import kernels_setting
     from synprobe.errors import SynprobeError
 
-    choice = os.environ.get("SYNPROBE_KERNELS", "auto")
+    choice = kernels_setting()
     try:
         from synprobe.render.backend import kernels
 
@@ -135,7 +134,6 @@ def _size(p) -> str:
 
 
 def _environment() -> dict:
-    import os
+    from synprobe.config import environment
 
-    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("SYNPROBE_") or k == "SOURCE_DATE_EPOCH"} \
-        or {"(none set)": ""}
+    return environment() or {"(none set)": ""}

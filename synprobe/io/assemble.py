@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import hashlib
 import json
+import mmap
 import os
+import platform
+import sys
 from pathlib import Path
 
 import numpy as np
 
+from synprobe.config import cache_home, created_timestamp, fsync_enabled
+from synprobe.errors import SynprobeError
+from synprobe.io.h5 import SAMPLES_VERSION, H5Writer, chunk_rows
 from synprobe.io.partial import WorkDir, squeeze
-from synprobe.labels import label_starts
 from synprobe.paths import fsync_path
 from synprobe.recipe import Recipe
+from synprobe.render.labels import label_starts
 from synprobe.sampling import COLUMNS, Vocab
 
-__all__ = ["Assembler", "column_schema"]
+__all__ = ["Assembler", "column_schema", "slab_rows"]
 
 
 def _reserve(path: Path, tail: int) -> None:
@@ -25,13 +34,9 @@ def _reserve(path: Path, tail: int) -> None:
     writing into allocated blocks skips ext4's block reservation for every page (measured: 30%
     less system time for 400 MB). A file system without fallocate only loses that; a full one
     is a one-line error before anything is rendered."""
-    import errno
-
     fallocate = _fallocate()
     if fallocate is None:
         return
-    import ctypes
-
     fd = os.open(path, os.O_WRONLY)
     try:  # Linux's fallocate(2) fails where a file system cannot (glibc's posix_fallocate would then
         size = os.fstat(fd).st_size  # write a byte into every block instead)
@@ -39,8 +44,6 @@ def _reserve(path: Path, tail: int) -> None:
             if length > 0 and fallocate(fd, mode, offset, length) != 0:
                 err = ctypes.get_errno()
                 if err in (errno.ENOSPC, errno.EDQUOT):
-                    from synprobe.errors import SynprobeError
-
                     raise SynprobeError(f"{path.parent}: not enough free disk space for the output file "
                                         f"({size + tail:,} bytes): {os.strerror(err)}")
                 return  # not supported here: best effort
@@ -53,9 +56,6 @@ _KEEP_SIZE = 1  # FALLOC_FL_KEEP_SIZE: reserve blocks past the end without chang
 
 def _fallocate():
     """libc's ``fallocate(fd, mode, offset, len)`` (Linux), or None."""
-    import ctypes
-    import sys
-
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -74,7 +74,7 @@ class Assembler:
     Every dataset is created when the file is, with a fixed layout: pixels (uncompressed) and
     attribute columns have fixed file offsets, so workers write them straight into the file
     (:meth:`WorkDir.write_pixels`, :meth:`WorkDir.write_columns`) and the parent only writes the
-    JSON labels ``y``. Those go in slabs of fixed size (:func:`_slab_rows`, a property of the
+    JSON labels ``y``. Those go in slabs of fixed size (:func:`slab_rows`, a property of the
     image shape only), each written once all its rows are done, in order. The sequence of HDF5
     calls is therefore the same whatever the chunk size, the worker count, the order chunks finish
     in, or whether they are replayed after a resume: the file is byte-identical.
@@ -94,8 +94,6 @@ class Assembler:
 
     def __init__(self, work: WorkDir, out: Path, vocab: Vocab, compression, columns: dict, labels,
                  labels_bytes: int = 0):
-        from synprobe.io.h5 import H5Writer
-
         self.work, self.out, self.vocab, self.make_labels = work, out, vocab, labels
         self.tmp = out.with_name(f".{out.name}.tmp")
         old = self.tmp.with_name(self.tmp.name + ".old")
@@ -117,7 +115,7 @@ class Assembler:
             self._recover(source)
         elif not work.direct:
             self._verify_store()
-        self.slab = _slab_rows(*work.shape)
+        self.slab = slab_rows(*work.shape)
         self.next_chunk = 0  # chunks [0, next_chunk) are done
         self.written = 0  # rows [0, written) have their labels in the file
         self.ready: set[int] = set()
@@ -160,7 +158,7 @@ class Assembler:
 
     def add(self, k: int, y: bytes | Path | None = None) -> None:
         """Chunk k is complete on disk: pixels and columns written by its worker, ``y`` its labels
-        (see :func:`synprobe.labels.y_json`) or the file holding them. Without ``y`` the chunk is
+        (see :func:`synprobe.render.labels.y_json`) or the file holding them. Without ``y`` the chunk is
         replayed from its chunk file (after a resume): its columns and labels are made here. Then
         every slab whose rows are all done is written."""
         if y is None:
@@ -168,8 +166,6 @@ class Assembler:
             self.work.write_columns(k * self.work.chunk, table)
             y = self.make_labels(table, k * self.work.chunk)
         elif isinstance(y, Path):  # a worker's labels file: mapped, not copied
-            import mmap
-
             with open(y, "rb") as f:
                 m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             try:
@@ -207,16 +203,17 @@ class Assembler:
         del blocks  # the strings stay alive until written
         self.written = stop
 
-    def finish(self, meta: dict, recipe: Recipe, registry) -> None:
-        from synprobe.config import created_timestamp
-        from synprobe.io.h5 import SAMPLES_VERSION
+    @property
+    def file(self):
+        """The output file being written (h5py), for reading back what is in it (e.g. to compute splits)."""
+        return self.writer.f
 
+    def finish(self, meta: dict, recipe: Recipe, registry, splits: dict[str, tuple[np.ndarray, dict]]) -> None:
+        """Write ``splits`` ({name: (bool membership (N, 3), attributes)}) and the provenance, mark
+        the file complete and move it into place."""
         n = self.work.n
-        from synprobe.splits import DEFAULT_SPLITS, default_splits, split_attrs
-
-        for name, m in default_splits(self.writer.f, seed=meta["seed"]).items():  # Synbols' default four
-            kind, by = DEFAULT_SPLITS[name]
-            self.writer.write_split(name, m, **split_attrs(kind, by, seed=meta["seed"]))
+        for name, (membership, attrs) in splits.items():
+            self.writer.write_split(name, membership, **attrs)
         self.writer.finish(
             synprobe_version=meta["synprobe_version"],
             samples_version=SAMPLES_VERSION,
@@ -286,14 +283,12 @@ def _read_rows(fd: int, w: WorkDir, name: str, slots: int, a: int, b: int) -> np
 def _fsync(path: Path) -> None:
     """:func:`synprobe.paths.fsync_path`, unless ``SYNPROBE_FSYNC=0`` (scratch data on a machine
     whose power is not a concern; saves ~0.2 s per 100k 32x32 images)."""
-    if os.environ.get("SYNPROBE_FSYNC", "1") != "0":
+    if fsync_enabled():
         fsync_path(path)
 
 
-def _slab_rows(h: int, w: int, c: int) -> int:
+def slab_rows(h: int, w: int, c: int) -> int:
     """Rows per write into the file: whole HDF5 chunks, about 16 MB; depends on the shape only."""
-    from synprobe.io.h5 import chunk_rows
-
     rows = chunk_rows(h, w, c)
     return int(rows * max(1, (16 << 20) // (rows * h * w * c)))
 
@@ -317,10 +312,6 @@ def _versions() -> dict:
     (importlib.metadata scans every path entry), so the answer is cached, keyed by the
     interpreter and the modification times of the site-packages folders on the path (an install,
     upgrade or removal changes its folder's)."""
-    import hashlib
-    import platform
-    import sys
-
     key = [sys.executable, platform.python_version()]
     for p in sys.path:  # where distributions are installed (not the working directory or sources)
         if os.path.basename(p) not in ("site-packages", "dist-packages"):
@@ -329,8 +320,6 @@ def _versions() -> dict:
             key.append(f"{p}:{os.stat(p or '.').st_mtime_ns}")
         except OSError:
             key.append(p)
-    from synprobe.config import cache_home
-
     path = cache_home() / "versions" / (hashlib.sha256("\n".join(key).encode()).hexdigest()[:24] + ".json")
     try:
         out = json.loads(path.read_text())
@@ -338,7 +327,7 @@ def _versions() -> dict:
             return out
     except (OSError, ValueError):
         pass
-    from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import PackageNotFoundError, version  # 10 ms: only on a cache miss
 
     out = {"python": platform.python_version()}
     for pkg in _VERSIONED:

@@ -113,7 +113,7 @@ class WorkDir:
         once the chunk's rows are in place. A resume trusts a chunk's pixels only where they match
         these checksums (a power cut can lose pages written before the record). One structured
         array (not one zip member per column). The JSON labels are not kept: they are a pure
-        function of the table (see :func:`synprobe.labels.y_json`), recomputed for chunks replayed
+        function of the table (see :func:`synprobe.render.labels.y_json`), recomputed for chunks replayed
         after a resume."""
         dst = self.chunk_file(k)
         tmp = dst.with_name(dst.name + ".tmp")

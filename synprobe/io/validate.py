@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from synprobe.errors import FormatError, IncompleteFileError, NotEnoughMemory, SynprobeError
+from synprobe.sampling import COLUMNS
 
 __all__ = [
     "MAX_JSON_BYTES", "MAX_JSON_DEPTH", "MAX_LABEL_BYTES", "categories", "check_codes", "check_dataset_file",
@@ -300,8 +301,6 @@ _DOC: dict[str, str] = {}
 def _documented() -> dict[str, str]:
     """Column name -> the dtype the format documents (``synprobe.sampling.COLUMNS``)."""
     if not _DOC:
-        from synprobe.sampling import COLUMNS
-
         _DOC.update({c.name: c.dtype for c in COLUMNS})
     return _DOC
 

@@ -18,7 +18,15 @@
 #include <immintrin.h>
 #endif
 
+/* The render contract: the same values as synprobe/render/contract.py (tests/test_kernels.py checks). */
+#define KIND_SOLID 0
+#define KIND_LINEAR 1
+#define KIND_RADIAL 2
+#define KIND_TEXTURE 3
+#define STOPS 0 /* params[STOPS .. STOPS + 8]: the colour stops c0, c1, c2 (rgb) */
+#define GEOMETRY 9
 #define N_PARAMS 16
+#define NORMAL_LUT_SIZE 4096
 
 static inline float pmax(float a, float b) { return b > a ? b : a; }
 static inline float pmin(float a, float b) { return b < a ? b : a; }
@@ -33,7 +41,7 @@ static inline uint64_t mix64(uint64_t z) {
  * planes: row i goes to d0/d1/d2 + (i - i0) * W. */
 static void fill_rows(float *restrict d0, float *restrict d1, float *restrict d2, int64_t kind, const double *p,
                       const float *tex, int64_t ti, int64_t H, int64_t W, int64_t i0, int64_t i1) {
-    if (kind == 3) {
+    if (kind == KIND_TEXTURE) {
         const float *t = tex + (ti * H + i0) * W * 3;
         for (int64_t k = 0; k < (i1 - i0) * W; k++) {
             d0[k] = t[3 * k];
@@ -42,7 +50,7 @@ static void fill_rows(float *restrict d0, float *restrict d1, float *restrict d2
         }
         return;
     }
-    if (kind == 0) {
+    if (kind == KIND_SOLID) {
         const float r = (float)p[0], g = (float)p[1], b = (float)p[2];
         for (int64_t k = 0; k < (i1 - i0) * W; k++) {
             d0[k] = r;
@@ -54,14 +62,15 @@ static void fill_rows(float *restrict d0, float *restrict d1, float *restrict d2
     const float c0r = (float)p[0], c0g = (float)p[1], c0b = (float)p[2];
     const float d1r = (float)(p[3] - p[0]), d1g = (float)(p[4] - p[1]), d1b = (float)(p[5] - p[2]);
     const float d2r = (float)(p[6] - p[3]), d2g = (float)(p[7] - p[4]), d2b = (float)(p[8] - p[5]);
-    if (kind == 2) {
+    if (kind == KIND_RADIAL) {
         /* two-circle radial gradient (cairo's law): pixel p takes the largest t whose circle, centre
          * c1 + t d and radius r1 + t dr >= 0, passes through p: the larger root of
          * A t^2 - 2 B t + C = 0 (A = |d|^2 - dr^2, B = q.d + r1 dr, C = |q|^2 - r1^2, q = p - c1),
-         * else the smaller; padded to [0, 1]. Unit coordinates: p[9..15] = 1 / m, x and y of
+         * else the smaller; padded to [0, 1]. Unit coordinates: g = p + GEOMETRY: g[0..6] = 1 / m, x and y of
          * (0.5 / m - c1), dx, dy, r1, dr. Branch-free, so the row vectorises. */
-        const float im = (float)p[9], qx0 = (float)p[10], qy0 = (float)p[11];
-        const float dx = (float)p[12], dy = (float)p[13], r1 = (float)p[14], dr = (float)p[15];
+        const double *g = p + GEOMETRY;
+        const float im = (float)g[0], qx0 = (float)g[1], qy0 = (float)g[2];
+        const float dx = (float)g[3], dy = (float)g[4], r1 = (float)g[5], dr = (float)g[6];
         const float A = dx * dx + dy * dy - dr * dr;
         const float ia = A != 0.0f ? 1.0f / A : 0.0f;  /* degenerate (|d| = |dr|): t = 0 */
         for (int64_t i = i0; i < i1; i++) {
@@ -85,7 +94,7 @@ static void fill_rows(float *restrict d0, float *restrict d1, float *restrict d2
         }
         return;
     }
-    const float a = (float)p[9], b = (float)p[10], cc = (float)p[11];
+    const float a = (float)p[GEOMETRY], b = (float)p[GEOMETRY + 1], cc = (float)p[GEOMETRY + 2];
     for (int64_t i = i0; i < i1; i++) {
         const int64_t base = (i - i0) * W;
         const float t0 = b * (float)i + cc;
@@ -122,7 +131,7 @@ int sp_eval_patterns(float *out, int64_t b, int64_t H, int64_t W, const int64_t 
     float *planes = malloc(sizeof(float) * 3 * (P > 0 ? P : 1));
     if (!planes) return -1;
     for (int64_t s = 0; s < b; s++) {
-        if (kinds[s] == 3)
+        if (kinds[s] == KIND_TEXTURE)
             memset(planes, 0, sizeof(float) * 3 * P);
         else
             fill_pattern(planes, kinds[s], params + s * N_PARAMS, NULL, 0, H, W);
@@ -227,7 +236,7 @@ static void noise_span(float *restrict out, int64_t m0, int64_t cnt, uint32_t k3
     int64_t m = m0, end = m0 + cnt;
     if (cnt <= 0) return;
     if (m & 1) { /* odd start: the high half of the previous pair */
-        *out++ = lut[(noise_hash(k32, (uint32_t)(m / 2)) >> 16) & 4095u];
+        *out++ = lut[(noise_hash(k32, (uint32_t)(m / 2)) >> 16) & (NORMAL_LUT_SIZE - 1u)];
         m++;
     }
     int64_t h = m / 2;
@@ -237,7 +246,7 @@ static void noise_span(float *restrict out, int64_t m0, int64_t cnt, uint32_t k3
      * emulate them with scalar loads: 2x slower here) */
     const __m256i vk32 = _mm256_set1_epi32((int)k32), golden = _mm256_set1_epi32((int)0x9E3779B9u);
     const __m256i c1 = _mm256_set1_epi32(0x7FEB352D), c2 = _mm256_set1_epi32((int)0x846CA68Bu);
-    const __m256i mask = _mm256_set1_epi32(4095), step = _mm256_set1_epi32(8);
+    const __m256i mask = _mm256_set1_epi32(NORMAL_LUT_SIZE - 1), step = _mm256_set1_epi32(8);
     __m256i vk = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)h), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     for (; h + 8 <= h_end; h += 8, out += 16, vk = _mm256_add_epi32(vk, step)) {
         __m256i x = _mm256_xor_si256(vk32, _mm256_mullo_epi32(vk, golden));
@@ -255,10 +264,10 @@ static void noise_span(float *restrict out, int64_t m0, int64_t cnt, uint32_t k3
 #endif
     for (; h < h_end; h++, out += 2) {
         const uint32_t x = noise_hash(k32, (uint32_t)h);
-        out[0] = lut[x & 4095u];
-        out[1] = lut[(x >> 16) & 4095u];
+        out[0] = lut[x & (NORMAL_LUT_SIZE - 1u)];
+        out[1] = lut[(x >> 16) & (NORMAL_LUT_SIZE - 1u)];
     }
-    if (end & 1) *out = lut[noise_hash(k32, (uint32_t)h_end) & 4095u]; /* odd end: a low half */
+    if (end & 1) *out = lut[noise_hash(k32, (uint32_t)h_end) & (NORMAL_LUT_SIZE - 1u)]; /* odd end: a low half */
 }
 
 /* out[k] ~ N(0, 1), a pure function of (key, k): see kernels._normal_noise. */

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synprobe.config import cache_home
+from synprobe.config import c_compiler, cache_home
 
 __all__ = ["CKernels", "load"]
 
@@ -40,7 +40,7 @@ _i64, _u64, _i32, _ptr = ctypes.c_int64, ctypes.c_uint64, ctypes.c_int32, ctypes
 
 
 def _compiler() -> list[str] | None:
-    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    cc = c_compiler() or sysconfig.get_config_var("CC") or "cc"
     parts = cc.split()
     if not parts or shutil.which(parts[0]) is None:
         parts = ["cc"]
@@ -108,7 +108,7 @@ class CKernels:
 
     def render(self, out, masks, ids, inv, box, atlas, active, kinds, params, tex, tex_row, gray, inverse,
                contrast, sigma, seed, index, lut, n_symbols):
-        """See :func:`synprobe.render.backend.render`."""
+        """See :meth:`synprobe.render.kernels.NumbaKernels.render`."""
         data, off, hw = atlas
         n, L = ids.shape
         H, W, C = out.shape[1:]
@@ -127,7 +127,7 @@ class CKernels:
             raise MemoryError("render kernel: out of memory")
 
     def labels(self, tables: list, t: dict, res: str, index) -> bytes:
-        """The JSON labels of attribute table ``t`` (see :func:`synprobe.labels.y_json`)."""
+        """The JSON labels of attribute table ``t`` (see :func:`synprobe.render.labels.y_json`)."""
         import orjson
 
         n = len(t["n_symbols"])
@@ -159,7 +159,7 @@ class CKernels:
             cap *= 2
 
     def strokes(self, out, seg, col, r):
-        """See :func:`synprobe.render.backend.NumbaKernels.strokes`."""
+        """See :meth:`synprobe.render.kernels.NumbaKernels.strokes`."""
         assert out.flags.c_contiguous and out.dtype == np.float32
         b, H, W = out.shape[:3]
         seg, col = _c(seg, np.float32), _c(col, np.uint8)

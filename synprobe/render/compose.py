@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from synprobe.fonts import FontRegistry
 from synprobe.recipe import OCCLUDER_KINDS, Recipe
+from synprobe.render.backend import kernels
+from synprobe.render.contract import N_PARAMS, normal_lut
 from synprobe.render.glyphs import GlyphCache, level_for
-from synprobe.render.patterns import N_PARAMS, pattern_params
+from synprobe.render.patterns import pattern_params
 from synprobe.rng import stream_seed
 from synprobe.sampling import Vocab, sample_table
 
@@ -38,11 +41,7 @@ class Renderer:
 
     def __init__(self, recipe: Recipe, registry=None, vocab: Vocab | None = None):
         self.recipe = recipe
-        if registry is None:
-            from synprobe.fonts import FontRegistry
-
-            registry = FontRegistry.load()
-        self.registry = registry
+        self.registry = FontRegistry.load() if registry is None else registry
         self.vocab = vocab if vocab is not None else Vocab.build(recipe, self.registry)
         reg = self.registry
 
@@ -142,8 +141,6 @@ class Renderer:
             (x, masks): uint8 (n, H, W, C) with C = 1 if gray else 3; masks uint8 (n, H, W, S)
             or None when the recipe has ``masks = false``.
         """
-        from synprobe.render.backend import kernels, normal_lut
-
         rc = self.recipe
         H, W = rc.resolution
         n = len(t["n_symbols"])

@@ -1,4 +1,4 @@
-"""Compiled per-pixel kernels (numba; the C twin in _kernels.c gives the same bytes, see
+"""The numba kernels (the C twin in _kernels.c gives the same bytes, see
 :mod:`synprobe.render.backend`): pattern evaluation, compositing and post-processing.
 
 One pass per image does what would otherwise be a dozen numpy passes over the batch: evaluate
@@ -6,71 +6,148 @@ the analytic patterns (solid colour, linear and radial 3-stop gradients) of the 
 every layer, composite the layers through their coverage masks, then grey conversion, inversion,
 contrast stretch, Gaussian pixel noise and rounding to uint8.
 
-Pattern parameters are rows of :data:`N_PARAMS` float64s, computed by
-:func:`synprobe.render.patterns.pattern_params` from the recorded pattern seeds:
-
-    [c0 rgb, c1 rgb, c2 rgb, p0 .. p6]    colour stops at t = 0, 0.5, 1 (t clamped to [0, 1])
-    linear:  t = p0 * col + p1 * row + p2
-    radial:  two circles (cairo's law) in unit coordinates (pixel / m, m the shorter side):
-             p0 = 1 / m, (p1, p2) = 0.5 / m - c1, (p3, p4) = c2 - c1, p5 = r1, p6 = r2 - r1; a
-             pixel takes the largest t whose circle (centre c1 + t (c2 - c1), radius >= 0)
-             passes through its centre
-
-Other kinds (multigradient, noise, camouflage, image) are rendered by numpy into float32
-textures; their row in the texture stack is given instead.
+Pattern parameters are rows laid out as :mod:`synprobe.render.contract` says, computed by
+:func:`synprobe.render.patterns.pattern_params` from the recorded pattern seeds. Other kinds
+(multigradient, noise, camouflage, image) are rendered by numpy into float32 textures; their row
+in the texture stack is given instead.
 
 Pixel noise for sample i is a counter-based hash keyed by (dataset seed, i), mapped through a
 4,096-entry normal quantile table, so it depends on nothing but (seed, i).
+
+The functions below are numba's source, marked with :func:`_jit`; :func:`compiled` imports numba
+(~0.2 s) and compiles them (or loads numba's cache) on first use, so a process that renders with
+the C kernels never pays for numba. The contract's constants are globals here: numba freezes them
+into the compiled code.
 """
 
 from __future__ import annotations
 
-import os
+import functools
+import types
 
 import numpy as np
 
-from synprobe.config import cache_home
+from synprobe.config import use_numba_cache
+from synprobe.render.contract import GEOMETRY, KIND_RADIAL, KIND_SOLID, KIND_TEXTURE, NORMAL_LUT_SIZE
 
-os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_home() / "numba"))
+__all__ = ["NumbaKernels", "compiled"]
 
-import numba  # noqa: E402
-
-from synprobe.render.backend import normal_lut as noise_table  # noqa: E402
-from synprobe.render.patterns import KIND_LINEAR, KIND_RADIAL, KIND_SOLID, KIND_TEXTURE, N_PARAMS  # noqa: E402
-
-__all__ = [
-    "KIND_LINEAR", "KIND_RADIAL", "KIND_SOLID", "KIND_TEXTURE", "N_PARAMS",
-    "composite", "eval_patterns", "noise_table", "warp_layers",
-]
+_JIT: dict[str, dict] = {}  # the functions numba compiles -> their numba.njit options
 
 
-@numba.njit(cache=True, inline="always")
+def _jit(**options):
+    """Mark a function as a numba kernel (see :func:`compiled`)."""
+
+    def mark(fn):
+        _JIT[fn.__name__] = options
+        return fn
+
+    return mark
+
+
+@functools.cache
+def compiled() -> types.SimpleNamespace:
+    """The compiled kernels, by name (``compiled().composite``), numba imported here on first use.
+
+    Each marked function is compiled as a copy whose globals hold the compiled twins of the
+    others, so kernels call kernels; the module's own functions stay plain Python.
+    """
+    use_numba_cache()
+    import numba
+
+    ns = dict(globals())
+    for name, options in _JIT.items():
+        src = ns[name]
+        ns[name] = numba.njit(cache=True, **options)(types.FunctionType(src.__code__, ns, name, src.__defaults__))
+    return types.SimpleNamespace(**{name: ns[name] for name in _JIT})
+
+
+@_jit(inline="always")
 def _mix(z):
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
 
 
-@numba.njit(cache=True)
+class NumbaKernels:
+    """The numba kernels behind the same interface as :class:`~synprobe.render.ckernels.CKernels`.
+
+    Args:
+        why: set when ``auto`` fell back to them: why the C kernels could not be built.
+    """
+
+    name = "numba"
+
+    def __init__(self, why: str = ""):
+        self.why = why
+
+    def render(self, out, masks, ids, inv, box, atlas, active, kinds, params, tex, tex_row, gray, inverse,
+               contrast, sigma, seed, index, lut, n_symbols):
+        """Render a batch into ``out`` uint8 (n, H, W, C) and, unless None, ``masks`` uint8 (n, H, W, S).
+
+        Args: layer ``l`` of sample ``s`` is glyph ``ids[s, l]`` (-1: none) of the atlas
+        ``(data, off, hw)`` warped by ``inv`` within ``box`` (see :func:`warp_layers`); the
+        rest as :func:`composite`; layers ``0..n_symbols-1`` are symbols, the others occluders.
+        """
+        k = compiled()
+        n, L = ids.shape
+        H, W = out.shape[1:3]
+        alpha = np.zeros((n, L, H, W), np.uint8)
+        k.warp_layers(alpha, ids, inv, box, *atlas)
+        k.composite(out, alpha, active, kinds, params, tex, tex_row, gray, inverse, contrast, sigma, np.uint64(seed),
+                    index, lut)
+        if masks is not None:
+            masks[:] = _visible_masks(alpha[:, :n_symbols], alpha[:, n_symbols:])
+
+    def strokes(self, out, seg, col, r):
+        """Camouflage strokes into ``out`` float32 (b, H, W, 3): ``seg`` float32 (b, n, 4) end points
+        (pixels), ``col`` uint8 (b, n, 3), ``r`` half width (see :func:`strokes`)."""
+        compiled().strokes(out, np.ascontiguousarray(seg, np.float32), np.ascontiguousarray(col, np.uint8),
+                           np.float32(r))
+
+    def eval_patterns(self, out, kinds, params):
+        compiled().eval_patterns(out, kinds, params)
+
+    def normal_noise(self, out, key, lut):
+        compiled()._normal_noise(out, np.uint64(key), lut)
+
+
+def _visible_masks(sym_alpha: np.ndarray, occ_alpha: np.ndarray) -> np.ndarray:
+    """Per-symbol coverage after occlusion: a_j * prod over layers above j of (1 - a_l)."""
+    n, S, H, W = sym_alpha.shape
+    remaining = np.ones((n, H, W), np.float32)
+    for j in range(occ_alpha.shape[1] - 1, -1, -1):
+        remaining *= 1.0 - occ_alpha[:, j] * np.float32(1 / 255)
+    out = np.empty((n, H, W, S), np.uint8)
+    for j in range(S - 1, -1, -1):
+        a = sym_alpha[:, j] * np.float32(1 / 255)
+        out[..., j] = np.rint(a * remaining * 255)
+        remaining *= 1.0 - a
+    return out
+
+
+
+@_jit()
 def _fill_pattern(dst, kind, p, tex, ti, H, W):
     """dst float32 (3, H * W) planes <- pattern (kind, params p), or texture tex[ti] (H, W, 3)."""
-    if kind == 3:
+    if kind == KIND_TEXTURE:
         for i in range(H):
             for j in range(W):
                 for c in range(3):
                     dst[c, i * W + j] = tex[ti, i, j, c]
         return
-    if kind == 0:
+    if kind == KIND_SOLID:
         for c in range(3):
             dst[c, :] = np.float32(p[c])
         return
     c0r, c0g, c0b = np.float32(p[0]), np.float32(p[1]), np.float32(p[2])
     d1r, d1g, d1b = np.float32(p[3] - p[0]), np.float32(p[4] - p[1]), np.float32(p[5] - p[2])
     d2r, d2g, d2b = np.float32(p[6] - p[3]), np.float32(p[7] - p[4]), np.float32(p[8] - p[5])
-    if kind == 2:  # two-circle radial gradient: see fill_rows in _kernels.c (same operations)
+    if kind == KIND_RADIAL:  # two-circle radial gradient: see fill_rows in _kernels.c (same operations)
         f0 = np.float32(0.0)
-        im, qx0, qy0 = np.float32(p[9]), np.float32(p[10]), np.float32(p[11])
-        dx, dy, r1, dr = np.float32(p[12]), np.float32(p[13]), np.float32(p[14]), np.float32(p[15])
+        g = GEOMETRY
+        im, qx0, qy0 = np.float32(p[g]), np.float32(p[g + 1]), np.float32(p[g + 2])
+        dx, dy, r1, dr = np.float32(p[g + 3]), np.float32(p[g + 4]), np.float32(p[g + 5]), np.float32(p[g + 6])
         A = dx * dx + dy * dy - dr * dr
         ia = np.float32(1.0) / A if A != f0 else f0
         for i in range(H):
@@ -91,7 +168,7 @@ def _fill_pattern(dst, kind, p, tex, ti, H, W):
                 dst[1, base + j] = c0g + d1g * f1 + d2g * f2
                 dst[2, base + j] = c0b + d1b * f1 + d2b * f2
         return
-    a, b, cc = np.float32(p[9]), np.float32(p[10]), np.float32(p[11])
+    a, b, cc = np.float32(p[GEOMETRY]), np.float32(p[GEOMETRY + 1]), np.float32(p[GEOMETRY + 2])
     for i in range(H):
         base = i * W
         t0 = b * np.float32(i) + cc
@@ -104,7 +181,7 @@ def _fill_pattern(dst, kind, p, tex, ti, H, W):
             dst[2, base + j] = c0b + d1b * f1 + d2b * f2
 
 
-@numba.njit(cache=True)
+@_jit()
 def warp_layers(alpha, gid, inv, box, data, off, hw):
     """Bilinear warp of atlas glyphs into coverage layers.
 
@@ -139,22 +216,22 @@ def warp_layers(alpha, gid, inv, box, data, off, hw):
                     alpha[s, ly, i, j] = np.uint8(top * (1.0 - fy) + bot * fy + 0.5)
 
 
-@numba.njit(cache=True)
+@_jit()
 def eval_patterns(out, kinds, params):
     """out float32 (b, H, W, 3) <- analytic pattern kinds (b,) with params (b, N_PARAMS); rows of
-    kind 3 (a texture the caller supplies) are left zero."""
+    kind KIND_TEXTURE (a texture the caller supplies) are left zero."""
     b, H, W = out.shape[0], out.shape[1], out.shape[2]
     tex = np.zeros((1, H, W, 3), np.float32)
     planes = np.empty((3, H * W), np.float32)
     for s in range(b):
-        _fill_pattern(planes, kinds[s], params[s], tex, 0, H, W)  # kind 3 reads the zero texture
+        _fill_pattern(planes, kinds[s], params[s], tex, 0, H, W)  # a texture row reads the zero texture
         for i in range(H):
             for j in range(W):
                 for c in range(3):
                     out[s, i, j, c] = planes[c, i * W + j]
 
 
-@numba.njit(cache=True)
+@_jit()
 def composite(out, alpha, active, kinds, params, tex, tex_row, gray, inverse, contrast, sigma, seed, index, lut):
     """Render a batch.
 
@@ -168,7 +245,7 @@ def composite(out, alpha, active, kinds, params, tex, tex_row, gray, inverse, co
         gray: bool; inverse: bool (n,); contrast: bool (per-image min-max stretch).
         sigma: float64 (n,) pixel-noise std in [0, 1] units; seed: dataset seed (uint64);
         index: int64 (n,) sample indices; lut: float32 (4096,) normal quantile table (see
-            :func:`synprobe.render.backend.normal_lut`).
+            :func:`synprobe.render.contract.normal_lut`).
     """
     n, L, H, W = alpha.shape
     P = H * W
@@ -225,12 +302,12 @@ def composite(out, alpha, active, kinds, params, tex, tex_row, gray, inverse, co
         _quantize(flat[s], img, noise, lo, scale, sg, C, P)
 
 
-@numba.njit(cache=True, inline="always")
+@_jit(inline="always")
 def _q(v):
     return np.uint8(np.int32(min(max(v, np.float32(0.0)), np.float32(255.0))))
 
 
-@numba.njit(cache=True)
+@_jit()
 def _quantize(dst, img, noise, lo, scale, sg, C, P):
     """dst uint8 (P * C,) interleaved <- round((img - lo) * scale + sg * noise), clipped to 0..255."""
     half = np.float32(0.5)
@@ -244,10 +321,10 @@ def _quantize(dst, img, noise, lo, scale, sg, C, P):
             dst[k] = _q((img[0, k] - lo) * scale + sg * noise[k] + half)
 
 
-@numba.njit(cache=True)
+@_jit()
 def _normal_noise(out, key, lut):
     """out[k] ~ N(0, 1), a pure function of (key, k): one lowbias32 hash per two values, 12 bits
-    each, looked up in the equiprobable normal table (see :func:`synprobe.render.backend.normal_lut`)."""
+    each, looked up in the equiprobable normal table (see :func:`synprobe.render.contract.normal_lut`)."""
     k32 = np.uint32(key >> np.uint64(32)) ^ np.uint32(key & np.uint64(0xFFFFFFFF))
     m = out.shape[0]
     for k in range((m + 1) // 2):
@@ -257,13 +334,12 @@ def _normal_noise(out, key, lut):
         x = np.uint32(x ^ (x >> np.uint32(15)))
         x = np.uint32(x * np.uint32(0x846CA68B))
         x = np.uint32(x ^ (x >> np.uint32(16)))
-        out[2 * k] = lut[np.int32(x & np.uint32(4095))]
+        out[2 * k] = lut[np.int32(x & np.uint32(NORMAL_LUT_SIZE - 1))]
         if 2 * k + 1 < m:
-            out[2 * k + 1] = lut[np.int32((x >> np.uint32(16)) & np.uint32(4095))]
+            out[2 * k + 1] = lut[np.int32((x >> np.uint32(16)) & np.uint32(NORMAL_LUT_SIZE - 1))]
 
 
-
-@numba.njit(cache=True)
+@_jit()
 def strokes(out, seg, col, r):
     """Camouflage strokes (see ``sp_strokes`` in _kernels.c: the same arithmetic, the same bytes).
 

@@ -19,12 +19,12 @@ import math
 
 import numpy as np
 
+from synprobe.errors import InvalidRecipe
+from synprobe.paths import resolve_portable
 from synprobe.recipe import PATTERN_KINDS, PatternSpec
+from synprobe.render.backend import kernels
+from synprobe.render.contract import GEOMETRY, KIND_LINEAR, KIND_RADIAL, KIND_SOLID, KIND_TEXTURE, N_PARAMS, STOPS
 from synprobe.rng import Draws
-
-# kernel pattern kinds and the length of a parameter row (see synprobe.render.kernels)
-KIND_SOLID, KIND_LINEAR, KIND_RADIAL, KIND_TEXTURE = 0, 1, 2, 3
-N_PARAMS = 16
 
 __all__ = ["image_bank", "pattern_params", "render_patterns"]
 
@@ -52,33 +52,33 @@ def _gradient_params(d: Draws, h: int, w: int, kind: str, tag: str = "") -> np.n
     - linear: from a start point U(0, 1)^2 along a direction U(0, 2 pi) over a length N(1, 0.2);
     - radial: from a circle of radius 2 centred at U(0, 1)^2 to one of radius 0.1 centred at U(0, 1)^2.
 
-    Parameter rows: see :mod:`synprobe.render.kernels`.
+    Parameter rows: see :mod:`synprobe.render.contract`.
     """
     m = float(min(h, w))
     p = np.zeros((len(d), N_PARAMS))
-    p[:, :9] = _stops(d, tag)
+    p[:, STOPS:GEOMETRY] = _stops(d, tag)
     if kind == "linear":
         sx, sy = d.uniform("x1" + tag), d.uniform("y1" + tag)
         ang = d.uniform("angle" + tag) * 2 * math.pi
         length = 1.0 + 0.2 * d.normal("length" + tag)
         length = np.where(np.abs(length) < 1e-6, 1e-6, length)  # a zero-length gradient has no direction
         vx, vy = np.cos(ang) / length, np.sin(ang) / length  # direction / length: t = (p - s) . v / |v|^2
-        p[:, 9] = vx / m
-        p[:, 10] = vy / m
-        p[:, 11] = (0.5 / m - sx) * vx + (0.5 / m - sy) * vy
+        g = p[:, GEOMETRY:]
+        g[:, 0] = vx / m
+        g[:, 1] = vy / m
+        g[:, 2] = (0.5 / m - sx) * vx + (0.5 / m - sy) * vy
     else:
         x1, y1 = d.uniform("x1" + tag), d.uniform("y1" + tag)
         x2, y2 = d.uniform("x2" + tag), d.uniform("y2" + tag)
         r1, r2 = _RADIAL_RADII
-        p[:, 9], p[:, 10], p[:, 11] = 1.0 / m, 0.5 / m - x1, 0.5 / m - y1
-        p[:, 12], p[:, 13], p[:, 14], p[:, 15] = x2 - x1, y2 - y1, r1, r2 - r1
+        g = p[:, GEOMETRY:]
+        g[:, 0], g[:, 1], g[:, 2] = 1.0 / m, 0.5 / m - x1, 0.5 / m - y1
+        g[:, 3], g[:, 4], g[:, 5], g[:, 6] = x2 - x1, y2 - y1, r1, r2 - r1
     return p
 
 
 def _eval(kinds: np.ndarray, params: np.ndarray, h: int, w: int) -> np.ndarray:
     """Evaluate analytic patterns with the compiled kernel: float32 (b, h, w, 3)."""
-    from synprobe.render.backend import kernels
-
     out = np.empty((len(kinds), h, w, 3), np.float32)
     kernels().eval_patterns(out, np.asarray(kinds, np.int64), np.ascontiguousarray(params, np.float64))
     return out
@@ -139,8 +139,6 @@ def _noise(d: Draws, spec: PatternSpec, h: int, w: int) -> np.ndarray:
 def _camouflage(d: Draws, spec: PatternSpec, h: int, w: int, angles: np.ndarray) -> np.ndarray:
     """Many short coloured strokes at a common angle, antialiased, painted in order (compiled
     kernel: ``strokes``; was one OpenCV call per stroke, 2.5 ms an image)."""
-    from synprobe.render.backend import kernels
-
     b, n = len(d), spec.n_strokes
     pos = d.uniform("stroke-pos", 2 * n).reshape(b, n, 2)
     jitter = d.normal("stroke-angle", n) * 0.05  # small: the orientation contrast is the cue
@@ -160,9 +158,6 @@ def _camouflage(d: Draws, spec: PatternSpec, h: int, w: int, angles: np.ndarray)
 def image_bank(folder: str) -> tuple[np.ndarray, ...]:
     """The pictures of a folder (sorted by name), as float32 RGB arrays in [0, 1]."""
     from PIL import Image
-
-    from synprobe.errors import InvalidRecipe
-    from synprobe.paths import resolve_portable
 
     root = resolve_portable(folder)
     files = sorted(p for p in root.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"))
@@ -225,7 +220,7 @@ def pattern_params(kinds, seeds: np.ndarray, spec: PatternSpec, h: int, w: int, 
         kind = PATTERN_KINDS[code]
         if kind == "solid":
             kk[sel] = KIND_SOLID
-            params[sel, :3] = spec.color if spec.color is not None else d.uniform("color", 3)
+            params[sel, STOPS : STOPS + 3] = spec.color if spec.color is not None else d.uniform("color", 3)
         elif kind in ("linear", "radial"):
             kk[sel] = KIND_LINEAR if kind == "linear" else KIND_RADIAL
             params[sel] = _gradient_params(d, h, w, kind)

@@ -12,6 +12,10 @@ import json
 import numpy as np
 import orjson
 
+from synprobe.recipe import OCCLUDER_KINDS, PATTERN_KINDS
+from synprobe.render.backend import kernels
+from synprobe.scripts import SCRIPTS, SYNBOLS_NAMES
+
 __all__ = ["label_starts", "y_json", "y_json_py"]
 
 _TF = ("false", "true")
@@ -35,9 +39,6 @@ def _ints(a: np.ndarray) -> list[str]:
 
 def _tables(renderer) -> tuple:
     """JSON fragments of every category value, built once per renderer."""
-    from synprobe.recipe import OCCLUDER_KINDS, PATTERN_KINDS
-    from synprobe.scripts import SCRIPTS, SYNBOLS_NAMES
-
     tables = getattr(renderer, "_y_tables", None)
     if tables is None:
         enc = functools.partial(json.dumps, ensure_ascii=False)
@@ -69,8 +70,6 @@ def y_json(renderer, t: dict, seed: int, index: np.ndarray) -> bytes:
     """Synbols-compatible JSON per sample (first symbol flattened to the top, as Synbols does),
     UTF-8, each object followed by a NUL byte (JSON text never holds one; see :func:`label_starts`).
     """
-    from synprobe.render.backend import kernels
-
     k = kernels()
     if k.name == "c":
         return k.labels(_c_tables(renderer), t, _resolution(renderer, seed), index)
