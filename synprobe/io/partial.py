@@ -37,7 +37,7 @@ class WorkDir:
         self.shape = image_shape(recipe)
         self.slots = recipe.max_symbols if recipe.masks else 0
         self.direct = direct  # pixels go straight into the output file (uncompressed)
-        self.layout: dict = {}  # direct: file offsets of the output's chunks, set by _Assembler
+        self.layout: dict = {}  # direct: file offsets of the output's chunks, set by Assembler
         self.rows = 0  # direct: rows per chunk of the output file
         self.target: Path | None = None  # the output file being written
         self.columns: dict = {}  # attribute column -> (file offset, dtype), set by the Assembler

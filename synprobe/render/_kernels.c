@@ -8,7 +8,7 @@
  *   - float32 where the numba code uses np.float32, double where it uses float64;
  *   - min/max with Python's semantics (the first argument wins ties), see pmin/pmax.
  *
- * Layout conventions are those of kernels.py (see its docstrings).
+ * Layout conventions are those of contract.py and kernels.py (see their docstrings).
  */
 #include <math.h>
 #include <stdint.h>
@@ -279,7 +279,7 @@ static inline uint8_t q8(float v) { return (uint8_t)(int32_t)pmin(pmax(v, 0.0f),
 
 /* Render a batch: warp, composite, grey / inversion / contrast / noise / rounding, visible masks.
  *
- * The numba path's warp_layers + composite + compose._visible_masks, fused per sample (no
+ * The numba path's warp_layers + composite + kernels._visible_masks, fused per sample (no
  * (n, L, H, W) coverage array). Arguments as kernels.composite and kernels.warp_layers, plus
  * S (symbol layers are 0..S-1, occluders S..L-1) and masks: uint8 (n, H, W, S) or NULL.
  * Returns 0, or -1 when out of memory.
@@ -382,7 +382,7 @@ int sp_render(uint8_t *out, uint8_t *masks, int64_t n, int64_t L, int64_t S, int
                 for (int64_t k = 0; k < nb; k++) dst[k0 + k] = q8((i0[k] - lo) * scale + sg * n0[k] + 0.5f);
             }
         }
-        if (masks) { /* coverage of symbol j after every layer above it, as compose._visible_masks */
+        if (masks) { /* coverage of symbol j after every layer above it, as kernels._visible_masks */
             for (int64_t k = 0; k < P; k++) remaining[k] = 1.0f;
             for (int64_t l = L - 1; l >= S; l--) {
                 const uint8_t *al = alpha + l * P;
