@@ -62,13 +62,6 @@ def compiled() -> types.SimpleNamespace:
     return types.SimpleNamespace(**{name: ns[name] for name in _JIT})
 
 
-@_jit(inline="always")
-def _mix(z):
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
 class NumbaKernels:
     """The numba kernels behind the same interface as :class:`~synprobe.render.ckernels.CKernels`.
 
@@ -125,6 +118,13 @@ def _visible_masks(sym_alpha: np.ndarray, occ_alpha: np.ndarray) -> np.ndarray:
         remaining *= 1.0 - a
     return out
 
+
+
+@_jit(inline="always")
+def _mix(z):
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
 @_jit()
