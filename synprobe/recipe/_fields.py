@@ -1,8 +1,9 @@
 """Validation of single recipe fields: numbers and constants or ``{dist = ...}`` tables.
 
-Holds the error context (:class:`_Ctx`, one-line :class:`~synprobe.errors.InvalidRecipe` naming
+Holds the error context (:class:`Ctx`, one-line :class:`~synprobe.errors.InvalidRecipe` naming
 file, field path and allowed values) and the parsers/range checks of numbers and distributions
-that :mod:`synprobe.recipe_validate` applies to every section. Knows nothing of the schema.
+(:func:`number_field`, :func:`dist_field`, :func:`choice_field`, :func:`unknown_field`) that
+:mod:`synprobe.recipe._validate` applies to every section. Knows nothing of the schema.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import difflib
 import math
 from pathlib import Path
 
-from synprobe.dists import DISTS, Bernoulli, Choice, Const, Dist, LogNormal, Normal, Uniform
+from synprobe.dists import DISTS, Bernoulli, Choice, Const, Dist, Func, LogNormal, Mixture, Normal, RandInt, Uniform
 from synprobe.errors import InvalidRecipe
 
 
-class _Ctx:
+class Ctx:
     def __init__(self, source: str, base: Path | None = None):
         self.source = source
         self.base = base  # folder that relative paths (image_dir) are relative to
@@ -28,13 +29,13 @@ def _allowed(names) -> str:
     return ", ".join(repr(n) for n in names)
 
 
-def _unknown(ctx: _Ctx, path: str, key: str, allowed) -> None:
+def unknown_field(ctx: Ctx, path: str, key: str, allowed) -> None:
     near = difflib.get_close_matches(key, list(allowed), n=1)
     hint = f" (did you mean {near[0]!r}?)" if near else ""
     ctx.fail(f"{path}.{key}" if path else key, f"unknown field{hint}; expected one of {_allowed(allowed)}")
 
 
-def _choice(ctx: _Ctx, path: str, v, allowed) -> str:
+def choice_field(ctx: Ctx, path: str, v, allowed) -> str:
     """One of a fixed set of names (a mode), with a did-you-mean for near misses."""
     if v not in allowed:
         near = difflib.get_close_matches(v, list(allowed), n=1) if isinstance(v, str) else []
@@ -43,7 +44,7 @@ def _choice(ctx: _Ctx, path: str, v, allowed) -> str:
     return v
 
 
-def _number(ctx, path, v, *, integer=False, lo=-math.inf, hi=math.inf, open_lo=False) -> float:
+def number_field(ctx, path, v, *, integer=False, lo=-math.inf, hi=math.inf, open_lo=False) -> float:
     ok = isinstance(v, int) if integer else isinstance(v, (int, float))
     if isinstance(v, bool) or not ok or (not integer and not math.isfinite(v)):
         ctx.fail(path, f"expected {'an integer' if integer else 'a finite number'}, got {v!r}")
@@ -64,7 +65,7 @@ _DIST_PARAMS = {
 }
 
 
-def _dist(ctx, path, v, *, kind="number", allowed=None, lo=-math.inf, hi=math.inf, open_lo=False) -> Dist:
+def dist_field(ctx, path, v, *, kind="number", allowed=None, lo=-math.inf, hi=math.inf, open_lo=False) -> Dist:
     """Parse a constant or ``{dist = ...}`` table. kind: number | int | bool | str."""
     if isinstance(v, Dist):
         d = v
@@ -75,7 +76,7 @@ def _dist(ctx, path, v, *, kind="number", allowed=None, lo=-math.inf, hi=math.in
         params = _DIST_PARAMS[name]
         for k in v:
             if k != "dist" and k not in params:
-                _unknown(ctx, path, k, list(params))
+                unknown_field(ctx, path, k, list(params))
         for k, req in params.items():
             if req and k not in v:
                 ctx.fail(f"{path}.{k}", f"missing; {name} needs {_allowed([p for p in params if params[p]])}")
@@ -95,24 +96,22 @@ def _weights(ctx, path, w, n):
         return None
     if not isinstance(w, (list, tuple)) or len(w) != n:
         ctx.fail(f"{path}.weights", f"expected a list of {n} numbers (one per value)")
-    w = tuple(_number(ctx, f"{path}.weights[{i}]", x, lo=0) for i, x in enumerate(w))
+    w = tuple(number_field(ctx, f"{path}.weights[{i}]", x, lo=0) for i, x in enumerate(w))
     if sum(w) <= 0:
         ctx.fail(f"{path}.weights", "weights must not all be zero")
     return w
 
 
 def _mixture(ctx, path, a, **checks) -> Dist:
-    from synprobe.dists import Mixture
-
     comps = a["components"]
     if not isinstance(comps, (list, tuple)) or not comps:
         ctx.fail(f"{path}.components", "expected a non-empty list of constants or distributions")
-    parsed = tuple(_dist(ctx, f"{path}.components[{i}]", c, **checks) for i, c in enumerate(comps))
+    parsed = tuple(dist_field(ctx, f"{path}.components[{i}]", c, **checks) for i, c in enumerate(comps))
     return Mixture(parsed, _weights(ctx, path, a.get("weights"), len(parsed)))
 
 
 def _build_dist(ctx, path, name, a, kind) -> Dist:
-    num = lambda k, **kw: _number(ctx, f"{path}.{k}", a[k], **kw)  # noqa: E731
+    num = lambda k, **kw: number_field(ctx, f"{path}.{k}", a[k], **kw)  # noqa: E731
     if name == "const":
         return Const(a["value"])
     if name == "uniform":
@@ -131,7 +130,7 @@ def _build_dist(ctx, path, name, a, kind) -> Dist:
         lo, hi = num("low", integer=True), num("high", integer=True)
         if hi < lo:
             ctx.fail(f"{path}.high", f"{hi} is below low={lo}")
-        return __import__("synprobe.dists", fromlist=["RandInt"]).RandInt(lo, hi)
+        return RandInt(lo, hi)
     if name == "bernoulli":
         return Bernoulli(num("p", lo=0, hi=1) if "p" in a else 0.5)
     vals = a["values"]
@@ -142,8 +141,6 @@ def _build_dist(ctx, path, name, a, kind) -> Dist:
 
 def _check_dist(ctx, path, d, *, kind, allowed, lo, hi, open_lo=False) -> None:
     """The distribution's support must lie in [lo, hi] ((lo, hi] when open_lo)."""
-    from synprobe.dists import Func, Mixture, RandInt
-
     if isinstance(d, Func):
         return
     if isinstance(d, Mixture):  # a Python-built mixture: check every component
@@ -152,7 +149,7 @@ def _check_dist(ctx, path, d, *, kind, allowed, lo, hi, open_lo=False) -> None:
         return
     if isinstance(d, RandInt) and kind not in ("str", "bool") and allowed is None:
         for k in ("low", "high"):  # its ends bound it: never list a range of 10^12 values to check them
-            _number(ctx, f"{path}.{k}", getattr(d, k), integer=True, lo=lo, hi=hi, open_lo=open_lo)
+            number_field(ctx, f"{path}.{k}", getattr(d, k), integer=True, lo=lo, hi=hi, open_lo=open_lo)
         return
     vals = d.values()
     if kind in ("str", "bool") and vals is None:
@@ -165,7 +162,7 @@ def _check_dist(ctx, path, d, *, kind, allowed, lo, hi, open_lo=False) -> None:
             if kind == "bool" and not isinstance(x, bool):
                 ctx.fail(p, f"expected true or false, got {x!r}")
             if kind in ("number", "int"):
-                _number(ctx, p, x, integer=kind == "int", lo=lo, hi=hi, open_lo=open_lo)
+                number_field(ctx, p, x, integer=kind == "int", lo=lo, hi=hi, open_lo=open_lo)
             if allowed is not None and x not in allowed:
                 near = difflib.get_close_matches(str(x), [str(a) for a in allowed], n=1)
                 hint = f" (did you mean {near[0]!r}?)" if near else ""

@@ -2,28 +2,26 @@
 interpolation, extrapolation, environments.
 
 Each returns the bool ``(N, 3)`` membership ``[train, val, test]``; :func:`synprobe.splits.compute_split`
-applies them to a dataset file's columns. Import them from :mod:`synprobe.splits`, which re-exports them.
+applies them to a dataset file's columns. Import them from :mod:`synprobe.splits`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from synprobe.rng import Draws
-from synprobe.split_common import (
+from synprobe.rng import Draws, check_seed, rng_for
+from synprobe.splits._common import (
     RATIOS,
     SplitError,
-    _allocate,
-    _floats,
-    _interval,
-    _membership,
-    _n_positive,
-    _rng,
-    _seed,
-    _span,
-    _train_val,
-    _unique,
+    allocate,
+    as_floats,
     check_ratios,
+    draw_train_val,
+    membership_of,
+    n_positive,
+    parse_interval,
+    unique_values,
+    value_span,
 )
 
 # --- the split kinds --------------------------------------------------------------------------
@@ -41,11 +39,11 @@ def random_split(n: int, ratios=RATIOS, seed: int = 0) -> np.ndarray:
     """
     r = check_ratios(ratios)
     n = int(n)
-    order = np.argsort(Draws(_seed(seed), np.arange(n)).bits("split/random"), kind="stable")
+    order = np.argsort(Draws(check_seed(seed, SplitError), np.arange(n)).bits("split/random"), kind="stable")
     n_train, n_val = int(round(r[0] * n)), int(round(r[1] * n))
     part = np.empty(n, np.int64)
     part[order[:n_train]], part[order[n_train : n_train + n_val]], part[order[n_train + n_val :]] = 0, 1, 2
-    return _membership(part)
+    return membership_of(part)
 
 
 def stratified_split(values, ratios=RATIOS, seed: int = 0, balance: str = "values") -> np.ndarray:
@@ -64,17 +62,17 @@ def stratified_split(values, ratios=RATIOS, seed: int = 0, balance: str = "value
         bool (N, 3); every row has exactly one True.
     """
     r = check_ratios(ratios)
-    uniq, inv = _unique(values, "values", r)
+    uniq, inv = unique_values(values, "values", r)
     k = len(uniq)
-    shuffled = _rng(seed, "split/stratified").permutation(k)  # value ids in shuffled order
+    shuffled = rng_for(seed, "split/stratified", SplitError).permutation(k)  # value ids in shuffled order
     part_of = np.empty(k, np.int64)
     if balance == "values":
-        part_of[shuffled] = np.repeat(np.arange(3), _allocate(k, r))
+        part_of[shuffled] = np.repeat(np.arange(3), allocate(k, r))
     elif balance == "samples":
         part_of = _greedy(np.bincount(inv, minlength=k), shuffled, r)
     else:
         raise SplitError(f"balance: unknown {balance!r}; expected 'values' or 'samples'")
-    return _membership(part_of[inv])
+    return membership_of(part_of[inv])
 
 
 def _greedy(counts: np.ndarray, shuffled: np.ndarray, r) -> np.ndarray:
@@ -112,9 +110,9 @@ def percentile_split(values, ratios=RATIOS) -> np.ndarray:
         bool (N, 3); max(val) < min(train) and max(train) < min(test).
     """
     r = check_ratios(ratios)
-    x = _floats(values, "values")
+    x = as_floats(values, "values")
     idx = np.flatnonzero(~np.isnan(x))
-    _unique(x[idx], "values", r)
+    unique_values(x[idx], "values", r)
     order = idx[np.argsort(x[idx], kind="stable")]
     s, n = x[order], len(order)
     n_val = int(round(r[1] * n))
@@ -123,7 +121,7 @@ def percentile_split(values, ratios=RATIOS) -> np.ndarray:
     lo, hi = _nearest(bounds, n_val), _nearest(bounds, n - n_test)
     part = np.full(len(x), -1, np.int64)
     part[order[:lo]], part[order[lo:hi]], part[order[hi:]] = 1, 0, 2
-    return _membership(part)
+    return membership_of(part)
 
 
 def _nearest(bounds: np.ndarray, t: int) -> int:
@@ -150,15 +148,15 @@ def compositional_split(a, b, ratios=RATIOS, seed: int = 0) -> np.ndarray:
         bool (N, 3).
     """
     r = check_ratios(ratios)
-    ua, ia = _unique(a, "a", r)
-    ub, ib = _unique(b, "b", r)
+    ua, ia = unique_values(a, "a", r)
+    ub, ib = unique_values(b, "b", r)
     if len(ia) != len(ib):
         raise SplitError(f"a, b: lengths differ ({len(ia)} and {len(ib)})")
     ka, kb = len(ua), len(ub)
     k = _modulus(r, min(ka, kb, 100))
-    code_a = _rng(seed, "split/compositional/a").permutation(ka)
-    code_b = _rng(seed, "split/compositional/b").permutation(kb)
-    residue_part = np.repeat(np.arange(3), _allocate(k, r))
+    code_a = rng_for(seed, "split/compositional/a", SplitError).permutation(ka)
+    code_b = rng_for(seed, "split/compositional/b", SplitError).permutation(kb)
+    residue_part = np.repeat(np.arange(3), allocate(k, r))
     combos, cinv, ccount = np.unique(ia.astype(np.int64) * kb + ib, return_inverse=True, return_counts=True)
     cpart = residue_part[(code_a[combos // kb] - code_b[combos % kb]) % k]
     by_count = np.lexsort((combos, -ccount))  # most frequent first
@@ -168,11 +166,11 @@ def compositional_split(a, b, ratios=RATIOS, seed: int = 0) -> np.ndarray:
         cand = by_count[~seen[codes[by_count]]]
         _, first = np.unique(codes[cand], return_index=True)  # each unseen value's most frequent combo
         cpart[cand[first]] = 0
-    return _membership(cpart[cinv.reshape(-1)])
+    return membership_of(cpart[cinv.reshape(-1)])
 
 
 def _modulus(r, kmax: int) -> int:
-    start = _n_positive(r)
+    start = n_positive(r)
     for k in range(start, kmax + 1):
         if all(abs(x * k - round(x * k)) < 1e-6 for x in r):
             return k
@@ -189,22 +187,24 @@ def interpolation_split(values, holdout, ratios=RATIOS, seed: int = 0) -> np.nda
     r = check_ratios(ratios)
     x, ok, lo, hi, test = _in_range(values, holdout, "holdout")
     if not ((x < lo) & ok).any() or not ((x > hi) & ok).any():
-        raise SplitError(f"holdout: [{lo:g}, {hi:g}] is not interior; training needs values on both sides "
-                         f"and the values span {_span(x)} (use extrapolation for a tail)")
+        raise SplitError(
+            f"holdout: [{lo:g}, {hi:g}] is not interior; training needs values on both sides "
+            f"and the values span {value_span(x)} (use extrapolation for a tail)"
+        )
     part = np.full(len(x), -1, np.int64)
     part[test] = 2
-    return _train_val(ok & ~test, part, r, seed)
+    return draw_train_val(ok & ~test, part, r, seed)
 
 
 def _in_range(values, interval, name: str):
     """(values as floats, not-NaN mask, lo, hi, mask of lo <= v <= hi); an error when no sample is
     in the interval."""
-    x = _floats(values, "values")
-    lo, hi = _interval(interval, name)
+    x = as_floats(values, "values")
+    lo, hi = parse_interval(interval, name)
     ok = ~np.isnan(x)
     inside = ok & (x >= lo) & (x <= hi)
     if not inside.any():
-        raise SplitError(f"{name}: [{lo:g}, {hi:g}] holds no samples; the values span {_span(x)}")
+        raise SplitError(f"{name}: [{lo:g}, {hi:g}] holds no samples; the values span {value_span(x)}")
     return x, ok, lo, hi, inside
 
 
@@ -217,11 +217,13 @@ def extrapolation_split(values, train_range, ratios=RATIOS, seed: int = 0) -> np
     r = check_ratios(ratios)
     x, ok, lo, hi, inside = _in_range(values, train_range, "train_range")
     if not (ok & ~inside).any():
-        raise SplitError(f"train_range: [{lo:g}, {hi:g}] holds every sample, nothing is left to test; "
-                         f"the values span {_span(x)}")
+        raise SplitError(
+            f"train_range: [{lo:g}, {hi:g}] holds every sample, nothing is left to test; "
+            f"the values span {value_span(x)}"
+        )
     part = np.full(len(x), -1, np.int64)
     part[ok & ~inside] = 2
-    return _train_val(inside, part, r, seed)
+    return draw_train_val(inside, part, r, seed)
 
 
 def environments_split(values, test_values, val_values=None, ratios=RATIOS, seed: int = 0) -> np.ndarray:
@@ -248,8 +250,8 @@ def environments_split(values, test_values, val_values=None, ratios=RATIOS, seed
         raise SplitError("test_values: every value of the column is held out; leave some for training")
     if val_values is not None:
         part[~test] = 0
-        return _membership(part)
-    return _train_val(~test, part, r, seed)
+        return membership_of(part)
+    return draw_train_val(~test, part, r, seed)
 
 
 def _isin(v: np.ndarray, uniq: np.ndarray, wanted, what: str) -> np.ndarray:
@@ -269,4 +271,3 @@ def _isin(v: np.ndarray, uniq: np.ndarray, wanted, what: str) -> np.ndarray:
         shown = ", ".join(str(x) for x in have[:20]) + (", ..." if len(have) > 20 else "")
         raise SplitError(f"{what}: {', '.join(missing)} not among the column's values: {shown}")
     return np.isin(vv, w)
-

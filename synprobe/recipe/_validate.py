@@ -1,7 +1,8 @@
 """Validation of whole recipes: sections, :func:`recipe_from_dict` and the font/char checks.
 
 Turns a dict (parsed TOML/JSON) or a :class:`~synprobe.recipe.Recipe` into a validated recipe,
-field by field with :mod:`synprobe.recipe_fields`. Import from :mod:`synprobe.recipe`.
+field by field with :mod:`synprobe.recipe._fields`; the fonts and characters it names are looked
+up in the :class:`~synprobe.fonts.FontRegistry`. :func:`spec_dict` gives a dataclass's fields as a dict.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from synprobe.dists import Const
-from synprobe.recipe_fields import _choice, _Ctx, _dist, _number, _unknown
-from synprobe.recipe_spec import (
+from synprobe.fonts import FontRegistry
+from synprobe.paths import portable_path, resolve_portable
+from synprobe.recipe._fields import Ctx, choice_field, dist_field, number_field, unknown_field
+from synprobe.recipe._spec import (
     FONT_TIERS,
     MAX_OCCLUDERS,
     MAX_SYMBOLS,
@@ -37,13 +40,13 @@ def _check_keys(ctx, path, d: dict, cls) -> None:
     names = [f.name for f in fields(cls)]
     for k in d:
         if k not in names:
-            _unknown(ctx, path, k, names)
+            unknown_field(ctx, path, k, names)
 
 
 def _section(ctx, path, v, cls) -> dict:
     """A recipe section as a dict (from TOML or a dataclass of type cls), with only known keys."""
     if isinstance(v, cls):
-        v = _spec_dict(v)
+        v = spec_dict(v)
     v = _table(ctx, path, v)
     _check_keys(ctx, path, v, cls)
     return v
@@ -54,31 +57,32 @@ def _pattern(ctx, path, v) -> PatternSpec:
     p = f"{path}." if path else ""
     kw: dict[str, Any] = {}
     if "kind" in v:
-        kw["kind"] = _dist(ctx, p + "kind", v["kind"], kind="str", allowed=PATTERN_KINDS)
+        kw["kind"] = dist_field(ctx, p + "kind", v["kind"], kind="str", allowed=PATTERN_KINDS)
     if v.get("color") is not None:
         c = v["color"]
         if not isinstance(c, (list, tuple)) or len(c) != 3:
             ctx.fail(p + "color", f"expected [r, g, b] with values in 0..1, got {c!r}")
-        kw["color"] = tuple(_number(ctx, f"{p}color[{i}]", x, lo=0, hi=1) for i, x in enumerate(c))
+        kw["color"] = tuple(number_field(ctx, f"{p}color[{i}]", x, lo=0, hi=1) for i, x in enumerate(c))
     for k, lo, hi in (("alpha", 0, 1), ("stroke_length", 0, 4), ("stroke_width", 0, 1), ("min_crop", 0.01, 1)):
         if k in v:
-            kw[k] = _number(ctx, p + k, v[k], lo=lo, hi=hi)
+            kw[k] = number_field(ctx, p + k, v[k], lo=lo, hi=hi)
     for k, lo, hi in (("n_gradients", 1, 8), ("n_strokes", 1, 5000), ("octaves", 1, 6), ("base_cells", 1, 64)):
         if k in v:
-            kw[k] = _number(ctx, p + k, v[k], integer=True, lo=lo, hi=hi)
+            kw[k] = number_field(ctx, p + k, v[k], integer=True, lo=lo, hi=hi)
     if "stroke_angle" in v:
-        kw["stroke_angle"] = _dist(ctx, p + "stroke_angle", v["stroke_angle"])
+        kw["stroke_angle"] = dist_field(ctx, p + "stroke_angle", v["stroke_angle"])
     if v.get("image_dir") is not None:
         if not isinstance(v["image_dir"], str):
             ctx.fail(p + "image_dir", "expected a folder path (string)")
-        from synprobe.paths import portable_path, resolve_portable
-
         folder = resolve_portable(v["image_dir"])
         if not folder.is_absolute():
             folder = (ctx.base or Path.cwd()) / folder
         if not folder.is_dir():
-            ctx.fail(p + "image_dir", f"{folder}: no such folder (relative paths start at the recipe's folder; "
-                     "'bundled:textures' names the bundled pictures)")
+            ctx.fail(
+                p + "image_dir",
+                f"{folder}: no such folder (relative paths start at the recipe's folder; "
+                "'bundled:textures' names the bundled pictures)",
+            )
         kw["image_dir"] = portable_path(folder)
     spec = PatternSpec(**kw)
     if "image" in (spec.kind.values() or ()) and spec.image_dir is None:
@@ -86,7 +90,8 @@ def _pattern(ctx, path, v) -> PatternSpec:
     return spec
 
 
-def _spec_dict(spec) -> dict:
+def spec_dict(spec) -> dict:
+    """A recipe or section dataclass as {field name: value}, one level deep."""
     return {f.name: getattr(spec, f.name) for f in fields(spec)}
 
 
@@ -95,9 +100,9 @@ def recipe_from_dict(d: dict | Recipe, source: str = "<recipe>", base: Path | No
 
     ``base``: the folder relative ``image_dir`` paths start from (default: the working directory).
     """
-    ctx = _Ctx(source, base)
+    ctx = Ctx(source, base)
     if isinstance(d, Recipe):
-        d = _spec_dict(d)
+        d = spec_dict(d)
     d = _table(ctx, "", d)
     _check_keys(ctx, "", d, Recipe)
     kw: dict[str, Any] = {}
@@ -114,14 +119,14 @@ def recipe_from_dict(d: dict | Recipe, source: str = "<recipe>", base: Path | No
         if not isinstance(r, (list, tuple)) or len(r) != 2:
             ctx.fail("resolution", f"expected an integer or [height, width], got {r!r}")
         kw["resolution"] = tuple(
-            _number(ctx, f"resolution[{i}]", x, integer=True, lo=8, hi=256) for i, x in enumerate(r)
+            number_field(ctx, f"resolution[{i}]", x, integer=True, lo=8, hi=256) for i, x in enumerate(r)
         )
     if "n_symbols" in d:
-        kw["n_symbols"] = _dist(ctx, "n_symbols", d["n_symbols"], kind="int", lo=1, hi=MAX_SYMBOLS)
+        kw["n_symbols"] = dist_field(ctx, "n_symbols", d["n_symbols"], kind="int", lo=1, hi=MAX_SYMBOLS)
     if "inverse_color" in d:
-        kw["inverse_color"] = _dist(ctx, "inverse_color", d["inverse_color"], kind="bool")
+        kw["inverse_color"] = dist_field(ctx, "inverse_color", d["inverse_color"], kind="bool")
     if "pixel_noise" in d:
-        kw["pixel_noise"] = _dist(ctx, "pixel_noise", d["pixel_noise"], lo=0, hi=1)
+        kw["pixel_noise"] = dist_field(ctx, "pixel_noise", d["pixel_noise"], lo=0, hi=1)
     for k in ("gray", "max_contrast", "masks"):
         if k in d:
             if not isinstance(d[k], bool):
@@ -145,16 +150,16 @@ def recipe_from_dict(d: dict | Recipe, source: str = "<recipe>", base: Path | No
 def _geometry(ctx, path, v, kw) -> None:
     for k in ("rotation", "translation_x", "translation_y"):
         if k in v:
-            kw[k] = _dist(ctx, f"{path}.{k}", v[k])
+            kw[k] = dist_field(ctx, f"{path}.{k}", v[k])
     if "scale" in v:
-        kw["scale"] = _dist(ctx, f"{path}.scale", v["scale"], lo=0.0, open_lo=True)
+        kw["scale"] = dist_field(ctx, f"{path}.scale", v["scale"], lo=0.0, open_lo=True)
 
 
 def _symbol(ctx, path, v) -> SymbolSpec:
     v = _section(ctx, path, v, SymbolSpec)
     kw: dict[str, Any] = {}
     if "script" in v:
-        kw["script"] = _dist(ctx, f"{path}.script", v["script"], kind="str", allowed=SCRIPTS)
+        kw["script"] = dist_field(ctx, f"{path}.script", v["script"], kind="str", allowed=SCRIPTS)
     for k in ("char", "font"):
         if v.get(k) is not None:
             val = v[k]
@@ -162,16 +167,16 @@ def _symbol(ctx, path, v) -> SymbolSpec:
                 val = {"dist": "choice", "values": list(dict.fromkeys(val))}
             if isinstance(val, list):
                 val = {"dist": "choice", "values": val}
-            kw[k] = _dist(ctx, f"{path}.{k}", val, kind="str")
+            kw[k] = dist_field(ctx, f"{path}.{k}", val, kind="str")
     if "fonts" in v:
-        kw["fonts"] = _choice(ctx, f"{path}.fonts", v["fonts"], FONT_TIERS)
+        kw["fonts"] = choice_field(ctx, f"{path}.fonts", v["fonts"], FONT_TIERS)
     for k in ("bold",):
         if k in v:
-            kw[k] = _dist(ctx, f"{path}.{k}", v[k], kind="bool")
+            kw[k] = dist_field(ctx, f"{path}.{k}", v[k], kind="bool")
     if "slant" in v:
-        kw["slant"] = _dist(ctx, f"{path}.slant", v["slant"], lo=-1, hi=1)
+        kw["slant"] = dist_field(ctx, f"{path}.slant", v["slant"], lo=-1, hi=1)
     if "slant_mode" in v:
-        kw["slant_mode"] = _choice(ctx, f"{path}.slant_mode", v["slant_mode"], SLANT_MODES)
+        kw["slant_mode"] = choice_field(ctx, f"{path}.slant_mode", v["slant_mode"], SLANT_MODES)
     _geometry(ctx, path, v, kw)
     if "foreground" in v:
         kw["foreground"] = _pattern(ctx, f"{path}.foreground", v["foreground"])
@@ -182,9 +187,9 @@ def _occlusion(ctx, path, v) -> OcclusionSpec:
     v = _section(ctx, path, v, OcclusionSpec)
     kw: dict[str, Any] = {}
     if "count" in v:
-        kw["count"] = _dist(ctx, f"{path}.count", v["count"], kind="int", lo=0, hi=MAX_OCCLUDERS)
+        kw["count"] = dist_field(ctx, f"{path}.count", v["count"], kind="int", lo=0, hi=MAX_OCCLUDERS)
     if "kind" in v:
-        kw["kind"] = _dist(ctx, f"{path}.kind", v["kind"], kind="str", allowed=OCCLUDER_KINDS)
+        kw["kind"] = dist_field(ctx, f"{path}.kind", v["kind"], kind="str", allowed=OCCLUDER_KINDS)
     _geometry(ctx, path, v, kw)
     if "foreground" in v:
         kw["foreground"] = _pattern(ctx, f"{path}.foreground", v["foreground"])
@@ -196,8 +201,6 @@ def _check_fonts(ctx, recipe: Recipe) -> None:
     sym = recipe.symbol
     if sym.font is None and sym.char is None:
         return
-    from synprobe.fonts import FontRegistry
-
     reg = FontRegistry.load()
     font_ids = sym.font.values() if sym.font is not None else None
     for i, f in enumerate(font_ids or ()):
@@ -209,8 +212,11 @@ def _check_fonts(ctx, recipe: Recipe) -> None:
         if f in reg.dropped:
             ctx.fail(p, f"font {f!r} was dropped by the font audit ({reg.dropped[f]}); choose another")
         if reg.tier(f) in ("illegible", "unaudited"):
-            ctx.fail(p, f"font {f!r} is {reg.tier(f)} by the legibility audit (fonts/legibility.json): "
-                     "its glyphs are not the letters they are labelled with; see `synprobe fonts list --tier legible`")
+            ctx.fail(
+                p,
+                f"font {f!r} is {reg.tier(f)} by the legibility audit (fonts/legibility.json): "
+                "its glyphs are not the letters they are labelled with; see `synprobe fonts list --tier legible`",
+            )
     if sym.char is not None:
         for i, c in enumerate(sym.char.values() or ()):
             p = "symbol.char" if isinstance(sym.char, Const) else f"symbol.char.values[{i}]"
@@ -221,5 +227,8 @@ def _check_fonts(ctx, recipe: Recipe) -> None:
                 ctx.fail(p, f"no selected font draws {c!r} (U+{ord(c):04X}); see `synprobe fonts list`")
             if not any(c in reg.legible(fid) for fid in pool):
                 names = f"font {pool[0]!r}" if len(pool) == 1 else "font of symbol.font" if font_ids else "font"
-                ctx.fail(p, f"no legible (font, char) pair: no {names} draws {c!r} recognisably "
-                         "(fonts/legibility.json); choose other fonts or chars")
+                ctx.fail(
+                    p,
+                    f"no legible (font, char) pair: no {names} draws {c!r} recognisably "
+                    "(fonts/legibility.json); choose other fonts or chars",
+                )

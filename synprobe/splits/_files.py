@@ -1,23 +1,8 @@
-"""Train / val / test splits: random, held-out values, tails, combinations, ranges, environments.
+"""Splits of dataset files: the kinds' table, :func:`compute_split`, writing and summarising.
 
-A split is a bool array ``(N, 3)``: columns ``[train, val, test]``. A row is in at most one part;
-a row that is all False is *excluded* (only NaN values, missing categorical codes, or samples
-outside every range of an interval kind; never silently). The rules, with their guarantees, are
-in ``docs/splits.md``. The pure functions work on numpy arrays; :func:`compute_split` reads the
-column from a dataset file and :func:`write_split` stores the result as ``split/<name>``:
-
-    >>> import numpy as np
-    >>> from synprobe.splits import stratified_split
-    >>> m = stratified_split(np.array(list("aabbccddeeff")), ratios=(0.5, 0.25, 0.25), seed=0)
-    >>> m.sum(axis=0).tolist()              # 3 / 1.5 / 1.5 letters -> 3, 2, 1 (largest remainder)
-    [6, 4, 2]
-
-Every random choice comes from an explicit ``seed`` (numpy ``Generator`` seeded with the seed and
-the draw's name, or the counter-based :class:`synprobe.rng.Draws`).
-
-This module holds the kinds' table and the dataset-file side (reading columns, writing and
-summarising splits). The pure functions live in :mod:`synprobe.split_kinds`, the ratios,
-:class:`SplitError` and shared helpers in :mod:`synprobe.split_common`; import everything from here.
+Reads the ``attrs/<by>`` columns of an open file (categorical codes ranked by name, missing values
+excluded), dispatches to the pure functions of :mod:`synprobe.splits._kinds`, and stores a result
+as ``split/<name>`` (:func:`write_split`) with the attributes :func:`split_attrs` records.
 """
 
 from __future__ import annotations
@@ -27,14 +12,10 @@ import json
 
 import numpy as np
 
-from synprobe.split_common import (
-    PARTS,
-    RATIOS,
-    SplitError,
-    _seed,
-    check_ratios,
-)
-from synprobe.split_kinds import (
+from synprobe.io.h5 import open_dataset
+from synprobe.rng import check_seed
+from synprobe.splits._common import PARTS, RATIOS, SplitError, check_ratios
+from synprobe.splits._kinds import (
     compositional_split,
     environments_split,
     extrapolation_split,
@@ -44,34 +25,16 @@ from synprobe.split_kinds import (
     stratified_split,
 )
 
-__all__ = [
-    "DEFAULT_SPLITS",
-    "KINDS",
-    "RATIOS",
-    "SplitError",
-    "check_ratios",
-    "check_writable",
-    "compositional_split",
-    "compute_split",
-    "default_name",
-    "default_splits",
-    "environments_split",
-    "extrapolation_split",
-    "interpolation_split",
-    "percentile_split",
-    "random_split",
-    "split_attrs",
-    "stratified_split",
-    "summarize",
-    "write_split",
-]
-
 KINDS = ("random", "stratified", "percentile", "compositional", "interpolation", "extrapolation", "environments")
 _CATEGORICAL = ("stratified", "compositional")  # need unordered values: categories, ints, bools
 _NUMERIC = ("percentile", "interpolation", "extrapolation")  # need ordered values: not categorical
 _PARAMS = {  # keyword arguments each kind accepts in compute_split
-    "random": (), "percentile": (), "compositional": (),
-    "stratified": ("balance",), "interpolation": ("holdout",), "extrapolation": ("train_range",),
+    "random": (),
+    "percentile": (),
+    "compositional": (),
+    "stratified": ("balance",),
+    "interpolation": ("holdout",),
+    "extrapolation": ("train_range",),
     "environments": ("test_values", "val_values"),
 }
 # Synbols' four stored splits: name -> (kind, by)
@@ -220,11 +183,15 @@ def _dispatch(kind: str, cols: list, vals: list, r, seed: int, kw: dict) -> np.n
 
 def _check_type(kind: str, c: _Column) -> None:
     if kind in _CATEGORICAL and not c.categorical and c.values.dtype.kind == "f":
-        raise SplitError(f"by: kind {kind!r} needs a categorical or integer column; {c.name!r} is "
-                         f"{c.values.dtype} (use percentile, interpolation or extrapolation)")
+        raise SplitError(
+            f"by: kind {kind!r} needs a categorical or integer column; {c.name!r} is "
+            f"{c.values.dtype} (use percentile, interpolation or extrapolation)"
+        )
     if kind in _NUMERIC and c.categorical:
-        raise SplitError(f"by: kind {kind!r} needs a numeric column; {c.name!r} is categorical and its codes "
-                         "have no order (use stratified or environments)")
+        raise SplitError(
+            f"by: kind {kind!r} needs a numeric column; {c.name!r} is categorical and its codes "
+            "have no order (use stratified or environments)"
+        )
 
 
 def _ranks(c: _Column, wanted, what: str) -> list[int]:
@@ -236,8 +203,9 @@ def _ranks(c: _Column, wanted, what: str) -> list[int]:
     if missing:
         shown = [c.names[i] for i in present[:20]]
         more = ", ..." if len(present) > 20 else ""
-        raise SplitError(f"{what}: {', '.join(map(str, missing))} not among the values of {c.name!r}: "
-                         f"{', '.join(shown)}{more}")
+        raise SplitError(
+            f"{what}: {', '.join(map(str, missing))} not among the values of {c.name!r}: {', '.join(shown)}{more}"
+        )
     return [index[w] for w in wanted]
 
 
@@ -261,7 +229,11 @@ def default_splits(f, seed: int, ratios=RATIOS, strict: bool = False) -> dict[st
 def split_attrs(kind: str, by=None, ratios=RATIOS, seed: int = 0, **kw) -> dict:
     """HDF5 attributes recorded on ``split/<name>``: kind, by (comma-joined), ratios, seed, and
     the kind's own arguments as JSON strings."""
-    attrs = {"kind": kind, "ratios": np.asarray(check_ratios(ratios), np.float64), "seed": np.int64(_seed(seed))}
+    attrs = {
+        "kind": kind,
+        "ratios": np.asarray(check_ratios(ratios), np.float64),
+        "seed": np.int64(check_seed(seed, SplitError)),
+    }
     if kind != "random" and by is not None:
         attrs["by"] = ",".join(_by_list(by))
     for k, v in kw.items():
@@ -289,9 +261,7 @@ def write_split(path, name: str, membership, overwrite: bool = False, **attrs) -
         membership: bool (N, 3), N = the file's sample count, at most one True per row.
         **attrs: HDF5 attributes of the dataset, e.g. ``**split_attrs(kind, by, ratios, seed)``.
     """
-    import h5py
-
-    from synprobe.io.h5 import open_dataset
+    import h5py  # here, not at the top: ``import synprobe.splits`` stays free of h5py (tests/test_api.py)
 
     m = np.asarray(membership)
     with open_dataset(path) as f:

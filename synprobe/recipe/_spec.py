@@ -1,7 +1,7 @@
 """The recipe schema: frozen dataclasses, allowed pattern/occluder kinds and count limits.
 
-Pure data (no parsing, no I/O); :mod:`synprobe.recipe_validate` builds these from dicts. Import
-from :mod:`synprobe.recipe`: every public name is re-exported there.
+Pure data (no parsing, no I/O); :mod:`synprobe.recipe._validate` builds these from dicts. Import
+the public names from :mod:`synprobe.recipe`.
 """
 
 from __future__ import annotations

@@ -1,23 +1,9 @@
-"""Generator recipes: which distribution every attribute follows.
+"""Recipes in and out of files: bundled names, TOML paths, dicts; the canonical dict and JSON.
 
-A recipe is a TOML file in ``generators/`` (or any path) or the same structure built in Python from
-the frozen dataclasses of :mod:`synprobe.recipe_spec`. Every field is validated before anything runs;
-errors name the file, the field path and the allowed values::
-
-    generators/x.toml: foreground.kind: unknown 'gradiant'; expected one of 'solid', 'linear', ...
-
-Usage:
-
-    >>> from synprobe.recipe import load_recipe
-    >>> r = load_recipe("default")
-    >>> r.resolution
-    (32, 32)
-
-Layout: this module loads bundled/file recipes (:func:`list_recipes`, :func:`load_recipe`,
-:func:`resolve_recipe`) and serialises them (:func:`recipe_to_dict`, :func:`recipe_json`);
-:mod:`synprobe.recipe_spec` holds the dataclasses, kinds and limits; :mod:`synprobe.recipe_validate`
-the validation of whole recipes (:func:`recipe_from_dict`); :mod:`synprobe.recipe_fields` the
-validation of single number/distribution fields. Import everything from here.
+:func:`list_recipes` and :func:`load_recipe` find and read a bundled or file recipe,
+:func:`resolve_recipe` accepts any of a name, path, dict or dataclass (with a resolution
+override), and :func:`recipe_to_dict` / :func:`recipe_json` serialise a recipe canonically (what
+generation records in a file and the dataset catalog fingerprints).
 """
 
 from __future__ import annotations
@@ -31,32 +17,8 @@ from pathlib import Path
 from synprobe.dists import Dist
 from synprobe.errors import InvalidRecipe
 from synprobe.paths import bundled, read_text_file
-from synprobe.recipe_spec import (
-    FONT_TIERS,
-    OCCLUDER_KINDS,
-    PATTERN_KINDS,
-    OcclusionSpec,
-    PatternSpec,
-    Recipe,
-    SymbolSpec,
-)
-from synprobe.recipe_validate import _spec_dict, recipe_from_dict
-
-__all__ = [
-    "FONT_TIERS",
-    "OCCLUDER_KINDS",
-    "PATTERN_KINDS",
-    "OcclusionSpec",
-    "PatternSpec",
-    "Recipe",
-    "SymbolSpec",
-    "list_recipes",
-    "load_recipe",
-    "recipe_from_dict",
-    "recipe_to_dict",
-    "resolve_recipe",
-]
-
+from synprobe.recipe._spec import OcclusionSpec, PatternSpec, Recipe, SymbolSpec
+from synprobe.recipe._validate import recipe_from_dict, spec_dict
 
 # --------------------------------------------------------------------------- files
 
@@ -75,8 +37,11 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
     elif not p.exists():
         near = difflib.get_close_matches(str(name_or_path), list(known), n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise InvalidRecipe(str(name_or_path), "", f"no such recipe file or name{hint}; "
-                            f"`synprobe recipes` lists the {len(known)} bundled ones")
+        raise InvalidRecipe(
+            str(name_or_path),
+            "",
+            f"no such recipe file or name{hint}; `synprobe recipes` lists the {len(known)} bundled ones",
+        )
     try:
         data = tomllib.loads(read_text_file(p))
     except tomllib.TOMLDecodeError as e:
@@ -104,7 +69,7 @@ def resolve_recipe(recipe: str | Path | Recipe | dict, resolution=None) -> Recip
         r = load_recipe(recipe)
     if resolution is not None:
         res = (resolution, resolution) if isinstance(resolution, int) else tuple(resolution)
-        r = recipe_from_dict({**_spec_dict(r), "resolution": list(res)}, source="--resolution")
+        r = recipe_from_dict({**spec_dict(r), "resolution": list(res)}, source="--resolution")
     return r
 
 
@@ -126,6 +91,5 @@ def recipe_to_dict(recipe: Recipe) -> dict:
 
 
 def recipe_json(recipe: Recipe) -> str:
+    """:func:`recipe_to_dict` as canonical JSON (sorted keys, UTF-8 kept)."""
     return json.dumps(recipe_to_dict(recipe), sort_keys=True, ensure_ascii=False)
-
-
