@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from synprobe.scenarios._common import ScenarioError, check_seed, csr_take, rng_for
+from synprobe.rng import check_seed, rng_for
+from synprobe.scenarios._common import ScenarioError, csr_take
 from synprobe.scenarios.builders_assemble import (
     _assemble_classes,
     _assemble_samples,
@@ -69,7 +70,7 @@ def _class_list(y, classes, n_classes, seed):
     n_classes = _int(n_classes, "n_classes")
     if n_classes > len(present):
         raise ScenarioError(f"n_classes={n_classes} exceeds the {len(present)} classes of the train part")
-    return np.sort(rng_for(seed, "scenario/classes").choice(present, n_classes, replace=False))
+    return np.sort(rng_for(seed, "scenario/classes", ScenarioError).choice(present, n_classes, replace=False))
 
 
 def recurring(labels, index=None, *, n_classes=None, classes=None, classes_per_task=None, n_tasks=1000,
@@ -90,7 +91,7 @@ def recurring(labels, index=None, *, n_classes=None, classes=None, classes_per_t
         val_fraction: in [0, 1); 0 gives no val part.
         seed: every random choice derives from it.
     """
-    seed = check_seed(seed)
+    seed = check_seed(seed, ScenarioError)
     y, idx = _labels_index(labels, index)
     law = law_from_spec(law if law is not None else Uniform())
     n_tasks = _int(n_tasks, "n_tasks")
@@ -100,9 +101,9 @@ def recurring(labels, index=None, *, n_classes=None, classes=None, classes_per_t
     cl = _class_list(y, classes, n_classes, seed)
     if len(cl) == 0:
         raise ScenarioError("labels: no sample has a class (all labels are -1 or the train part is empty)")
-    pos_ci, co, info = law.draw(len(cl), classes_per_task, n_tasks, rng_for(seed, "scenario/law"))
+    pos_ci, co, info = law.draw(len(cl), classes_per_task, n_tasks, rng_for(seed, "scenario/law", ScenarioError))
     tr, tr_off, va, va_off = _assemble_classes(y, idx, cl, pos_ci, co, samples_per_class, val_fraction,
-                                               rng_for(seed, "scenario/samples"))
+                                               rng_for(seed, "scenario/samples", ScenarioError))
     spec = {"kind": "recurring", "classes": cl.tolist(), "classes_per_task": classes_per_task,
             "n_tasks": n_tasks, "law": law.spec(), "law_info": info, "samples_per_class": samples_per_class,
             "val_fraction": val_fraction, "n_samples": int(len(y))}
@@ -133,12 +134,12 @@ def class_incremental(labels, index=None, *, increment=2, initial_increment=0, c
     """Disjoint class-incremental tasks: ``initial_increment`` classes first (if > 0), then
     ``increment`` classes per task (an int, or a list of task sizes), in ``class_order``
     (default: a seeded shuffle of the classes, recorded in the spec). All samples of a class."""
-    seed = check_seed(seed)
+    seed = check_seed(seed, ScenarioError)
     y, idx = _labels_index(labels, index)
     val_fraction = _fraction(val_fraction)
     present = np.unique(y[y >= 0])
     if class_order is None:
-        order = rng_for(seed, "scenario/class_order").permutation(present)
+        order = rng_for(seed, "scenario/class_order", ScenarioError).permutation(present)
     else:
         order = np.asarray(class_order, np.int64)
         if order.ndim != 1 or len(np.unique(order)) != len(order) or not np.isin(order, present).all():
@@ -163,7 +164,7 @@ def class_incremental(labels, index=None, *, increment=2, initial_increment=0, c
     ci = np.concatenate([np.sort(order[co[t]:co[t + 1]]) for t in range(len(sizes))]) if sizes else order
     pos = np.searchsorted(present, ci)
     tr, tr_off, va, va_off = _assemble_classes(y, idx, present, pos, co, None, val_fraction,
-                                               rng_for(seed, "scenario/samples"))
+                                               rng_for(seed, "scenario/samples", ScenarioError))
     spec = {"kind": "class_incremental", "class_order": order.tolist(), "task_sizes": sizes,
             "val_fraction": val_fraction, "n_samples": int(len(y))}
     return recur(_stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed), recurrence)
@@ -173,7 +174,7 @@ def instance_incremental(n, n_tasks, *, labels=None, index=None, val_fraction=0.
                          seed=0) -> Stream:
     """New instances only: a seeded permutation of the n samples cut into ``n_tasks`` parts of
     n // n_tasks samples (the first n % n_tasks parts get one more)."""
-    seed = check_seed(seed)
+    seed = check_seed(seed, ScenarioError)
     n = _int(n, "n", lo=0)
     n_tasks = _int(n_tasks, "n_tasks")
     val_fraction = _fraction(val_fraction)
@@ -188,7 +189,7 @@ def instance_incremental(n, n_tasks, *, labels=None, index=None, val_fraction=0.
             raise ScenarioError(f"index: expected {n} rows, got shape {idx.shape}")
     if n_tasks > max(n, 1):
         raise ScenarioError(f"n_tasks={n_tasks} exceeds the {n} samples")
-    pos = rng_for(seed, "scenario/instances").permutation(n)
+    pos = rng_for(seed, "scenario/instances", ScenarioError).permutation(n)
     sizes = np.full(n_tasks, n // n_tasks, np.int64)
     sizes[: n % n_tasks] += 1
     off = np.zeros(n_tasks + 1, np.int64)
@@ -196,7 +197,8 @@ def instance_incremental(n, n_tasks, *, labels=None, index=None, val_fraction=0.
     # sorted inside each task: file order, deterministic
     pos = np.sort(np.repeat(np.arange(n_tasks), sizes) * max(n, 1) + pos) % max(n, 1)
     ci, co = _task_classes(y, pos, off)
-    tr, tr_off, va, va_off = _assemble_samples(idx, pos, off, val_fraction, rng_for(seed, "scenario/val"))
+    val_rng = rng_for(seed, "scenario/val", ScenarioError)
+    tr, tr_off, va, va_off = _assemble_samples(idx, pos, off, val_fraction, val_rng)
     spec = {"kind": "instance_incremental", "n": n, "n_tasks": n_tasks, "val_fraction": val_fraction}
     return recur(_stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed), recurrence)
 
@@ -207,7 +209,7 @@ def domain_incremental(labels, domains, index=None, *, groups=None, recurrence=N
     kind...) is in the group. ``groups``: a list of lists of domain values (default: each value
     alone, in a seeded order, recorded). ``recurrence``: None (each group once), an int R (the
     group sequence R times) or an explicit sequence of group numbers (domains may recur)."""
-    seed = check_seed(seed)
+    seed = check_seed(seed, ScenarioError)
     y, idx = _labels_index(labels, index)
     val_fraction = _fraction(val_fraction)
     d = np.asarray(domains)
@@ -215,7 +217,7 @@ def domain_incremental(labels, domains, index=None, *, groups=None, recurrence=N
         raise ScenarioError(f"domains: expected one code per sample ({len(y)}), got shape {d.shape}")
     values, codes = np.unique(d, return_inverse=True)
     if groups is None:
-        groups = [[v] for v in rng_for(seed, "scenario/domains").permutation(values).tolist()]
+        groups = [[v] for v in rng_for(seed, "scenario/domains", ScenarioError).permutation(values).tolist()]
     gl = []
     for g in groups:
         g = list(g) if isinstance(g, list | tuple | np.ndarray) else [g]
@@ -244,7 +246,8 @@ def domain_incremental(labels, domains, index=None, *, groups=None, recurrence=N
     ends = np.searchsorted(gs, np.arange(len(gl)), side="right")
     pos, off = csr_take(order, starts[seq], (ends - starts)[seq])
     ci, co = _task_classes(y, pos, off)
-    tr, tr_off, va, va_off = _assemble_samples(idx, pos, off, val_fraction, rng_for(seed, "scenario/val"))
+    val_rng = rng_for(seed, "scenario/val", ScenarioError)
+    tr, tr_off, va, va_off = _assemble_samples(idx, pos, off, val_fraction, val_rng)
     jsonable = [[v.item() if hasattr(v, "item") else v for v in g] for g in gl]
     spec = {"kind": "domain_incremental", "groups": jsonable, "sequence": seq.tolist(), "val_fraction": val_fraction}
     return _stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed)
@@ -270,7 +273,7 @@ def drift(values, n_tasks, *, window=0.2, schedule="linear", periods=1.0, labels
     by ``schedule`` ("linear": low to high, "cosine"/"triangle": there and back, repeated
     ``periods`` times, so windows recur; "random": seeded centres). Window edges are values, so
     tied values are never split. ``samples_per_task``: None (the whole window) or a budget."""
-    seed = check_seed(seed)
+    seed = check_seed(seed, ScenarioError)
     v = np.asarray(values, np.float64)
     if v.ndim != 1:
         raise ScenarioError(f"values: expected a 1-d numeric array, got shape {v.shape}")
@@ -292,7 +295,7 @@ def drift(values, n_tasks, *, window=0.2, schedule="linear", periods=1.0, labels
         raise ScenarioError("values: no finite value")
     order = ok[np.argsort(v[ok], kind="stable")]
     sv = v[order]
-    c = _centers(schedule, n_tasks, float(periods), rng_for(seed, "scenario/drift"))
+    c = _centers(schedule, n_tasks, float(periods), rng_for(seed, "scenario/drift", ScenarioError))
     c = window / 2 + (1 - window) * c
     m = len(sv) - 1
     lo_v = sv[np.floor((c - window / 2) * m + 1e-9).astype(np.int64).clip(0, m)]
@@ -306,10 +309,11 @@ def drift(values, n_tasks, *, window=0.2, schedule="linear", periods=1.0, labels
         if (hi - lo).min() < k:
             raise ScenarioError(f"samples_per_task={k} exceeds the {int((hi - lo).min())} samples of the "
                                 f"smallest window; widen the window or lower the budget")
-        p = _subsets(rng_for(seed, "scenario/samples"), hi - lo, k) + lo[:, None]
+        p = _subsets(rng_for(seed, "scenario/samples", ScenarioError), hi - lo, k) + lo[:, None]
         pos, off = order[p.reshape(-1)], np.arange(n_tasks + 1, dtype=np.int64) * k
     ci, co = _task_classes(y, pos, off)
-    tr, tr_off, va, va_off = _assemble_samples(idx, pos, off, val_fraction, rng_for(seed, "scenario/val"))
+    val_rng = rng_for(seed, "scenario/val", ScenarioError)
+    tr, tr_off, va, va_off = _assemble_samples(idx, pos, off, val_fraction, val_rng)
     spec = {"kind": "drift", "n_tasks": n_tasks, "window": window, "schedule": schedule, "periods": periods,
             "ranges": np.stack([lo_v, hi_v], 1).tolist() if n_tasks <= 100_000 else None,
             "samples_per_task": samples_per_task, "val_fraction": val_fraction}
