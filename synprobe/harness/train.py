@@ -41,7 +41,7 @@ def resolve_stream(stream, data):
             return Stream.load(p), str(p)
         except ScenarioError as e:
             raise HarnessError(str(e)) from None
-    from synprobe.scenarios.recipe import build
+    from synprobe.scenario_recipe import build
 
     return build(stream, data), str(stream)
 
