@@ -37,11 +37,11 @@ from synprobe.errors import InvalidRecipe, SynprobeError
 from synprobe.load import read_table
 from synprobe.paths import bundled, read_text_file
 from synprobe.scenarios._common import ScenarioError
+from synprobe.scenarios._files import attach_eval_sets, train_from_file
 from synprobe.scenarios._kinds import KINDS_BY_NAME, TrainData
 from synprobe.scenarios._recipe_checks import Ctx, hint, quoted
 from synprobe.scenarios._recipe_noise import noisy_stream_labels
 from synprobe.scenarios._recipe_validate import KINDS, ScenarioSpec, scenario_from_dict
-from synprobe.scenarios.builders_files import attach_eval_sets, train_from_file
 from synprobe.scenarios.stream import Stream
 
 __all__ = ["KINDS", "ScenarioSpec", "build", "list_scenarios", "load_scenario", "scenario_from_dict"]
