@@ -152,7 +152,7 @@ def main() -> int:
     from synprobe.harness.device import resolve
     from synprobe.harness.models import list_models
     from synprobe.harness.train import run
-    from synprobe.scenario_recipe import build
+    from synprobe.scenarios.recipe import build
 
     if a.threads:
         torch.set_num_threads(a.threads)

@@ -99,7 +99,7 @@ def test_every_error_class_survives_pickling():
     import synprobe.harness.metrics
     import synprobe.load
     import synprobe.noise
-    import synprobe.scenarios._common
+    import synprobe.scenarios
     import synprobe.splits  # noqa: F401 - imported for their error classes
     from synprobe.errors import InvalidRecipe, SynprobeError
 

@@ -81,8 +81,8 @@ def test_previews_are_ignored_by_git():
 def test_stream_pictures_speak_class_names(tmp_path):
     """`scenario show` labelled classes 2, 11, 14...; now the letters, and integer colour-bar ticks."""
     from synprobe.generator import generate
-    from synprobe.scenario_plot import class_labels, plot_stream
-    from synprobe.scenario_recipe import build
+    from synprobe.scenarios.plot import class_labels, plot_stream
+    from synprobe.scenarios.recipe import build
     from synprobe.scripts import ALPHABETS
 
     data = tmp_path / "a.h5"

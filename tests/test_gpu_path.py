@@ -24,7 +24,7 @@ from synprobe.harness.losses import ELRTargets
 from synprobe.harness.scatter import PresentationEvents, last_occurrence
 from synprobe.harness.syncs import count_syncs
 from synprobe.harness.train import run
-from synprobe.scenario_recipe import build
+from synprobe.scenarios.recipe import build
 
 FAST = dict(device="cpu", progress=False, plots=False)
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,8 +14,8 @@ from synprobe.harness import train
 from synprobe.harness.errors import HarnessError
 from synprobe.harness.memorization import draw_subsets, estimate, filter_stream
 from synprobe.harness.metrics import feldman_zhang
-from synprobe.scenario_recipe import build
 from synprobe.scenarios import Stream
+from synprobe.scenarios.recipe import build
 
 FAST = dict(device="cpu", progress=False, model="mlp", model_args={"hidden": [32]}, threads=1)
 

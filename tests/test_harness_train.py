@@ -11,7 +11,7 @@ import torch
 from synprobe.harness.config import TrainConfig
 from synprobe.harness.errors import HarnessError
 from synprobe.harness.train import run
-from synprobe.scenario_recipe import build
+from synprobe.scenarios.recipe import build
 
 FAST = dict(device="cpu", progress=False, plots=False)
 

@@ -365,7 +365,7 @@ def test_errors_are_one_line_value_errors(call, match):
 
 
 def test_largest_remainder_hits_the_total_even_past_round_off():
-    from synprobe.noise import _largest_remainder
+    from synprobe.noise._core import largest_remainder as _largest_remainder
 
     rng = np.random.default_rng(0)
     q = np.array([2.9999999999, 3.0000000001, 0.0, 1.5])

@@ -25,7 +25,7 @@ from synprobe.paths import bundled
 from synprobe.fonts import FontRegistry
 from synprobe.recipe import load_recipe, list_recipes
 from synprobe.io.h5 import read_info
-from synprobe.scenario_recipe import list_scenarios
+from synprobe.scenarios.recipe import list_scenarios
 from synprobe.datasets import list_catalog
 reg = FontRegistry.load(user=False)
 assert "scole-10c-2pt" in list_scenarios() and "default" in list_catalog()

@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 from synprobe.errors import InvalidRecipe
 from synprobe.noise import flip_count
-from synprobe.scenario_recipe import KINDS, build, list_scenarios, load_scenario, scenario_from_dict
 from synprobe.scenarios import Stream
+from synprobe.scenarios.recipe import KINDS, build, list_scenarios, load_scenario, scenario_from_dict
 
 REQUIRED = {"scole-10c-2pt", "scole-longtail", "cir", "class-inc-5x2", "domain-inc-fonts", "drift-scale",
             "noisy-40-sym", "noisy-attr"}

@@ -19,7 +19,7 @@ def list_cmd(as_json):
     """List bundled scenario recipes with their kind and description."""
     import json
 
-    from synprobe.scenario_recipe import list_scenarios, load_scenario
+    from synprobe.scenarios.recipe import list_scenarios, load_scenario
 
     rows = []
     for name, path in list_scenarios().items():
@@ -42,7 +42,7 @@ def list_cmd(as_json):
 @friendly_errors
 def build_cmd(recipe, data, out, seed):
     """Build the stream of RECIPE (a bundled name or a TOML path) over a dataset file."""
-    from synprobe.scenario_recipe import build, summarize
+    from synprobe.scenarios.recipe import build, summarize
 
     stream = build(recipe, data, seed=seed)
     stream.save(out)
@@ -64,8 +64,8 @@ def build_cmd(recipe, data, out, seed):
 @friendly_errors
 def show_cmd(stream_file, out):
     """Plot a stream: class x task occurrences, class frequency, label-noise summary."""
-    from synprobe.scenario_plot import plot_stream
     from synprobe.scenarios import Stream
+    from synprobe.scenarios.plot import plot_stream
 
     stream = Stream.load(stream_file)
     plot_stream(stream, out)

@@ -41,7 +41,7 @@ def draw_subsets(n: int, size: int, runs: int, seed: int) -> np.ndarray:
     Returns:
         bool array (runs, n); row ``t`` has ``size`` True. Depends only on ``(seed, n, size, runs)``.
     """
-    from synprobe.scenarios._common import rng_for
+    from synprobe.rng import rng_for
 
     rng = rng_for(seed, "harness/fz")
     mask = np.zeros((runs, n), bool)

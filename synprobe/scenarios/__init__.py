@@ -7,7 +7,10 @@
     >>> len(s), len(s.task(0).classes)
     (100, 3)
 
-See ``docs/streams.md``.
+Builders live in :mod:`~synprobe.scenarios.builders`, class-occurrence laws in
+:mod:`~synprobe.scenarios.laws`, the :class:`Stream` in :mod:`~synprobe.scenarios.stream`, scenario
+recipes (TOML files naming a kind) in :mod:`~synprobe.scenarios.recipe` and timeline figures in
+:mod:`~synprobe.scenarios.plot`. See ``docs/streams.md`` and ``docs/scenarios.md``.
 """
 
 from __future__ import annotations

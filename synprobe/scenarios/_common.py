@@ -1,29 +1,19 @@
-"""Shared pieces of :mod:`synprobe.scenarios`: the error class, seeded generators, CSR helpers."""
+"""Shared pieces of :mod:`synprobe.scenarios`: the error class and the CSR gather helper.
+
+Seeded generators and seed checks come from :mod:`synprobe.rng` (``rng_for(seed, name, ScenarioError)``).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from synprobe.errors import SynprobeError
-from synprobe.rng import name_key
 
-__all__ = ["ScenarioError", "check_seed", "csr_take", "rng_for"]
+__all__ = ["ScenarioError", "csr_take"]
 
 
 class ScenarioError(SynprobeError, ValueError):
     """A scenario spec (builder argument, law, stream file) is malformed; one-line message."""
-
-
-def check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ScenarioError(f"seed: {seed!r} must be an integer >= 0")
-    return int(seed)
-
-
-def rng_for(seed: int, name: str) -> np.random.Generator:
-    """A numpy Generator keyed by (seed, draw name): an independent stream per draw name."""
-    k = name_key(name)
-    return np.random.default_rng([check_seed(seed), k & 0xFFFFFFFF, k >> 32])
 
 
 def csr_take(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

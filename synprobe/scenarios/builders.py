@@ -13,8 +13,8 @@ Builders take the TRAIN part of a dataset (``d = load(path, "train")``: ``d.y`` 
 
 Layout: this module holds the builders (``recurring``, ``recur``, ``class_incremental``,
 ``instance_incremental``, ``domain_incremental``, ``drift``);
-:mod:`synprobe.scenarios.builders_assemble` the argument checks, random subsets and the assemblers;
-:mod:`synprobe.scenarios.builders_files` the dataset-file helpers (``train_from_file``,
+``_assemble.py`` the argument checks, random subsets and the assemblers;
+``_files.py`` the dataset-file helpers (``train_from_file``,
 ``eval_sets_from_file``, ``attach_eval_sets``). Import everything from here.
 """
 
@@ -22,18 +22,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from synprobe.scenarios._common import ScenarioError, check_seed, csr_take, rng_for
-from synprobe.scenarios.builders_assemble import (
-    _assemble_classes,
-    _assemble_samples,
-    _fraction,
-    _int,
-    _labels_index,
-    _stream,
-    _subsets,
-    _task_classes,
+from synprobe.rng import check_seed, rng_for
+from synprobe.scenarios._assemble import (
+    assemble_classes,
+    assemble_samples,
+    check_fraction,
+    check_int,
+    labels_index,
+    pack_stream,
+    random_subsets,
+    task_classes,
 )
-from synprobe.scenarios.builders_files import attach_eval_sets, eval_sets_from_file, train_from_file
+from synprobe.scenarios._common import ScenarioError, csr_take
+from synprobe.scenarios._files import attach_eval_sets, eval_sets_from_file, train_from_file
 from synprobe.scenarios.laws import Law, Uniform, law_from_spec
 from synprobe.scenarios.stream import Stream
 
@@ -66,10 +67,10 @@ def _class_list(y, classes, n_classes, seed):
         return cl
     if n_classes is None:
         return present
-    n_classes = _int(n_classes, "n_classes")
+    n_classes = check_int(n_classes, "n_classes")
     if n_classes > len(present):
         raise ScenarioError(f"n_classes={n_classes} exceeds the {len(present)} classes of the train part")
-    return np.sort(rng_for(seed, "scenario/classes").choice(present, n_classes, replace=False))
+    return np.sort(rng_for(seed, "scenario/classes", ScenarioError).choice(present, n_classes, replace=False))
 
 
 def recurring(labels, index=None, *, n_classes=None, classes=None, classes_per_task=None, n_tasks=1000,
@@ -90,23 +91,23 @@ def recurring(labels, index=None, *, n_classes=None, classes=None, classes_per_t
         val_fraction: in [0, 1); 0 gives no val part.
         seed: every random choice derives from it.
     """
-    seed = check_seed(seed)
-    y, idx = _labels_index(labels, index)
+    seed = check_seed(seed, ScenarioError)
+    y, idx = labels_index(labels, index)
     law = law_from_spec(law if law is not None else Uniform())
-    n_tasks = _int(n_tasks, "n_tasks")
-    val_fraction = _fraction(val_fraction)
+    n_tasks = check_int(n_tasks, "n_tasks")
+    val_fraction = check_fraction(val_fraction)
     if samples_per_class is not None:
-        samples_per_class = _int(samples_per_class, "samples_per_class")
+        samples_per_class = check_int(samples_per_class, "samples_per_class")
     cl = _class_list(y, classes, n_classes, seed)
     if len(cl) == 0:
         raise ScenarioError("labels: no sample has a class (all labels are -1 or the train part is empty)")
-    pos_ci, co, info = law.draw(len(cl), classes_per_task, n_tasks, rng_for(seed, "scenario/law"))
-    tr, tr_off, va, va_off = _assemble_classes(y, idx, cl, pos_ci, co, samples_per_class, val_fraction,
-                                               rng_for(seed, "scenario/samples"))
+    pos_ci, co, info = law.draw(len(cl), classes_per_task, n_tasks, rng_for(seed, "scenario/law", ScenarioError))
+    tr, tr_off, va, va_off = assemble_classes(y, idx, cl, pos_ci, co, samples_per_class, val_fraction,
+                                               rng_for(seed, "scenario/samples", ScenarioError))
     spec = {"kind": "recurring", "classes": cl.tolist(), "classes_per_task": classes_per_task,
             "n_tasks": n_tasks, "law": law.spec(), "law_info": info, "samples_per_class": samples_per_class,
             "val_fraction": val_fraction, "n_samples": int(len(y))}
-    return _stream(tr, tr_off, va, va_off, cl[pos_ci], co, val_fraction, spec, seed)
+    return pack_stream(tr, tr_off, va, va_off, cl[pos_ci], co, val_fraction, spec, seed)
 
 
 def recur(stream: Stream, recurrence=None) -> Stream:
@@ -116,7 +117,7 @@ def recur(stream: Stream, recurrence=None) -> Stream:
         return stream
     n = len(stream)
     if isinstance(recurrence, int | np.integer) and not isinstance(recurrence, bool):
-        seq = np.tile(np.arange(n), _int(recurrence, "recurrence"))
+        seq = np.tile(np.arange(n), check_int(recurrence, "recurrence"))
     else:
         seq = np.asarray(recurrence, np.int64)
         if seq.ndim != 1 or len(seq) == 0 or seq.min() < 0 or seq.max() >= n:
@@ -133,24 +134,24 @@ def class_incremental(labels, index=None, *, increment=2, initial_increment=0, c
     """Disjoint class-incremental tasks: ``initial_increment`` classes first (if > 0), then
     ``increment`` classes per task (an int, or a list of task sizes), in ``class_order``
     (default: a seeded shuffle of the classes, recorded in the spec). All samples of a class."""
-    seed = check_seed(seed)
-    y, idx = _labels_index(labels, index)
-    val_fraction = _fraction(val_fraction)
+    seed = check_seed(seed, ScenarioError)
+    y, idx = labels_index(labels, index)
+    val_fraction = check_fraction(val_fraction)
     present = np.unique(y[y >= 0])
     if class_order is None:
-        order = rng_for(seed, "scenario/class_order").permutation(present)
+        order = rng_for(seed, "scenario/class_order", ScenarioError).permutation(present)
     else:
         order = np.asarray(class_order, np.int64)
         if order.ndim != 1 or len(np.unique(order)) != len(order) or not np.isin(order, present).all():
             raise ScenarioError("class_order: expected distinct labels present in the train part")
     n = len(order)
     if isinstance(increment, list | tuple):
-        sizes = [_int(s, "increment[i]") for s in increment]
+        sizes = [check_int(s, "increment[i]") for s in increment]
         if initial_increment:
             raise ScenarioError("initial_increment: not used when increment is a list of task sizes")
     else:
-        inc = _int(increment, "increment")
-        first = _int(initial_increment, "initial_increment", lo=0)
+        inc = check_int(increment, "increment")
+        first = check_int(initial_increment, "initial_increment", lo=0)
         rest = n - first
         if rest < 0 or rest % inc:
             raise ScenarioError(f"increment={inc}, initial_increment={first}: {n} classes do not split into "
@@ -162,24 +163,24 @@ def class_incremental(labels, index=None, *, increment=2, initial_increment=0, c
     np.cumsum(sizes, out=co[1:])
     ci = np.concatenate([np.sort(order[co[t]:co[t + 1]]) for t in range(len(sizes))]) if sizes else order
     pos = np.searchsorted(present, ci)
-    tr, tr_off, va, va_off = _assemble_classes(y, idx, present, pos, co, None, val_fraction,
-                                               rng_for(seed, "scenario/samples"))
+    tr, tr_off, va, va_off = assemble_classes(y, idx, present, pos, co, None, val_fraction,
+                                               rng_for(seed, "scenario/samples", ScenarioError))
     spec = {"kind": "class_incremental", "class_order": order.tolist(), "task_sizes": sizes,
             "val_fraction": val_fraction, "n_samples": int(len(y))}
-    return recur(_stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed), recurrence)
+    return recur(pack_stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed), recurrence)
 
 
 def instance_incremental(n, n_tasks, *, labels=None, index=None, val_fraction=0.1, recurrence=None,
                          seed=0) -> Stream:
     """New instances only: a seeded permutation of the n samples cut into ``n_tasks`` parts of
     n // n_tasks samples (the first n % n_tasks parts get one more)."""
-    seed = check_seed(seed)
-    n = _int(n, "n", lo=0)
-    n_tasks = _int(n_tasks, "n_tasks")
-    val_fraction = _fraction(val_fraction)
+    seed = check_seed(seed, ScenarioError)
+    n = check_int(n, "n", lo=0)
+    n_tasks = check_int(n_tasks, "n_tasks")
+    val_fraction = check_fraction(val_fraction)
     y = None
     if labels is not None:
-        y, idx = _labels_index(labels, index)
+        y, idx = labels_index(labels, index)
         if len(y) != n:
             raise ScenarioError(f"labels: {len(y)} labels for n={n}")
     else:
@@ -188,17 +189,18 @@ def instance_incremental(n, n_tasks, *, labels=None, index=None, val_fraction=0.
             raise ScenarioError(f"index: expected {n} rows, got shape {idx.shape}")
     if n_tasks > max(n, 1):
         raise ScenarioError(f"n_tasks={n_tasks} exceeds the {n} samples")
-    pos = rng_for(seed, "scenario/instances").permutation(n)
+    pos = rng_for(seed, "scenario/instances", ScenarioError).permutation(n)
     sizes = np.full(n_tasks, n // n_tasks, np.int64)
     sizes[: n % n_tasks] += 1
     off = np.zeros(n_tasks + 1, np.int64)
     np.cumsum(sizes, out=off[1:])
     # sorted inside each task: file order, deterministic
     pos = np.sort(np.repeat(np.arange(n_tasks), sizes) * max(n, 1) + pos) % max(n, 1)
-    ci, co = _task_classes(y, pos, off)
-    tr, tr_off, va, va_off = _assemble_samples(idx, pos, off, val_fraction, rng_for(seed, "scenario/val"))
+    ci, co = task_classes(y, pos, off)
+    val_rng = rng_for(seed, "scenario/val", ScenarioError)
+    tr, tr_off, va, va_off = assemble_samples(idx, pos, off, val_fraction, val_rng)
     spec = {"kind": "instance_incremental", "n": n, "n_tasks": n_tasks, "val_fraction": val_fraction}
-    return recur(_stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed), recurrence)
+    return recur(pack_stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed), recurrence)
 
 
 def domain_incremental(labels, domains, index=None, *, groups=None, recurrence=None, val_fraction=0.1,
@@ -207,15 +209,15 @@ def domain_incremental(labels, domains, index=None, *, groups=None, recurrence=N
     kind...) is in the group. ``groups``: a list of lists of domain values (default: each value
     alone, in a seeded order, recorded). ``recurrence``: None (each group once), an int R (the
     group sequence R times) or an explicit sequence of group numbers (domains may recur)."""
-    seed = check_seed(seed)
-    y, idx = _labels_index(labels, index)
-    val_fraction = _fraction(val_fraction)
+    seed = check_seed(seed, ScenarioError)
+    y, idx = labels_index(labels, index)
+    val_fraction = check_fraction(val_fraction)
     d = np.asarray(domains)
     if d.shape != y.shape:
         raise ScenarioError(f"domains: expected one code per sample ({len(y)}), got shape {d.shape}")
     values, codes = np.unique(d, return_inverse=True)
     if groups is None:
-        groups = [[v] for v in rng_for(seed, "scenario/domains").permutation(values).tolist()]
+        groups = [[v] for v in rng_for(seed, "scenario/domains", ScenarioError).permutation(values).tolist()]
     gl = []
     for g in groups:
         g = list(g) if isinstance(g, list | tuple | np.ndarray) else [g]
@@ -226,7 +228,7 @@ def domain_incremental(labels, domains, index=None, *, groups=None, recurrence=N
     if recurrence is None:
         seq = np.arange(len(gl))
     elif isinstance(recurrence, int | np.integer) and not isinstance(recurrence, bool):
-        seq = np.tile(np.arange(len(gl)), _int(recurrence, "recurrence"))
+        seq = np.tile(np.arange(len(gl)), check_int(recurrence, "recurrence"))
     else:
         seq = np.asarray(recurrence, np.int64)
         if seq.ndim != 1 or len(seq) == 0 or seq.min() < 0 or seq.max() >= len(gl):
@@ -243,11 +245,12 @@ def domain_incremental(labels, domains, index=None, *, groups=None, recurrence=N
     starts = np.searchsorted(gs, np.arange(len(gl)))
     ends = np.searchsorted(gs, np.arange(len(gl)), side="right")
     pos, off = csr_take(order, starts[seq], (ends - starts)[seq])
-    ci, co = _task_classes(y, pos, off)
-    tr, tr_off, va, va_off = _assemble_samples(idx, pos, off, val_fraction, rng_for(seed, "scenario/val"))
+    ci, co = task_classes(y, pos, off)
+    val_rng = rng_for(seed, "scenario/val", ScenarioError)
+    tr, tr_off, va, va_off = assemble_samples(idx, pos, off, val_fraction, val_rng)
     jsonable = [[v.item() if hasattr(v, "item") else v for v in g] for g in gl]
     spec = {"kind": "domain_incremental", "groups": jsonable, "sequence": seq.tolist(), "val_fraction": val_fraction}
-    return _stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed)
+    return pack_stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed)
 
 
 def _centers(schedule: str, t: int, periods: float, rng) -> np.ndarray:
@@ -270,19 +273,19 @@ def drift(values, n_tasks, *, window=0.2, schedule="linear", periods=1.0, labels
     by ``schedule`` ("linear": low to high, "cosine"/"triangle": there and back, repeated
     ``periods`` times, so windows recur; "random": seeded centres). Window edges are values, so
     tied values are never split. ``samples_per_task``: None (the whole window) or a budget."""
-    seed = check_seed(seed)
+    seed = check_seed(seed, ScenarioError)
     v = np.asarray(values, np.float64)
     if v.ndim != 1:
         raise ScenarioError(f"values: expected a 1-d numeric array, got shape {v.shape}")
-    n_tasks = _int(n_tasks, "n_tasks")
-    val_fraction = _fraction(val_fraction)
+    n_tasks = check_int(n_tasks, "n_tasks")
+    val_fraction = check_fraction(val_fraction)
     if schedule not in SCHEDULES:
         raise ScenarioError(f"schedule {schedule!r}: expected one of {', '.join(map(repr, SCHEDULES))}")
     if isinstance(window, bool) or not isinstance(window, int | float) or not 0 < window <= 1:
         raise ScenarioError(f"window: {window!r} must be a fraction in (0, 1]")
     y = None
     if labels is not None:
-        y, idx = _labels_index(labels, index)
+        y, idx = labels_index(labels, index)
         if len(y) != len(v):
             raise ScenarioError(f"labels: {len(y)} labels for {len(v)} values")
     else:
@@ -292,7 +295,7 @@ def drift(values, n_tasks, *, window=0.2, schedule="linear", periods=1.0, labels
         raise ScenarioError("values: no finite value")
     order = ok[np.argsort(v[ok], kind="stable")]
     sv = v[order]
-    c = _centers(schedule, n_tasks, float(periods), rng_for(seed, "scenario/drift"))
+    c = _centers(schedule, n_tasks, float(periods), rng_for(seed, "scenario/drift", ScenarioError))
     c = window / 2 + (1 - window) * c
     m = len(sv) - 1
     lo_v = sv[np.floor((c - window / 2) * m + 1e-9).astype(np.int64).clip(0, m)]
@@ -302,15 +305,16 @@ def drift(values, n_tasks, *, window=0.2, schedule="linear", periods=1.0, labels
     if samples_per_task is None:
         pos, off = csr_take(order, lo, hi - lo)
     else:
-        k = _int(samples_per_task, "samples_per_task")
+        k = check_int(samples_per_task, "samples_per_task")
         if (hi - lo).min() < k:
             raise ScenarioError(f"samples_per_task={k} exceeds the {int((hi - lo).min())} samples of the "
                                 f"smallest window; widen the window or lower the budget")
-        p = _subsets(rng_for(seed, "scenario/samples"), hi - lo, k) + lo[:, None]
+        p = random_subsets(rng_for(seed, "scenario/samples", ScenarioError), hi - lo, k) + lo[:, None]
         pos, off = order[p.reshape(-1)], np.arange(n_tasks + 1, dtype=np.int64) * k
-    ci, co = _task_classes(y, pos, off)
-    tr, tr_off, va, va_off = _assemble_samples(idx, pos, off, val_fraction, rng_for(seed, "scenario/val"))
+    ci, co = task_classes(y, pos, off)
+    val_rng = rng_for(seed, "scenario/val", ScenarioError)
+    tr, tr_off, va, va_off = assemble_samples(idx, pos, off, val_fraction, val_rng)
     spec = {"kind": "drift", "n_tasks": n_tasks, "window": window, "schedule": schedule, "periods": periods,
             "ranges": np.stack([lo_v, hi_v], 1).tolist() if n_tasks <= 100_000 else None,
             "samples_per_task": samples_per_task, "val_fraction": val_fraction}
-    return _stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed)
+    return pack_stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed)

@@ -29,6 +29,7 @@ __all__ = [
     "Cycle",
     "Forgetting",
     "Incremental",
+    "LAWS",
     "Law",
     "ProbReduction",
     "ScoleEntropy",
@@ -395,9 +396,10 @@ class CIR(Law):
                 "repeat": float(rep) if not isinstance(rep, str | list) else rep}
 
 
-_BY_NAME = {"uniform": Uniform, "weights": Weights, "scole_entropy": ScoleEntropy, "zipf": Zipf,
-            "forgetting": Forgetting, "incremental": Incremental, "prob_reduction": ProbReduction,
-            "cycle": Cycle, "cir": CIR}
+# law name (a recipe's ``law.name``, a spec's ``name``) -> law class
+LAWS = {"uniform": Uniform, "weights": Weights, "scole_entropy": ScoleEntropy, "zipf": Zipf,
+        "forgetting": Forgetting, "incremental": Incremental, "prob_reduction": ProbReduction,
+        "cycle": Cycle, "cir": CIR}
 
 
 def law_from_spec(spec) -> Law:
@@ -406,15 +408,15 @@ def law_from_spec(spec) -> Law:
         return spec
     if isinstance(spec, str):
         spec = {"name": spec}
-    if not isinstance(spec, dict) or spec.get("name") not in _BY_NAME:
+    if not isinstance(spec, dict) or spec.get("name") not in LAWS:
         name = spec.get("name") if isinstance(spec, dict) else spec
-        raise ScenarioError(f"law {name!r}: expected one of {', '.join(map(repr, _BY_NAME))}")
+        raise ScenarioError(f"law {name!r}: expected one of {', '.join(map(repr, LAWS))}")
     kw = {k: v for k, v in spec.items() if k != "name"}
     if "base" in kw:
         kw["base"] = law_from_spec(kw["base"])
     if "p" in kw:
         kw["p"] = tuple(kw["p"])
     try:
-        return _BY_NAME[spec["name"]](**kw)
+        return LAWS[spec["name"]](**kw)
     except TypeError as e:
         raise ScenarioError(f"law {spec['name']!r}: {e}") from None

@@ -1,6 +1,7 @@
 """Instance- and attribute-dependent label noise, where the chance and target of a flip depend on the sample:
 :func:`instance_dependent` (Xia et al. 2020) and :func:`attribute_dependent`, with the helpers that feed
 the latter, :func:`difficulty` (scores from attribute columns) and :func:`confusion_from_prototypes`.
+The two models are registered in :data:`MODELS` by name.
 
 Import them from :mod:`synprobe.noise`, whose docstring states the conventions.
 """
@@ -13,20 +14,21 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from synprobe.noise_core import (
+from synprobe.noise._core import (
     NoiseError,
     NoisyLabels,
-    _check_labels,
-    _check_matrix,
-    _check_rate,
-    _check_seed,
-    _draw_rows,
-    _need_other_class,
-    _result,
-    _top_k_weighted,
-    _uniform_other,
+    check_labels,
+    check_matrix,
+    check_rate,
+    check_seed,
+    draw_other,
+    draw_rows,
     flip_count,
+    need_other_class,
+    noisy_result,
+    top_k_weighted,
 )
+from synprobe.noise._registry import noise_model
 
 
 def _truncated_normal(mean: float, std: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -41,8 +43,10 @@ def _truncated_normal(mean: float, std: float, n: int, rng: np.random.Generator)
     return out
 
 
-def instance_dependent(labels, n_classes: int, features, rate: float, seed, *, std: float = 0.1,
-                       exact: bool = True) -> NoisyLabels:
+@noise_model
+def instance_dependent(
+    labels, n_classes: int, features, rate: float, seed, *, std: float = 0.1, exact: bool = True
+) -> NoisyLabels:
     """Instance-dependent noise following Xia et al. 2020 ("Part-dependent label noise", their generator).
 
     Procedure (the random streams come from ``SeedSequence(seed).spawn``, so adding classes does not
@@ -72,21 +76,21 @@ def instance_dependent(labels, n_classes: int, features, rate: float, seed, *, s
         std: standard deviation of the per-sample flip rate before truncation (Xia: 0.1), > 0.
         exact: flip exactly ``flip_count(rate, n)`` samples (True) or draw each independently (False).
     """
-    y, k = _check_labels(labels, n_classes)
-    rate, seed = _check_rate(rate), _check_seed(seed)
+    y, k = check_labels(labels, n_classes)
+    rate, seed = check_rate(rate), check_seed(seed)
     x = np.asarray(features, dtype=np.float64)
     if x.ndim < 2 or len(x) != len(y) or not np.all(np.isfinite(x)):
         raise NoiseError(f"features: expected a finite float array (n, d) with n = {len(y)}, got shape {x.shape}")
     x = x.reshape(len(y), math.prod(x.shape[1:]))
     if not (isinstance(std, (int, float)) and 0 < std < math.inf):
         raise NoiseError(f"std: expected a number > 0, got {std!r}")
-    _need_other_class(k, flip_count(rate, len(y)) if exact else len(y))
+    need_other_class(k, flip_count(rate, len(y)) if exact else len(y))
     s_q, s_pick, *s_w = np.random.SeedSequence(seed).spawn(2 + k)
     q = _truncated_normal(rate, std, len(y), np.random.default_rng(s_q))
     rng = np.random.default_rng(s_pick)
     if exact:
         with np.errstate(divide="ignore"):
-            idx = _top_k_weighted(np.log(q), flip_count(rate, len(y)), rng)
+            idx = top_k_weighted(np.log(q), flip_count(rate, len(y)), rng)
     else:
         idx = np.flatnonzero(rng.random(len(y)) < q)
     observed = y.copy()
@@ -101,13 +105,20 @@ def instance_dependent(labels, n_classes: int, features, rate: float, seed, *, s
         u = rng.random(len(rows)) * cdf[:, -1]
         new[rows] = np.minimum((cdf <= u[:, None]).sum(axis=1), k - 1)
     observed[idx] = new
-    params = {"rate": rate, "std": float(std), "exact": bool(exact), "n_features": int(x.shape[1]),
-              "mean_flip_prob": float(q.mean()) if len(q) else rate}
-    return _result(y, observed, "instance_dependent", params, seed, k)
+    params = {
+        "rate": rate,
+        "std": float(std),
+        "exact": bool(exact),
+        "n_features": int(x.shape[1]),
+        "mean_flip_prob": float(q.mean()) if len(q) else rate,
+    }
+    return noisy_result(y, observed, "instance_dependent", params, seed, k)
 
 
-def attribute_dependent(labels, n_classes: int, scores, rate: float, seed, confusion=None, *,
-                        strength: float = 1.0) -> NoisyLabels:
+@noise_model
+def attribute_dependent(
+    labels, n_classes: int, scores, rate: float, seed, confusion=None, *, strength: float = 1.0
+) -> NoisyLabels:
     """Noise that hits hard samples: flips concentrate where the difficulty ``scores`` are high.
 
     Exactly ``flip_count(rate, n)`` samples are chosen by weighted sampling without replacement
@@ -129,34 +140,34 @@ def attribute_dependent(labels, n_classes: int, scores, rate: float, seed, confu
             the diagonal.
         strength: slope of the log-weight per standard deviation of score, >= 0.
     """
-    y, k = _check_labels(labels, n_classes)
-    rate, seed = _check_rate(rate), _check_seed(seed)
+    y, k = check_labels(labels, n_classes)
+    rate, seed = check_rate(rate), check_seed(seed)
     sc = np.asarray(scores, dtype=np.float64)
     if sc.shape != y.shape or not np.all(np.isfinite(sc)):
         raise NoiseError(f"scores: expected finite floats of shape ({len(y)},), got shape {sc.shape}")
     if not (isinstance(strength, (int, float)) and 0 <= strength < math.inf):
         raise NoiseError(f"strength: expected a number >= 0, got {strength!r}")
     count = flip_count(rate, len(y))
-    _need_other_class(k, count)
+    need_other_class(k, count)
     off = None
     if confusion is not None:
-        off = _check_matrix(confusion, k, "confusion")
+        off = check_matrix(confusion, k, "confusion")
         np.fill_diagonal(off, 0.0)
     rng = np.random.default_rng(seed)
     sd = sc.std() if len(sc) else 0.0
     z = (sc - sc.mean()) / sd if sd > 0 else np.zeros_like(sc)
-    idx = _top_k_weighted(strength * z, count, rng)
+    idx = top_k_weighted(strength * z, count, rng)
     observed = y.copy()
     if off is None:
-        observed[idx] = _uniform_other(y[idx], k, rng)
+        observed[idx] = draw_other(y[idx], k, rng)
     elif count:
         mass = off.sum(axis=1)
         if np.any(mass[y[idx]] <= 0):
             c = int(y[idx][np.argmax(mass[y[idx]] <= 0)])
             raise NoiseError(f"confusion: row {c} has no mass off the diagonal, so class {c} cannot flip")
-        observed[idx] = _draw_rows(off / np.where(mass > 0, mass, 1.0)[:, None], y[idx], rng)
+        observed[idx] = draw_rows(off / np.where(mass > 0, mass, 1.0)[:, None], y[idx], rng)
     params = {"rate": rate, "strength": float(strength), "confusion": None if off is None else off.tolist()}
-    return _result(y, observed, "attribute_dependent", params, seed, k)
+    return noisy_result(y, observed, "attribute_dependent", params, seed, k)
 
 
 def difficulty(attrs: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
@@ -190,8 +201,10 @@ def difficulty(attrs: Mapping[str, np.ndarray], weights: Mapping[str, float]) ->
         if col.ndim != 1 or (total is not None and col.shape != total.shape):
             raise NoiseError(f"attrs[{name!r}]: expected a 1-D column like the others, got shape {col.shape}")
         if not np.all(np.isfinite(col)):
-            raise NoiseError(f"attrs[{name!r}]: {int((~np.isfinite(col)).sum())} non-finite values; "
-                             f"fill them first (e.g. np.nan_to_num)")
+            raise NoiseError(
+                f"attrs[{name!r}]: {int((~np.isfinite(col)).sum())} non-finite values; "
+                f"fill them first (e.g. np.nan_to_num)"
+            )
         sd = col.std() if len(col) else 0.0
         z = (col - col.mean()) / sd if sd > 0 else np.zeros_like(col)
         total = w * z if total is None else total + w * z
@@ -221,7 +234,7 @@ def confusion_from_prototypes(images, labels, n_classes: int, temperature: float
     Returns:
         float64 (K, K) row-stochastic ``C[true, noisy]`` with a zero diagonal.
     """
-    y, k = _check_labels(labels, n_classes)
+    y, k = check_labels(labels, n_classes)
     if k < 2:
         raise NoiseError(f"n_classes: a confusion matrix needs n_classes >= 2, got {k}")
     if isinstance(temperature, bool) or not (isinstance(temperature, (int, float)) and 0 < temperature < math.inf):
@@ -232,10 +245,10 @@ def confusion_from_prototypes(images, labels, n_classes: int, temperature: float
     x = x.reshape(len(y), math.prod(x.shape[1:]))
     sums = np.zeros((k, x.shape[1]))
     for start in range(0, len(y), 4096):  # one-hot matmul per block: no float copy of the whole set
-        yb = y[start:start + 4096]
+        yb = y[start : start + 4096]
         onehot = np.zeros((k, len(yb)), dtype=np.float32)
         onehot[yb, np.arange(len(yb))] = 1.0
-        sums += onehot @ x[start:start + 4096].astype(np.float32)
+        sums += onehot @ x[start : start + 4096].astype(np.float32)
     n_c = np.bincount(y, minlength=k)
     present = np.flatnonzero(n_c)
     protos = sums[present] / n_c[present, None]

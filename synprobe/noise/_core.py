@@ -2,9 +2,9 @@
 argument validation, and exact counting and seeded choosing (``flip_count``, largest-remainder rounding,
 weighted sampling without replacement).
 
-The models themselves live in :mod:`synprobe.noise` (class-conditional) and :mod:`synprobe.noise_instance`
-(instance- and attribute-dependent); import them all from :mod:`synprobe.noise`, whose docstring states
-the conventions.
+The models live in ``_conditional.py`` (class-conditional) and ``_instance.py`` (instance- and
+attribute-dependent), registered by name in ``_registry.py``; import them all from :mod:`synprobe.noise`,
+whose docstring states the conventions.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from synprobe.errors import SynprobeError
+from synprobe.rng import check_seed as check_one_seed
 
 
 class NoiseError(SynprobeError, ValueError):
@@ -74,23 +75,35 @@ class NoisyLabels:
     def summary(self) -> dict:
         """JSON-safe provenance: model, params, seed, n, n_flipped and the actual rate."""
         seed = list(self.seed) if isinstance(self.seed, tuple) else self.seed
-        return {"model": self.model, "params": self.params, "seed": seed, "n_classes": self.n_classes,
-                "n": len(self), "n_flipped": self.n_flipped, "rate": self.rate}
+        return {
+            "model": self.model,
+            "params": self.params,
+            "seed": seed,
+            "n_classes": self.n_classes,
+            "n": len(self),
+            "n_flipped": self.n_flipped,
+            "rate": self.rate,
+        }
 
 
 # --- validation -------------------------------------------------------------------------------------------
 
 
-def _check_seed(seed) -> int | tuple:
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
-        return int(seed)
-    if isinstance(seed, (tuple, list)) and seed and all(
-            isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0 for s in seed):
-        return tuple(int(s) for s in seed)
-    raise NoiseError(f"seed: expected an int >= 0 or a non-empty tuple of them (e.g. (seed, task)), got {seed!r}")
+def check_seed(seed) -> int | tuple:
+    """``seed`` as an int, or a non-empty tuple or list of ints as a tuple (e.g. ``(seed, task)``);
+    each int >= 0 as :func:`synprobe.rng.check_seed` checks it."""
+    try:
+        if isinstance(seed, (tuple, list)) and seed:
+            return tuple(check_one_seed(s, NoiseError) for s in seed)
+        return check_one_seed(seed, NoiseError)
+    except NoiseError:  # one message for both shapes, naming the tuple form
+        raise NoiseError(
+            f"seed: expected an int >= 0 or a non-empty tuple of them (e.g. (seed, task)), got {seed!r}"
+        ) from None
 
 
-def _check_labels(labels, n_classes) -> tuple[np.ndarray, int]:
+def check_labels(labels, n_classes) -> tuple[np.ndarray, int]:
+    """``labels`` as int64 (n,) in [0, n_classes), and ``n_classes`` as an int >= 1."""
     if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
         raise NoiseError(f"n_classes: expected an int >= 1, got {n_classes!r}")
     y = np.asarray(labels)
@@ -100,28 +113,36 @@ def _check_labels(labels, n_classes) -> tuple[np.ndarray, int]:
     if y.size and (y.min() < 0 or y.max() >= n_classes):
         bad = int(y.min()) if y.min() < 0 else int(y.max())
         hint = " (drop samples without a value first, e.g. ds.subset(ds.y >= 0))" if bad < 0 else ""
-        raise NoiseError(f"labels: values must lie in [0, {n_classes - 1}] for n_classes={n_classes}, "
-                         f"found {bad}{hint}")
+        raise NoiseError(
+            f"labels: values must lie in [0, {n_classes - 1}] for n_classes={n_classes}, found {bad}{hint}"
+        )
     return y, int(n_classes)
 
 
-def _check_rate(rate, name: str = "rate") -> float:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) \
-            or not 0.0 <= float(rate) <= 1.0:
+def check_rate(rate, name: str = "rate") -> float:
+    """``rate`` as a float in [0, 1]; the error names the argument ``name``."""
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, (int, float, np.integer, np.floating))
+        or not 0.0 <= float(rate) <= 1.0
+    ):
         raise NoiseError(f"{name}: expected a number in [0, 1], got {rate!r}")
     return float(rate)
 
 
-def _need_other_class(n_classes: int, count: int) -> None:
+def need_other_class(n_classes: int, count: int) -> None:
+    """Raise when ``count`` samples must flip to another class but there is only one class."""
     if count and n_classes < 2:
         raise NoiseError(f"n_classes: flipping to another class needs n_classes >= 2, got {n_classes}")
 
 
-def _check_matrix(T, n_classes: int, name: str = "T") -> np.ndarray:
+def check_matrix(T, n_classes: int, name: str = "T") -> np.ndarray:
+    """``T`` as a float64 (K, K) row-stochastic matrix (rows within 1e-6 of 1, then renormalised)."""
     m = np.asarray(T, dtype=np.float64)
     if m.shape != (n_classes, n_classes):
-        raise NoiseError(f"{name}: expected a square {n_classes}x{n_classes} matrix T[true, noisy], got shape "
-                         f"{m.shape}")
+        raise NoiseError(
+            f"{name}: expected a square {n_classes}x{n_classes} matrix T[true, noisy], got shape {m.shape}"
+        )
     bad = ~np.isfinite(m).all(axis=1) | (np.nan_to_num(m, nan=-1.0) < 0).any(axis=1)
     if bad.any():
         raise NoiseError(f"{name}: row {int(np.argmax(bad))} has negative or non-finite entries; entries must be >= 0")
@@ -129,18 +150,20 @@ def _check_matrix(T, n_classes: int, name: str = "T") -> np.ndarray:
     off = np.abs(sums - 1.0) > 1e-6
     if off.any():
         i = int(np.argmax(off))
-        raise NoiseError(f"{name}: row {i} sums to {sums[i]:.9g}, expected 1 within 1e-6 (row-stochastic, "
-                         f"T[true, noisy]; cleanlab's matrices are column-stochastic: pass their transpose)")
+        raise NoiseError(
+            f"{name}: row {i} sums to {sums[i]:.9g}, expected 1 within 1e-6 (row-stochastic, "
+            f"T[true, noisy]; cleanlab's matrices are column-stochastic: pass their transpose)"
+        )
     return m / m.sum(axis=1, keepdims=True)
 
 
-def _result(y, observed, model, params, seed, k) -> NoisyLabels:
+def noisy_result(y, observed, model, params, seed, k) -> NoisyLabels:
+    """The read-only :class:`NoisyLabels` of a model's draw (``flipped`` is ``observed != y``)."""
     for a in (y, observed):
         a.flags.writeable = False
     flipped = observed != y
     flipped.flags.writeable = False
-    return NoisyLabels(true=y, observed=observed, flipped=flipped, model=model, params=params, seed=seed,
-                       n_classes=k)
+    return NoisyLabels(true=y, observed=observed, flipped=flipped, model=model, params=params, seed=seed, n_classes=k)
 
 
 # --- counting and choosing --------------------------------------------------------------------------------
@@ -148,10 +171,10 @@ def _result(y, observed, model, params, seed, k) -> NoisyLabels:
 
 def flip_count(rate: float, n: int) -> int:
     """Number of samples an exact model flips: ``floor(rate * n + 0.5)`` (round half up)."""
-    return int(math.floor(_check_rate(rate) * int(n) + 0.5))
+    return int(math.floor(check_rate(rate) * int(n) + 0.5))
 
 
-def _largest_remainder(quota: np.ndarray, total, rng: np.random.Generator) -> np.ndarray:
+def largest_remainder(quota: np.ndarray, total, rng: np.random.Generator) -> np.ndarray:
     """Integers summing to ``total`` along the last axis, each floor(q) or floor(q) + 1 (largest remainders
     get the +1; ties at random; zero quotas never while a positive remainder is left).
 
@@ -172,7 +195,7 @@ def _largest_remainder(quota: np.ndarray, total, rng: np.random.Generator) -> np
     return base.reshape(np.shape(quota))
 
 
-def _grouped(y: np.ndarray, members: np.ndarray, k: int, rng: np.random.Generator):
+def grouped(y: np.ndarray, members: np.ndarray, k: int, rng: np.random.Generator):
     """``members`` in random order within each class, grouped by class: (order, start of each class,
     rank of each position within its class)."""
     perm = rng.permutation(members)
@@ -182,24 +205,25 @@ def _grouped(y: np.ndarray, members: np.ndarray, k: int, rng: np.random.Generato
     return order, start, rank
 
 
-def _choose(y: np.ndarray, eligible: np.ndarray, rate: float, stratify: bool, k: int,
-            rng: np.random.Generator) -> np.ndarray:
+def choose(
+    y: np.ndarray, eligible: np.ndarray, rate: float, stratify: bool, k: int, rng: np.random.Generator
+) -> np.ndarray:
     """Sorted indices of exactly ``flip_count(rate, len(eligible))`` samples of ``eligible``, without
     replacement; with ``stratify`` class c gets its largest-remainder share of ``rate * n_c``."""
     count = flip_count(rate, len(eligible))
     if not stratify:
         return np.sort(rng.permutation(eligible)[:count])
-    order, start, rank = _grouped(y, eligible, k, rng)
-    want = _largest_remainder(rate * np.diff(start).astype(np.float64), count, rng)
+    order, start, rank = grouped(y, eligible, k, rng)
+    want = largest_remainder(rate * np.diff(start).astype(np.float64), count, rng)
     return np.sort(order[rank < want[y[order]]])
 
 
-def _uniform_other(true: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+def draw_other(true: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """A label drawn uniformly from the K-1 classes other than each ``true``."""
     return (true + rng.integers(1, k, size=len(true))) % k if len(true) else true.copy()
 
 
-def _draw_rows(m: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def draw_rows(m: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One draw from row ``m[r]`` of the row-stochastic (K, K) matrix for each r in ``rows``, without
     building an (n, K) array: rows are offset by their index so one searchsorted serves them all."""
     k = m.shape[1]
@@ -210,7 +234,7 @@ def _draw_rows(m: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.
     return np.searchsorted(flat, rows + rng.random(len(rows)), side="right") - rows * k
 
 
-def _top_k_weighted(log_w: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+def top_k_weighted(log_w: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     """Weighted sampling of ``count`` indices without replacement (Gumbel-top-k, i.e. Efraimidis-Spirakis):
     successive draws proportional to ``exp(log_w)`` among those left; zero weights come last, at random."""
     g = log_w + rng.gumbel(size=len(log_w))

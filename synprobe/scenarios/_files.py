@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from synprobe.load import load, read_table
 from synprobe.scenarios._common import ScenarioError
 from synprobe.scenarios.stream import Stream, with_eval_sets
 
 
 def _file_splits(path) -> dict:
-    from synprobe.load import read_table
-
     return read_table(path).splits
 
 
@@ -49,8 +48,6 @@ def train_from_file(path, target="char", split_name="random", ood=None):
     """(labels, index) of the rows a stream may train on: the train part of ``split_name`` that
     is also in the train part of every OOD split (``ood``; default all others), so no row of an
     :func:`eval_sets_from_file` set, nor any held-out value, enters training."""
-    from synprobe.load import load
-
     splits = _file_splits(path)
     names = _ood_names(splits, split_name, ood, path)
     d = load(path, "train", split_name, target)

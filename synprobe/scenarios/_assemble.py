@@ -2,7 +2,7 @@
 checks, vectorised random subsets, and the assemblers that own all indexing (rows, per-class
 budgets, val parts, task offsets) and pack the result into a :class:`Stream`.
 
-Private helpers; the builders are imported from :mod:`synprobe.scenarios.builders`.
+The builders themselves are in :mod:`synprobe.scenarios.builders`.
 """
 
 from __future__ import annotations
@@ -14,26 +14,30 @@ from synprobe.scenarios.stream import Stream
 
 
 # ---- checks -------------------------------------------------------------------------------
-def _int(x, name: str, lo: int = 1) -> int:
+def check_int(x, name: str, lo: int = 1) -> int:
+    """``x`` as an int >= ``lo``, or a :class:`ScenarioError` naming the argument."""
     if isinstance(x, bool) or not isinstance(x, int | np.integer) or x < lo:
         raise ScenarioError(f"{name}: {x!r} must be an integer >= {lo}")
     return int(x)
 
 
-def _fraction(f, name: str = "val_fraction") -> float:
+def check_fraction(f, name: str = "val_fraction") -> float:
+    """``f`` as a float in [0, 1), or a :class:`ScenarioError` naming the argument."""
     if isinstance(f, bool) or not isinstance(f, int | float | np.floating) or not 0.0 <= f < 1.0:
         raise ScenarioError(f"{name}: {f!r} must be a number in [0, 1)")
     return float(f)
 
 
-def _labels_index(labels, index) -> tuple[np.ndarray, np.ndarray]:
+def labels_index(labels, index) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, file rows) as int64 arrays of one length; rows default to 0..n-1."""
     y = np.asarray(labels)
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
         raise ScenarioError(f"labels: expected a 1-d integer array (Dataset.y), got {y.dtype} shape {y.shape}")
     idx = np.arange(len(y), dtype=np.int64) if index is None else np.asarray(index)
     if idx.shape != y.shape or not np.issubdtype(idx.dtype, np.integer):
-        raise ScenarioError(f"index: expected {len(y)} integer rows (Dataset.index), "
-                            f"got {idx.dtype} shape {idx.shape}")
+        raise ScenarioError(
+            f"index: expected {len(y)} integer rows (Dataset.index), got {idx.dtype} shape {idx.shape}"
+        )
     return y.astype(np.int64, copy=False), idx.astype(np.int64, copy=False)
 
 
@@ -57,7 +61,7 @@ def _group_pick(rng, sizes: np.ndarray, picks: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _subsets(rng, n: np.ndarray, k: int) -> np.ndarray:
+def random_subsets(rng, n: np.ndarray, k: int) -> np.ndarray:
     """(R, k) sorted positions: a uniformly random k-subset of range(n[r]) for every row r.
 
     Rows with n >= 2k draw k positions and redraw duplicates until none are left (the result
@@ -98,7 +102,7 @@ def _subsets(rng, n: np.ndarray, k: int) -> np.ndarray:
 
 
 # ---- assemblers (own all indexing) ---------------------------------------------------------
-def _assemble_classes(y, idx, classes, ci, co, samples_per_class, val_fraction, rng):
+def assemble_classes(y, idx, classes, ci, co, samples_per_class, val_fraction, rng):
     """Tasks given as class positions (CSR ci/co into ``classes``): every slot (task, class)
     takes all samples of the class or a budget drawn without replacement, then a val part of
     round(val_fraction * slot size) of them. Returns indices, offsets, val_indices, val_offsets."""
@@ -116,7 +120,7 @@ def _assemble_classes(y, idx, classes, ci, co, samples_per_class, val_fraction, 
         for c in np.unique(ci) if val_fraction > 0 else ():  # v depends on the class only
             rows = np.flatnonzero(ci == c)
             if v[rows[0]]:
-                picks = _subsets(rng, slot_n[rows], int(v[rows[0]]))
+                picks = random_subsets(rng, slot_n[rows], int(v[rows[0]]))
                 val[(slot_off[rows][:, None] + picks).reshape(-1)] = True
         train_rows, val_rows = allrows[~val], allrows[val]
         tr_len, va_len = slot_n - v, v
@@ -124,13 +128,15 @@ def _assemble_classes(y, idx, classes, ci, co, samples_per_class, val_fraction, 
         k = samples_per_class
         if len(ci) and slot_n.min() < k:
             c = int(classes[ci[np.argmin(slot_n)]])
-            raise ScenarioError(f"samples_per_class={k} exceeds the {int(slot_n.min())} train samples of class {c}; "
-                                f"use at most {int(sizes.min())} or None (all samples)")
-        pos = _subsets(rng, slot_n, k)
+            raise ScenarioError(
+                f"samples_per_class={k} exceeds the {int(slot_n.min())} train samples of class {c}; "
+                f"use at most {int(sizes.min())} or None (all samples)"
+            )
+        pos = random_subsets(rng, slot_n, k)
         pos += slot_start[:, None]
         v = int(_round(val_fraction * k))
         if v:
-            vcols = _subsets(rng, np.full(len(pos), k), v)
+            vcols = random_subsets(rng, np.full(len(pos), k), v)
             vmask = np.zeros(pos.shape, bool)
             np.put_along_axis(vmask, vcols, True, axis=1)
             val_rows = rows_sorted[pos[vmask]]
@@ -147,7 +153,7 @@ def _task_offsets(slot_len: np.ndarray, co: np.ndarray) -> np.ndarray:
     return cum[co]
 
 
-def _assemble_samples(idx, pos, off, val_fraction, rng):
+def assemble_samples(idx, pos, off, val_fraction, rng):
     """Tasks given as sample positions (CSR pos/off): a val part of round(val_fraction * size)
     per task, uniformly at random. Returns indices, offsets, val_indices, val_offsets."""
     sizes = np.diff(off)
@@ -161,7 +167,7 @@ def _assemble_samples(idx, pos, off, val_fraction, rng):
     return rows[~val], tr_off, rows[val], va_off
 
 
-def _task_classes(y, pos, off):
+def task_classes(y, pos, off):
     """CSR of the distinct labels (>= 0) of every task, sorted."""
     t = len(off) - 1
     if y is None or len(pos) == 0:
@@ -176,7 +182,8 @@ def _task_classes(y, pos, off):
     return key % m, co
 
 
-def _stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed) -> Stream:
+def pack_stream(tr, tr_off, va, va_off, ci, co, val_fraction, spec, seed) -> Stream:
+    """The :class:`Stream` of the assembled CSR arrays (no val part when ``val_fraction`` is 0)."""
     if val_fraction == 0:
         va = va_off = None
     return Stream(tr, tr_off, ci, co, va, va_off, {}, None, None, spec, seed)

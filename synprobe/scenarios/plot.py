@@ -1,8 +1,8 @@
 """Timeline figure of a stream: class x task occurrences, class frequencies, label-noise summary.
 
-    >>> from synprobe.scenarios import Stream
-    >>> from synprobe.scenario_plot import plot_stream
-    >>> plot_stream(Stream.load("stream.npz"), "timeline.png")   # doctest: +SKIP
+>>> from synprobe.scenarios import Stream
+>>> from synprobe.scenarios.plot import plot_stream
+>>> plot_stream(Stream.load("stream.npz"), "timeline.png")   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -73,12 +73,22 @@ def plot_stream(stream, out, max_columns: int = MAX_COLUMNS) -> Path:
     noisy = stream.labels_true is not None and stream.labels_observed is not None
     classes, m, edges = occurrence_matrix(stream, max_columns)
     ncols = 3 if noisy else 2
-    fig, axes = plt.subplots(1, ncols, figsize=(6 + 4 * (ncols - 1), max(3.5, min(10, 0.12 * len(classes) + 2))),
-                             gridspec_kw={"width_ratios": [3] + [1.2] * (ncols - 1)}, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        ncols,
+        figsize=(6 + 4 * (ncols - 1), max(3.5, min(10, 0.12 * len(classes) + 2))),
+        gridspec_kw={"width_ratios": [3] + [1.2] * (ncols - 1)},
+        squeeze=False,
+    )
     ax = axes[0, 0]
     binned = len(edges) - 1 < len(stream)
-    im = ax.imshow(m, aspect="auto", interpolation="nearest", cmap="viridis" if binned else "Greys",
-                   extent=(0, len(stream), len(classes) - 0.5, -0.5))
+    im = ax.imshow(
+        m,
+        aspect="auto",
+        interpolation="nearest",
+        cmap="viridis" if binned else "Greys",
+        extent=(0, len(stream), len(classes) - 0.5, -0.5),
+    )
     ax.set_xlabel("task" + (f" (binned, {len(stream) / (len(edges) - 1):.3g} tasks per column)" if binned else ""))
     ax.set_ylabel("class")
     labels = class_labels(stream, classes)
@@ -108,8 +118,11 @@ def plot_stream(stream, out, max_columns: int = MAX_COLUMNS) -> Path:
         ax.set_xlim(0, 1)
         ax.set_xlabel("fraction of occurrences with a wrong label")
         nz = stream.spec.get("noise", {})
-        ax.set_title(f"noise: {nz.get('model', '?')}\n{nz.get('n_flipped', '?')}/{nz.get('n', '?')} rows flipped, "
-                     f"{int(flipped.sum())}/{len(flipped)} occurrences", fontsize=9)
+        ax.set_title(
+            f"noise: {nz.get('model', '?')}\n{nz.get('n_flipped', '?')}/{nz.get('n', '?')} rows flipped, "
+            f"{int(flipped.sum())}/{len(flipped)} occurrences",
+            fontsize=9,
+        )
     fig.suptitle(_title(stream), fontsize=9)
     fig.tight_layout()
     out = Path(out)
