@@ -52,6 +52,9 @@ def fetch(name_or_path, **kwargs):
     return _fetch(name_or_path, **kwargs)
 
 
+set_resolver(fetch)  # load("default-1k"): names that are not files come from the catalog (load sits below it)
+
+
 def generate(recipe, n: int, out, **kwargs):
     """Generate a dataset file; see :func:`synprobe.generator.generate` for the arguments."""
     from synprobe.generator import generate as _generate

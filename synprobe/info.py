@@ -11,6 +11,7 @@ import numpy as np
 
 from synprobe.errors import FormatError
 from synprobe.io import validate
+from synprobe.io.h5 import open_dataset, read_info
 
 __all__ = ["describe", "format_text"]
 
@@ -37,8 +38,6 @@ def _summary(values: np.ndarray, categories) -> dict:
 
 def describe(path) -> dict:
     """Everything ``synprobe info`` shows, as a JSON-able dict."""
-    from synprobe.io.h5 import open_dataset, read_info
-
     info = read_info(path)
     with open_dataset(path, codes=False) as f, validate.guard(path):
         cols = {}

@@ -16,6 +16,9 @@ import numpy as np
 
 from synprobe.errors import SynprobeError
 from synprobe.io import validate
+from synprobe.io.h5 import open_dataset
+from synprobe.load import LoadError, file_table
+from synprobe.preview import grid
 
 __all__ = ["DEFAULT_BY", "view_file"]
 
@@ -61,16 +64,12 @@ def view_file(path, out, split_name: str = "random", by=None, rows: int = 4, col
     frequent values for categorical, bool and small-integer attributes, overlaid step histograms
     (bins shared across parts) for continuous ones. Symbol columns use the first symbol.
     """
-    from synprobe.io.h5 import open_dataset
-    from synprobe.load import LoadError, _table
-    from synprobe.preview import grid
-
     Figure, FigureCanvasAgg = _matplotlib()
     path = Path(path)
     if not path.exists():
         raise LoadError(f"{path}: no such file")
     with open_dataset(path, codes=False) as f, validate.guard(path):
-        t = _table(f, path)
+        t = file_table(f, path)
         with validate.guard(path, "x"):
             x = f["x"][: rows * cols]
     if by is None:

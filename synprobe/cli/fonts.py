@@ -12,17 +12,14 @@ import json
 
 import click
 
-from ..errors import SynprobeError
-from ..scripts import ALPHABETS
+from synprobe.cli._errors import friendly_errors
+from synprobe.scripts import ALPHABETS
 
 
 def _registry():
-    from ..fonts import FontRegistry
+    from synprobe.fonts import FontRegistry
 
-    try:
-        return FontRegistry.load()
-    except SynprobeError as e:
-        raise click.ClickException(str(e)) from None
+    return FontRegistry.load()
 
 
 @click.group("fonts")
@@ -37,6 +34,7 @@ def fonts() -> None:
               help="Only fonts of this legibility tier (for --script, else their best script).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--all-roles", is_flag=True, help="Also list bold faces.")
+@friendly_errors
 def list_cmd(script, tier, as_json, all_roles) -> None:
     """List fonts: id, family, style, tier, scripts, number of chars (legible/drawn), licence."""
     reg = _registry()
@@ -74,26 +72,23 @@ def list_cmd(script, tier, as_json, all_roles) -> None:
 @click.option("--workers", type=int, default=None, help="Audit processes (default: all cores).")
 @click.option("--legibility/--no-legibility", default=True,
               help="Re-audit legibility too (bundled fonts: trains the classifier, minutes; needs torch).")
+@friendly_errors
 def check_cmd(write, workers, legibility) -> None:
     """Re-audit every bundled and user font, verify checksums, compare with coverage.json and
     legibility.json."""
-    from ..fonts import _dump, audit_dir, verify
+    from synprobe.fonts import audit_dir, dump_json, verify
+    from synprobe.paths import bundled, user_home
 
     reg = _registry() if not write else None
     problems = verify(reg) if reg is not None else []
-    from ..fonts import FontRegistry  # noqa: F401  (dirs from the registry when it loads)
-    from ..paths import bundled, user_home
 
     dirs = [bundled("fonts")]
     if (user_home() / "fonts" / "manifest.json").is_file():
         dirs.append(user_home() / "fonts")
     for d in dirs:
-        try:
-            fresh = audit_dir(d, workers)
-        except SynprobeError as e:
-            raise click.ClickException(str(e)) from None
+        fresh = audit_dir(d, workers)
         if write:
-            _dump(d / "coverage.json", fresh)
+            dump_json(d / "coverage.json", fresh)
             click.echo(f"wrote {d / 'coverage.json'}: {len(fresh['fonts'])} fonts, "
                        f"{len(fresh['dropped'])} dropped")
             continue
@@ -140,8 +135,8 @@ def _legibility_current() -> list[str]:
 def _legibility(dirs, write: bool) -> list[str]:
     """Re-audit legibility: user folders with the shipped model (numpy), the bundled folder by
     retraining the classifiers leave-fonts-out when torch is installed; tier differences."""
-    from .. import legibility as leg
-    from ..fonts import FontRegistry
+    from synprobe.fonts import FontRegistry
+    from synprobe.fonts import legibility as leg
 
     problems = []
     try:
@@ -151,7 +146,7 @@ def _legibility(dirs, write: bool) -> list[str]:
                    "pip install 'synprobe[train]'); checked that legibility.json is current")
         problems += _registry().legibility_notes
     else:
-        from ..legibility_train import audit
+        from synprobe.fonts.legibility_train import audit
 
         click.echo("legibility: re-auditing the bundled fonts (trains the classifiers, a few minutes)")
         fresh, weights = audit(FontRegistry.load(user=False), log=click.echo)
@@ -166,7 +161,7 @@ def _apply(d, fresh, write: bool, weights=None) -> list[str]:
     the stored legibility.json."""
     import numpy as np
 
-    from .. import legibility as leg
+    from synprobe.fonts import legibility as leg
 
     path = d / "legibility.json"
     if write:
@@ -190,14 +185,12 @@ def _apply(d, fresh, write: bool, weights=None) -> list[str]:
 
 @fonts.command("add")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@friendly_errors
 def add_cmd(directory) -> None:
     """Add the .ttf/.otf/.ttc fonts of DIRECTORY to the user fonts (audited on the way)."""
-    from ..fonts import add_fonts
+    from synprobe.fonts import add_fonts
 
-    try:
-        ids = add_fonts(directory)
-    except SynprobeError as e:
-        raise click.ClickException(str(e)) from None
+    ids = add_fonts(directory)
     reg = _registry()
     for i in ids:
         click.echo(f"added {i} ({reg.tier(i)}: {len(reg.legible(i))} of {len(reg.drawn(i))} "

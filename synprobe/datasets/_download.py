@@ -3,17 +3,24 @@
 Holds the opening of a ``file://`` or ``http(s)://`` URL (resumed with an HTTP Range request from a
 byte offset), the streaming into ``<name>.h5.incomplete`` with fsync, and the size + sha256 check.
 :class:`DownloadError` and :class:`VerificationError` live here so that these can raise them; the
-retries, the lock and the rename are in :mod:`synprobe.datasets`, from which to import everything.
+retries and the rename are in ``_fetch``, the lock in ``_cache``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from http.client import HTTPException
 from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlparse
+from urllib.request import Request, url2pathname, urlopen
 
+from tqdm import tqdm
+
+from synprobe._version import __version__
 from synprobe.checksum import file_sha256
-from synprobe.datasets_catalog import CatalogEntry
+from synprobe.datasets._catalog import CatalogEntry
 from synprobe.errors import SynprobeError
 
 BLOCK = 1 << 20  # bytes per read while downloading
@@ -28,23 +35,17 @@ class VerificationError(SynprobeError, ValueError):
     """A downloaded file has the wrong size or sha256 (it has been deleted)."""
 
 
-
-
-class _Unreachable(Exception):
+class Unreachable(Exception):
     """The URL gave no data at all (refused, DNS, HTTP 4xx/5xx): try the next one."""
 
 
-class _Interrupted(Exception):
+class Interrupted(Exception):
     """The connection was lost part-way: resume with a Range request."""
 
 
-def _transfer(url: str, entry: CatalogEntry, tmp: Path, have: int, progress: bool) -> None:
+def transfer(url: str, entry: CatalogEntry, tmp: Path, have: int, progress: bool) -> None:
     """Append the rest of ``url`` from byte ``have`` to ``tmp`` (or rewrite it from 0)."""
-    from http.client import HTTPException
-
-    from tqdm import tqdm
-
-    stream, start, total = _open(url, have)
+    stream, start, total = open_url(url, have)
     with stream:
         if total is not None and total != entry.size:
             tmp.unlink(missing_ok=True)
@@ -62,7 +63,7 @@ def _transfer(url: str, entry: CatalogEntry, tmp: Path, have: int, progress: boo
                     left -= len(buf)
                 extra = stream.read(1) if left == 0 else b""
             except (OSError, HTTPException) as e:
-                raise _Interrupted(f"{type(e).__name__}: {e}") from None
+                raise Interrupted(f"{type(e).__name__}: {e}") from None
             finally:
                 f.flush()
                 os.fsync(f.fileno())
@@ -71,30 +72,21 @@ def _transfer(url: str, entry: CatalogEntry, tmp: Path, have: int, progress: boo
         raise VerificationError(f"{url}: the server sends more than the catalog's {entry.size} bytes; "
                                 "nothing was kept (fix the catalog entry or the mirror)")
     if tmp.stat().st_size < entry.size:
-        raise _Interrupted("the server closed the connection early")
+        raise Interrupted("the server closed the connection early")
 
 
-def _open(url: str, offset: int):
+def open_url(url: str, offset: int):
     """(readable stream, byte offset it starts at, total file size or None)."""
     if url.startswith("file://"):
-        from urllib.parse import urlparse
-        from urllib.request import url2pathname
-
         path = url2pathname(urlparse(url).path)
         try:
             f = open(path, "rb")
         except OSError as e:
-            raise _Unreachable(f"{url}: {e.strerror or e}") from None
+            raise Unreachable(f"{url}: {e.strerror or e}") from None
         total = os.fstat(f.fileno()).st_size
         start = offset if offset <= total else 0
         f.seek(start)
         return f, start, total
-
-    from http.client import HTTPException
-    from urllib.error import HTTPError, URLError
-    from urllib.request import Request, urlopen
-
-    from synprobe import __version__
 
     for start in dict.fromkeys((offset, 0)):  # the offset asked for, then (once) from the beginning
         headers = {"User-Agent": f"synprobe/{__version__}"}
@@ -106,9 +98,9 @@ def _open(url: str, offset: int):
             e.close()
             if e.code == 416 and start:  # range not satisfiable: start again from zero
                 continue
-            raise _Unreachable(f"{url}: HTTP {e.code} {e.reason}") from None
+            raise Unreachable(f"{url}: HTTP {e.code} {e.reason}") from None
         except (URLError, OSError, HTTPException) as e:
-            raise _Unreachable(f"{url}: {getattr(e, 'reason', None) or e}") from None
+            raise Unreachable(f"{url}: {getattr(e, 'reason', None) or e}") from None
         if r.status == 206:
             m = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", r.headers.get("Content-Range", ""))
             if m and int(m[1]) == start:
@@ -117,10 +109,10 @@ def _open(url: str, offset: int):
             continue
         length = r.headers.get("Content-Length")
         return r, 0, int(length) if length and length.isdigit() else None
-    raise _Unreachable(f"{url}: the server answers with another byte range than the one asked for (Content-Range)")
+    raise Unreachable(f"{url}: the server answers with another byte range than the one asked for (Content-Range)")
 
 
-def _verify(url: str, entry: CatalogEntry, tmp: Path) -> None:
+def verify(url: str, entry: CatalogEntry, tmp: Path) -> None:
     """Size, then sha256; a bad file is deleted (a bad prefix must not be resumed)."""
     size = tmp.stat().st_size
     if size != entry.size:

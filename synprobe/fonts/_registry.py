@@ -1,23 +1,10 @@
-"""Font registry: the bundled fonts, user-added fonts, and their audited glyph coverage.
+"""The font registry: the fonts of the bundled and user folders, read from their JSON files.
 
-The bundled set lives in ``fonts/`` (see :func:`synprobe.paths.bundled`): ``manifest.json`` lists
-every face (file, family, licence, source package, sha256), ``coverage.json`` holds the result of
-the glyph audit (:mod:`synprobe.fontaudit`): per font, per script, the characters the font truly
-draws, plus the fonts dropped as near-duplicates; ``legibility.json`` the result of the
-legibility audit (:mod:`synprobe.legibility`): each font's tier per script and which (font, char)
-pairs draw a recognisable letter. Loading reads only these JSON files, never a font file, so it
-is fast::
-
-    >>> from synprobe.fonts import FontRegistry
-    >>> reg = FontRegistry.load()
-    >>> fid = reg.ids("greek")[0]
-    >>> reg.supports(fid, "α")
-    True
-    >>> reg.tier("urw-base35/d050000l", "latin")   # Dingbats on Latin code points
-    'illegible'
-
-User fonts added with :func:`add_fonts` (``synprobe fonts add DIR``) live in
-``user_home()/fonts`` with their own manifest and coverage, in the same formats.
+Holds :class:`FontRegistry` (queries: ids by script, role and legibility tier, the characters a
+font draws, the legible ones), :class:`FontEntry` (one manifest entry), :func:`verify` (font files
+against their manifest sha256) and the reading and writing of a folder's JSON files
+(``manifest.json``, ``coverage.json``; ``legibility.json`` is read by :mod:`.legibility`).
+Loading reads only these JSON files, never a font file, so it is fast.
 """
 
 from __future__ import annotations
@@ -25,30 +12,17 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import legibility
-from .checksum import file_sha256
-from .errors import FontCoverageError, FontError
-from .paths import bundled, user_home
-from .scripts import ALPHABETS
-
-__all__ = [
-    "COVERAGE_FORMAT",
-    "MANIFEST_FORMAT",
-    "FontEntry",
-    "FontRegistry",
-    "add_fonts",
-    "audit_dir",
-    "verify",
-    "write_coverage",
-]
+from synprobe.checksum import file_sha256
+from synprobe.errors import FontCoverageError, FontError
+from synprobe.fonts import legibility
+from synprobe.paths import bundled, user_home
+from synprobe.scripts import ALPHABETS
 
 MANIFEST_FORMAT = "synprobe-fonts/1"
 COVERAGE_FORMAT = "synprobe-coverage/1"
-FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 
 
 @dataclass(frozen=True)
@@ -67,7 +41,8 @@ class FontEntry:
     role: str
 
 
-def _read_json(path: Path, fmt: str) -> dict:
+def read_json(path: Path, fmt: str) -> dict:
+    """A fonts folder's JSON file, checked to be of format ``fmt``; a one-line FontError otherwise."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -119,7 +94,7 @@ class FontRegistry:
         if man.get("format") != MANIFEST_FORMAT:
             raise FontError(f"{d / 'manifest.json'}: format is {man.get('format')!r}, "
                             f"expected {MANIFEST_FORMAT!r}")
-        cov = _read_json(d / "coverage.json", COVERAGE_FORMAT)
+        cov = read_json(d / "coverage.json", COVERAGE_FORMAT)
         if cov.get("manifest_sha256") != sha:
             raise FontError(f"{d / 'coverage.json'}: stale (made for another manifest.json); "
                             "run `synprobe fonts check --write`")
@@ -258,164 +233,6 @@ def verify(registry: FontRegistry) -> list[str]:
     return problems
 
 
-# --- audits and writing --------------------------------------------------------------------
-def audit_dir(d: Path, workers: int | None = None) -> dict:
-    """Audit every font of the folder ``d``'s manifest; return its coverage document."""
-    from . import fontaudit
-
-    raw = (d / "manifest.json").read_bytes()
-    man = json.loads(raw)
-    entries = man["fonts"]
-    jobs = [(e["id"], str(d / e["file"])) for e in entries]
-    if workers == 1 or len(jobs) < 8:
-        results = [_audit_job(j) for j in jobs]
-    else:
-        import multiprocessing as mp
-
-        with mp.get_context("fork").Pool(workers) as pool:
-            results = pool.map(_audit_job, jobs, chunksize=4)
-    fonts, dropped, probes = {}, {}, {}
-    for fid, cov, probe, err in results:
-        if err:
-            dropped[fid] = err
-            continue
-        fonts[fid] = {s: "".join(c) for s, c in cov.items()}
-        probes[fid] = probe
-        if not cov:
-            dropped[fid] = "covers no script (>= 80% of an alphabet, 95% for CJK)"
-    role = {e["id"]: e.get("role", "regular") for e in entries}
-    for e in entries:  # a heavy face standing in for its family would be recorded as bold=False
-        if role[e["id"]] == "regular" and e["id"] in fonts and _HEAVY.search(e.get("style", "")):
-            dropped[e["id"]] = (f"a {e['style']!r} face with no regular face of its family bundled: "
-                                "glyphs drawn with it would be recorded as not bold")
-    order = sorted((f for f in fonts if role[f] == "regular" and f not in dropped),
-                   key=lambda f: (-len(fonts[f]), f))
-    for fid, per_script in fontaudit.dedup(probes, order).items():
-        for script in per_script:
-            del fonts[fid][script]
-        if not fonts[fid]:
-            dropped[fid] = "; ".join(per_script.values())
-    return {"format": COVERAGE_FORMAT, "manifest_sha256": hashlib.sha256(raw).hexdigest(),
-            "fonts": fonts, "dropped": dropped}
-
-
-_HEAVY = re.compile(r"bold|black|heavy", re.IGNORECASE)
-
-
-def _audit_job(job):
-    from . import fontaudit
-
-    fid, path = job
-    try:
-        cov = fontaudit.audit_font(path)
-        probe = fontaudit.probe_font(path, {s: "".join(c) for s, c in cov.items()})
-        return fid, cov, probe, None
-    except FontError as e:
-        return fid, {}, {}, str(e)
-
-
-def _dump(path: Path, doc: dict) -> None:
-    path.write_text(json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False) + "\n",
-                    encoding="utf-8")
-
-
-def write_coverage(d: Path | None = None, workers: int | None = None) -> dict:
-    """Audit the folder's fonts and (re)write its ``coverage.json``; return the document."""
-    d = Path(d) if d is not None else bundled("fonts")
-    doc = audit_dir(d, workers)
-    _dump(d / "coverage.json", doc)
-    return doc
-
-
-def add_fonts(src_dir: str | Path) -> list[str]:
-    """Copy the .ttf/.otf/.ttc fonts of ``src_dir`` into ``user_home()/fonts``, audit them and
-    update the user manifest and coverage. TTC collections are split into single fonts.
-    Returns the ids added (``user/<file-stem>``); raises :class:`FontError` when a file is not a
-    usable outline font or when nothing usable is found."""
-    from . import fontaudit
-
-    src = Path(src_dir)
-    if not src.is_dir():
-        raise FontError(f"{src}: not a folder")
-    files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in FONT_SUFFIXES)
-    if not files:
-        raise FontError(f"{src}: no .ttf, .otf or .ttc files")
-    dest = user_home() / "fonts"
-    (dest / "files").mkdir(parents=True, exist_ok=True)
-    mpath = dest / "manifest.json"
-    man = (_read_json(mpath, MANIFEST_FORMAT) if mpath.is_file()
-           else {"format": MANIFEST_FORMAT, "fonts": [], "missing": {}})
-    known = {e["id"] for e in man["fonts"]}
-    bundled_ids = set(FontRegistry.load(user=False).ids(role=None)) | set(known)
-    staged: list[tuple[Path, str]] = []
-    for p in files:
-        for name, data in _split(p):
-            tmp = dest / "files" / (name + ".part")
-            tmp.write_bytes(data)
-            try:
-                cov = fontaudit.audit_font(tmp)
-            except FontError as e:
-                tmp.unlink()
-                for t, _ in staged:
-                    t.unlink()
-                raise FontError(f"{p}: {str(e).split(': ', 1)[-1]}") from None
-            if not cov:
-                tmp.unlink()
-                for t, _ in staged:
-                    t.unlink()
-                raise FontError(f"{p}: draws no script's alphabet (>= 80%); not added")
-            staged.append((tmp, name))
-    added = []
-    for tmp, name in staged:
-        final = dest / "files" / name
-        tmp.replace(final)
-        fid = "user/" + Path(name).stem.lower().replace(" ", "-")
-        base, n = fid, 2
-        while fid in bundled_ids and fid not in known:
-            fid, n = f"{base}-{n}", n + 1
-        man["fonts"] = [e for e in man["fonts"] if e["id"] != fid]
-        man["fonts"].append(_user_entry(fid, final, dest))
-        known.add(fid)
-        added.append(fid)
-    man["fonts"].sort(key=lambda e: e["id"])
-    _dump(mpath, man)
-    write_coverage(dest, workers=1)
-    legibility.write_user(dest)
-    return added
-
-
-def _user_entry(fid: str, path: Path, dest: Path) -> dict:
-    from fontTools.ttLib import TTFont
-
-    with TTFont(str(path), lazy=True) as f:
-        name = f["name"]
-        family = (name.getDebugName(16) or name.getDebugName(1) or path.stem).strip()
-        style = (name.getDebugName(17) or name.getDebugName(2) or "Regular").strip()
-    from . import fontaudit
-
-    cov = fontaudit.audit_font(path)
-    return {"id": fid, "file": str(path.relative_to(dest)), "family": family, "style": style,
-            "sha256": file_sha256(path), "license": "user-supplied", "license_file": None,
-            "source": f"user:{path.name}", "scripts": sorted(cov), "bold": None,
-            "subset": False, "role": "regular"}
-
-
-def _split(p: Path) -> list[tuple[str, bytes]]:
-    """(file name, bytes) of each face of a font file; TTC collections are split."""
-    if p.suffix.lower() != ".ttc":
-        return [(p.name, p.read_bytes())]
-    import io
-
-    from fontTools.ttLib import TTCollection
-
-    try:
-        coll = TTCollection(str(p))
-    except Exception as e:
-        raise FontError(f"{p}: not a readable font collection ({e})") from None
-    out = []
-    for i, f in enumerate(coll.fonts):
-        buf = io.BytesIO()
-        f.save(buf)
-        ext = ".otf" if "CFF " in f else ".ttf"
-        out.append((f"{p.stem}-{i}{ext}", buf.getvalue()))
-    return out
+def dump_json(path: Path, doc: dict) -> None:
+    """Write a fonts folder's JSON file (sorted keys, one space indent: stable diffs)."""
+    path.write_text(json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

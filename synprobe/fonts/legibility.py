@@ -2,13 +2,13 @@
 
 A font may draw a glyph for a code point without drawing *that letter* (Dingbats, Greek shapes on
 Latin code points, a bar for every letter). The legibility audit asks a small CNN, trained on the
-bundled fonts themselves and scored leave-fonts-out (``synprobe.legibility_train``,
+bundled fonts themselves and scored leave-fonts-out (``synprobe.fonts.legibility_train``,
 ``tools/audit_legibility.py``), how likely each (font, char) glyph is the labelled char. The
 result ships in ``fonts/legibility.json`` (format ``synprobe-legibility/1``) with the weights of
 one classifier per audited script in ``fonts/legibility_model.npz``; user fonts are scored with
 those weights here, in numpy (no torch needed)::
 
-    >>> from synprobe.legibility import load_model, score_font
+    >>> from synprobe.fonts.legibility import load_model, score_font
     >>> model = load_model()                                   # doctest: +SKIP
     >>> score_font("MyFont.ttf", {"latin": "abc"}, model)      # doctest: +SKIP
     {'latin': {'a': 0.998, 'b': 0.991, 'c': 0.97}}
@@ -26,8 +26,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
-from .errors import FontError
+from synprobe.errors import FontError
+from synprobe.fonts.audit import glyph_bitmap, open_face
+from synprobe.paths import bundled
 
 __all__ = [
     "AUDITED",
@@ -60,12 +63,10 @@ def font_canvases(path: str | Path, chars: str) -> np.ndarray:
     longest side is INK px, centred (a blank canvas when the glyph has no ink)."""
     import cv2
 
-    from .fontaudit import _bitmap, _face
-
-    face = _face(Path(path))
+    face = open_face(Path(path))
     out = np.zeros((len(chars), CANVAS, CANVAS), np.uint8)
     for i, ch in enumerate(chars):
-        img = _bitmap(face, face.get_char_index(ord(ch)), CANVAS)
+        img = glyph_bitmap(face, face.get_char_index(ord(ch)), CANVAS)
         if img.size == 0 or not img.any():
             continue
         ys, xs = np.nonzero(img)
@@ -95,8 +96,6 @@ def views(canvases: np.ndarray) -> np.ndarray:
 def forward(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     """Logits (n, classes) of the CNN (3 x [conv3x3 + ReLU + maxpool2], fc + ReLU, fc) for
     inputs x float32 (n, 1, VIEW, VIEW); the same network as ``legibility_train.Net``."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
     for i in range(3):
         w, b = params[f"conv{i}.w"], params[f"conv{i}.b"]
         xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
@@ -117,8 +116,6 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 def load_model(path: str | Path | None = None) -> dict[str, dict]:
     """The shipped classifiers: ``{script: {"classes": str, <layer>.w/.b: float32 arrays}}``."""
-    from .paths import bundled
-
     path = Path(path) if path is not None else bundled("fonts") / MODEL_FILE
     try:
         z = np.load(path)
@@ -260,8 +257,6 @@ def write_user(d: Path) -> dict:
 def user_doc(d: Path) -> dict:
     """Legibility document of a user fonts folder ``d``: its fonts scored with the shipped model
     (numpy), with the bundled file's thresholds and case twins."""
-    from .paths import bundled
-
     ref = bundled("fonts") / "legibility.json"
     try:
         base = json.loads(ref.read_text(encoding="utf-8"))

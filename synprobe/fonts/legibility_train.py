@@ -4,13 +4,13 @@ Run by ``tools/audit_legibility.py --write`` (which writes ``fonts/legibility.js
 ``fonts/legibility_model.npz``) and by ``synprobe fonts check`` when torch is installed::
 
     >>> from synprobe.fonts import FontRegistry
-    >>> from synprobe.legibility_train import audit
+    >>> from synprobe.fonts.legibility_train import audit
     >>> doc, weights = audit(FontRegistry.load(user=False))   # doctest: +SKIP
 
-Method, per audited script (:data:`synprobe.legibility.AUDITED`):
+Method, per audited script (:data:`synprobe.fonts.legibility.AUDITED`):
 
 1. Every drawn (regular, kept font, char) pair is rendered once as an ink-normalised 64 px
-   canvas (:func:`synprobe.legibility.font_canvases`; cached under the temp folder by font
+   canvas (:func:`synprobe.fonts.legibility.font_canvases`; cached under the temp folder by font
    checksum).
 2. Fonts are split into ``FOLDS`` folds. For each fold a CNN is trained on the other folds'
    pairs, with augmentation (emboldening, scale, rotation, shear, translation jitter), and scores
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .legibility import (
+from synprobe.fonts.legibility import (
     AUDITED,
     LEGIBILITY_FORMAT,
     MODEL_FILE,
@@ -42,7 +42,7 @@ from .legibility import (
     pair_scores,
     views,
 )
-from .scripts import ALPHABETS
+from synprobe.scripts import ALPHABETS
 
 FOLDS = 5  # leave-fonts-out folds
 BATCH = 256
@@ -126,7 +126,7 @@ def make_net(n_classes: int, bn: bool = True):
 
 def export(net, classes: str, script: str) -> dict[str, np.ndarray]:
     """The weights, batch norm folded in, as ``{script/<layer>.w|.b: float16}`` plus
-    ``script/classes`` (the layout :func:`synprobe.legibility.forward` reads)."""
+    ``script/classes`` (the layout :func:`synprobe.fonts.legibility.forward` reads)."""
     out = {f"{script}/classes": np.array(list(classes))}
     for i, (conv, norm) in enumerate(zip(net.conv, net.bn)):
         w, b = conv.weight.detach().numpy(), conv.bias.detach().numpy()

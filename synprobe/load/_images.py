@@ -1,4 +1,4 @@
-"""Image reads for :mod:`synprobe.load`: :class:`_XReader`, rows of ``x`` into numpy arrays.
+"""Image reads for :mod:`synprobe.load`: :class:`XReader`, rows of ``x`` into numpy arrays.
 
 Uncompressed, fully allocated datasets are read straight from the file bytes of each HDF5 chunk
 into the output array (no HDF5 per-chunk machinery); others with ``read_direct`` over
@@ -16,7 +16,7 @@ from synprobe.errors import FormatError, NotEnoughMemory
 from synprobe.io import validate
 
 
-class _XReader:
+class XReader:
     """Reads rows of an (N, ...) HDF5 dataset into C-contiguous numpy arrays.
 
     For uncompressed, fully allocated datasets (contiguous, or chunked with whole rows per chunk)
