@@ -19,7 +19,7 @@ from pathlib import Path
 from synprobe.config import catalog_override
 from synprobe.errors import SynprobeError
 from synprobe.fonts import FontRegistry
-from synprobe.io.h5 import FORMAT, SAMPLES_VERSION
+from synprobe.io import h5  # h5.FORMAT, h5.SAMPLES_VERSION: looked up each time an entry is hashed
 from synprobe.paths import read_text_file
 from synprobe.recipe import recipe_json, resolve_recipe
 
@@ -87,8 +87,8 @@ class CatalogEntry:
     def config(self) -> dict:
         """What defines the samples: hashed into the cache path."""
         res = list(self.resolution) if self.resolution else None
-        return {"recipe": self.recipe, "n": self.n, "seed": self.seed, "resolution": res, "format": FORMAT,
-                "samples_version": SAMPLES_VERSION,
+        return {"recipe": self.recipe, "n": self.n, "seed": self.seed, "resolution": res, "format": h5.FORMAT,
+                "samples_version": h5.SAMPLES_VERSION,
                 "recipe_json": _recipe_fingerprint(self.recipe, self.resolution), "fonts": _fonts_fingerprint()}
 
     @property
