@@ -249,8 +249,8 @@ def stage(info: dict, out: Path) -> None:
 
 # --- 5. audit and near-duplicates ------------------------------------------------------------
 def _probe_job(job):
-    from synprobe.fonts import audit as fontaudit
     from synprobe.errors import FontError
+    from synprobe.fonts import audit as fontaudit
 
     fid, path, cov = job
     try:

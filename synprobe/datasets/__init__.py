@@ -26,7 +26,14 @@ through :func:`fetch` because the package face ``synprobe`` installs it as the l
 from __future__ import annotations
 
 from synprobe.datasets._cache import cache_path, cache_status
-from synprobe.datasets._catalog import CatalogEntry, InvalidCatalog, UnknownDataset, catalog_entry, entry_dict, list_catalog
+from synprobe.datasets._catalog import (
+    CatalogEntry,
+    InvalidCatalog,
+    UnknownDataset,
+    catalog_entry,
+    entry_dict,
+    list_catalog,
+)
 from synprobe.datasets._download import DownloadError, VerificationError
 from synprobe.datasets._fetch import fetch
 
