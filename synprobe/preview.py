@@ -1,7 +1,7 @@
 """Image grids of datasets and recipes (``synprobe preview``).
 
-    >>> from synprobe.preview import preview_recipe
-    >>> preview_recipe("default", "grid.png", rows=4, cols=4)        # doctest: +SKIP
+>>> from synprobe.preview import preview_recipe
+>>> preview_recipe("default", "grid.png", rows=4, cols=4)        # doctest: +SKIP
 """
 
 from __future__ import annotations

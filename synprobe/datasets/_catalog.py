@@ -87,9 +87,16 @@ class CatalogEntry:
     def config(self) -> dict:
         """What defines the samples: hashed into the cache path."""
         res = list(self.resolution) if self.resolution else None
-        return {"recipe": self.recipe, "n": self.n, "seed": self.seed, "resolution": res, "format": h5.FORMAT,
-                "samples_version": h5.SAMPLES_VERSION,
-                "recipe_json": _recipe_fingerprint(self.recipe, self.resolution), "fonts": _fonts_fingerprint()}
+        return {
+            "recipe": self.recipe,
+            "n": self.n,
+            "seed": self.seed,
+            "resolution": res,
+            "format": h5.FORMAT,
+            "samples_version": h5.SAMPLES_VERSION,
+            "recipe_json": _recipe_fingerprint(self.recipe, self.resolution),
+            "fonts": _fonts_fingerprint(),
+        }
 
     @property
     def config_id(self) -> str:
@@ -153,8 +160,10 @@ def catalog_entry(name: str) -> CatalogEntry:
         return entries[name]
     near = difflib.get_close_matches(name, list(entries), n=3)
     hint = f" (did you mean {', '.join(map(repr, near))}?)" if near else ""
-    raise UnknownDataset(f"{name}: no such file or catalog dataset{hint}; catalog: {', '.join(entries)} "
-                         "(add entries with SYNPROBE_CATALOG=my.toml)")
+    raise UnknownDataset(
+        f"{name}: no such file or catalog dataset{hint}; catalog: {', '.join(entries)} "
+        "(add entries with SYNPROBE_CATALOG=my.toml)"
+    )
 
 
 # --------------------------------------------------------------------------- listing

@@ -49,12 +49,23 @@ def transfer(url: str, entry: CatalogEntry, tmp: Path, have: int, progress: bool
     with stream:
         if total is not None and total != entry.size:
             tmp.unlink(missing_ok=True)
-            raise VerificationError(f"{url}: size mismatch: expected {entry.size} bytes, the server has {total}; "
-                                    "nothing was kept (fix the catalog entry or the mirror)")
-        with open(tmp, "ab" if start else "wb") as f, tqdm(
-            total=entry.size, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
-            desc=f"download {entry.name}", disable=not progress, dynamic_ncols=True,
-        ) as bar:
+            raise VerificationError(
+                f"{url}: size mismatch: expected {entry.size} bytes, the server has {total}; "
+                "nothing was kept (fix the catalog entry or the mirror)"
+            )
+        with (
+            open(tmp, "ab" if start else "wb") as f,
+            tqdm(
+                total=entry.size,
+                initial=start,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=f"download {entry.name}",
+                disable=not progress,
+                dynamic_ncols=True,
+            ) as bar,
+        ):
             left = entry.size - start  # never more than the catalog's size, whatever the server sends
             try:
                 while left > 0 and (buf := stream.read(min(BLOCK, left))):
@@ -69,8 +80,10 @@ def transfer(url: str, entry: CatalogEntry, tmp: Path, have: int, progress: bool
                 os.fsync(f.fileno())
     if extra:
         tmp.unlink(missing_ok=True)
-        raise VerificationError(f"{url}: the server sends more than the catalog's {entry.size} bytes; "
-                                "nothing was kept (fix the catalog entry or the mirror)")
+        raise VerificationError(
+            f"{url}: the server sends more than the catalog's {entry.size} bytes; "
+            "nothing was kept (fix the catalog entry or the mirror)"
+        )
     if tmp.stat().st_size < entry.size:
         raise Interrupted("the server closed the connection early")
 
@@ -117,10 +130,12 @@ def verify(url: str, entry: CatalogEntry, tmp: Path) -> None:
     size = tmp.stat().st_size
     if size != entry.size:
         tmp.unlink()
-        raise VerificationError(f"{url}: size mismatch: expected {entry.size} bytes, got {size}; "
-                                "the bad file was deleted")
+        raise VerificationError(
+            f"{url}: size mismatch: expected {entry.size} bytes, got {size}; the bad file was deleted"
+        )
     digest = file_sha256(tmp)
     if digest != entry.sha256:
         tmp.unlink()
-        raise VerificationError(f"{url}: sha256 mismatch: expected {entry.sha256}, got {digest}; "
-                                "the bad file was deleted")
+        raise VerificationError(
+            f"{url}: sha256 mismatch: expected {entry.sha256}, got {digest}; the bad file was deleted"
+        )

@@ -114,8 +114,9 @@ def download(url: str, entry: CatalogEntry, final: Path, progress: bool) -> None
             why = str(e)
     else:
         have = tmp.stat().st_size if tmp.exists() else 0
-        raise DownloadError(f"{url}: connection lost at {have}/{entry.size} bytes ({why}); {tmp} is kept: "
-                            f"run again to resume")
+        raise DownloadError(
+            f"{url}: connection lost at {have}/{entry.size} bytes ({why}); {tmp} is kept: run again to resume"
+        )
     verify(url, entry, tmp)
     os.replace(tmp, final)
     fsync_path(final.parent)
@@ -139,5 +140,8 @@ def generate_locally(entry: CatalogEntry, final: Path, progress: bool, workers, 
     incomplete(final).unlink(missing_ok=True)  # a download that never finished is useless now
     write_source(final, {"source": "generated", "recipe": entry.recipe, "seed": entry.seed, "n": entry.n})
     reason = f" ({'; '.join(why)})" if why else ""
-    note(f"no download available for {entry.name}{reason}: generated locally from recipe {entry.recipe}, "
-          f"seed {entry.seed} -> {final}", progress or bool(why))  # a URL that failed is always said
+    note(
+        f"no download available for {entry.name}{reason}: generated locally from recipe {entry.recipe}, "
+        f"seed {entry.seed} -> {final}",
+        progress or bool(why),
+    )  # a URL that failed is always said

@@ -42,17 +42,22 @@ def audit_dir(d: Path, workers: int | None = None) -> dict:
     role = {e["id"]: e.get("role", "regular") for e in entries}
     for e in entries:  # a heavy face standing in for its family would be recorded as bold=False
         if role[e["id"]] == "regular" and e["id"] in fonts and HEAVY.search(e.get("style", "")):
-            dropped[e["id"]] = (f"a {e['style']!r} face with no regular face of its family bundled: "
-                                "glyphs drawn with it would be recorded as not bold")
-    order = sorted((f for f in fonts if role[f] == "regular" and f not in dropped),
-                   key=lambda f: (-len(fonts[f]), f))
+            dropped[e["id"]] = (
+                f"a {e['style']!r} face with no regular face of its family bundled: "
+                "glyphs drawn with it would be recorded as not bold"
+            )
+    order = sorted((f for f in fonts if role[f] == "regular" and f not in dropped), key=lambda f: (-len(fonts[f]), f))
     for fid, per_script in dedup(probes, order).items():
         for script in per_script:
             del fonts[fid][script]
         if not fonts[fid]:
             dropped[fid] = "; ".join(per_script.values())
-    return {"format": COVERAGE_FORMAT, "manifest_sha256": hashlib.sha256(raw).hexdigest(),
-            "fonts": fonts, "dropped": dropped}
+    return {
+        "format": COVERAGE_FORMAT,
+        "manifest_sha256": hashlib.sha256(raw).hexdigest(),
+        "fonts": fonts,
+        "dropped": dropped,
+    }
 
 
 HEAVY = re.compile(r"bold|black|heavy", re.IGNORECASE)

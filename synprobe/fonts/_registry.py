@@ -92,12 +92,12 @@ class FontRegistry:
         sha = hashlib.sha256(raw).hexdigest()
         man = json.loads(raw)
         if man.get("format") != MANIFEST_FORMAT:
-            raise FontError(f"{d / 'manifest.json'}: format is {man.get('format')!r}, "
-                            f"expected {MANIFEST_FORMAT!r}")
+            raise FontError(f"{d / 'manifest.json'}: format is {man.get('format')!r}, expected {MANIFEST_FORMAT!r}")
         cov = read_json(d / "coverage.json", COVERAGE_FORMAT)
         if cov.get("manifest_sha256") != sha:
-            raise FontError(f"{d / 'coverage.json'}: stale (made for another manifest.json); "
-                            "run `synprobe fonts check --write`")
+            raise FontError(
+                f"{d / 'coverage.json'}: stale (made for another manifest.json); run `synprobe fonts check --write`"
+            )
         if primary:
             self.manifest_sha256 = sha
             self.missing = dict(man.get("missing", {}))
@@ -108,10 +108,17 @@ class FontRegistry:
             if e["id"] in self._entries:
                 raise FontError(f"{d / 'manifest.json'}: font id {e['id']!r} already defined")
             self._entries[e["id"]] = FontEntry(
-                id=e["id"], path=root / e["file"], family=e["family"],
-                style=e["style"], sha256=e["sha256"], license=e["license"],
-                source=e["source"], scripts=tuple(e["scripts"]), bold=e.get("bold"),
-                role=e.get("role", "regular"))
+                id=e["id"],
+                path=root / e["file"],
+                family=e["family"],
+                style=e["style"],
+                sha256=e["sha256"],
+                license=e["license"],
+                source=e["source"],
+                scripts=tuple(e["scripts"]),
+                bold=e.get("bold"),
+                role=e.get("role", "regular"),
+            )
             self._chars[e["id"]] = cov["fonts"].get(e["id"], {})
         fix = legibility.TOOL if primary else "synprobe fonts check --write"
         tiers, bad, note = legibility.read(d, man, sha, cov.get("dropped", {}), fix)
@@ -126,22 +133,27 @@ class FontRegistry:
             return self._entries[font_id]
         except KeyError:
             close = difflib.get_close_matches(font_id, list(self._entries), n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else (
-                "; see `synprobe fonts list`")
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ("; see `synprobe fonts list`")
             raise FontError(f"unknown font id {font_id!r}{hint}") from None
 
-    def ids(self, script: str | None = None, role: str | None = "regular",
-            tiers: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    def ids(
+        self, script: str | None = None, role: str | None = "regular", tiers: tuple[str, ...] | None = None
+    ) -> tuple[str, ...]:
         """Sorted ids of kept (not dropped) fonts, covering ``script`` if given; ``role`` None
         means every role (``regular`` and ``bold``); ``tiers`` (e.g. ``("legible",)``) keeps
         the fonts of those legibility tiers (for ``script``, or their best script)."""
         if script is not None and script not in ALPHABETS:
             raise FontError(f"unknown script {script!r}; one of {', '.join(ALPHABETS)}")
-        return tuple(sorted(
-            i for i, e in self._entries.items()
-            if i not in self.dropped and (role is None or e.role == role)
-            and (script is None or script in self._chars[i])
-            and (tiers is None or self.tier(i, script) in tiers)))
+        return tuple(
+            sorted(
+                i
+                for i, e in self._entries.items()
+                if i not in self.dropped
+                and (role is None or e.role == role)
+                and (script is None or script in self._chars[i])
+                and (tiers is None or self.tier(i, script) in tiers)
+            )
+        )
 
     def tier(self, font_id: str, script: str | None = None) -> str:
         """Legibility tier (``legible``, ``decorative``, ``illegible``) of the font for
@@ -207,7 +219,8 @@ class FontRegistry:
             script = next((s for s, a in ALPHABETS.items() if char in a.chars), "latin")
             raise FontCoverageError(
                 f"font {font_id!r} does not draw {char!r} (U+{ord(char):04X}) according to its "
-                f"audit; choose chars from `synprobe fonts list --script {script}`")
+                f"audit; choose chars from `synprobe fonts list --script {script}`"
+            )
 
     def common_chars(self, font_ids, script: str) -> str:
         """Characters of ``script`` (alphabet order) that every one of ``font_ids`` draws."""

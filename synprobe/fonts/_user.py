@@ -36,8 +36,11 @@ def add_fonts(src_dir: str | Path) -> list[str]:
     dest = user_home() / "fonts"
     (dest / "files").mkdir(parents=True, exist_ok=True)
     mpath = dest / "manifest.json"
-    man = (read_json(mpath, MANIFEST_FORMAT) if mpath.is_file()
-           else {"format": MANIFEST_FORMAT, "fonts": [], "missing": {}})
+    man = (
+        read_json(mpath, MANIFEST_FORMAT)
+        if mpath.is_file()
+        else {"format": MANIFEST_FORMAT, "fonts": [], "missing": {}}
+    )
     known = {e["id"] for e in man["fonts"]}
     bundled_ids = set(FontRegistry.load(user=False).ids(role=None)) | set(known)
     staged: list[tuple[Path, str]] = []
@@ -86,10 +89,20 @@ def user_entry(fid: str, path: Path, dest: Path) -> dict:
         family = (name.getDebugName(16) or name.getDebugName(1) or path.stem).strip()
         style = (name.getDebugName(17) or name.getDebugName(2) or "Regular").strip()
     cov = audit_font(path)
-    return {"id": fid, "file": str(path.relative_to(dest)), "family": family, "style": style,
-            "sha256": file_sha256(path), "license": "user-supplied", "license_file": None,
-            "source": f"user:{path.name}", "scripts": sorted(cov), "bold": None,
-            "subset": False, "role": "regular"}
+    return {
+        "id": fid,
+        "file": str(path.relative_to(dest)),
+        "family": family,
+        "style": style,
+        "sha256": file_sha256(path),
+        "license": "user-supplied",
+        "license_file": None,
+        "source": f"user:{path.name}",
+        "scripts": sorted(cov),
+        "bold": None,
+        "subset": False,
+        "role": "regular",
+    }
 
 
 def split_faces(p: Path) -> list[tuple[str, bytes]]:

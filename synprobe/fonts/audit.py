@@ -116,7 +116,7 @@ def _normalised(img: np.ndarray, size: int, keep_aspect: bool) -> np.ndarray:
     if img.size == 0 or not img.any():
         return out
     ys, xs = np.nonzero(img)
-    crop = img[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1].astype(np.float32) / 255.0
+    crop = img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255.0
     h, w = crop.shape
     if not keep_aspect:
         return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
@@ -124,7 +124,7 @@ def _normalised(img: np.ndarray, size: int, keep_aspect: bool) -> np.ndarray:
     nh, nw = max(1, round(h * s)), max(1, round(w * s))
     r = cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_AREA)
     y0, x0 = (size - nh) // 2, (size - nw) // 2
-    out[y0: y0 + nh, x0: x0 + nw] = r
+    out[y0 : y0 + nh, x0 : x0 + nw] = r
     return out
 
 
@@ -211,8 +211,9 @@ def probe_mad(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).mean())
 
 
-def dedup(probes: dict[str, dict[str, np.ndarray]], order: list[str],
-          threshold: float = DUP_THRESHOLD) -> dict[str, dict[str, str]]:
+def dedup(
+    probes: dict[str, dict[str, np.ndarray]], order: list[str], threshold: float = DUP_THRESHOLD
+) -> dict[str, dict[str, str]]:
     """Near-duplicates, per script: ``{font_id: {script: reason}}``.
 
     ``order`` lists font ids best first (most scripts first, then id); for each script a font is
@@ -232,7 +233,8 @@ def dedup(probes: dict[str, dict[str, np.ndarray]], order: list[str],
                 j = int(d.argmin())
                 if d[j] < threshold:
                     marked.setdefault(fid, {})[script] = (
-                        f"near-duplicate of {kept_ids[j]} ({script} probe MAD {d[j]:.4f})")
+                        f"near-duplicate of {kept_ids[j]} ({script} probe MAD {d[j]:.4f})"
+                    )
                     continue
             kept[len(kept_ids)] = flat
             kept_ids.append(fid)

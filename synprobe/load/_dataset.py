@@ -66,8 +66,10 @@ class Dataset:
         else:
             tgt = f"target={self.target!r} ({len(self.classes)} classes)"
         part = "all" if self.split == "all" else f"{self.split!r} of {self.split_name!r}"
-        return (f"Dataset({Path(self.path).name!r}, split={part}: {len(self):,} of {self.n_file:,} images "
-                f"{h}x{w}x{c} {self.x.dtype}, {tgt})")
+        return (
+            f"Dataset({Path(self.path).name!r}, split={part}: {len(self):,} of {self.n_file:,} images "
+            f"{h}x{w}x{c} {self.x.dtype}, {tgt})"
+        )
 
     @property
     def n_classes(self) -> int:
@@ -86,8 +88,10 @@ class Dataset:
                     break
         cats = self.categories.get(name)
         if cats is None:
-            raise LoadError(f"{self.path}: {name!r} is not a categorical attribute; categorical: "
-                            f"{', '.join(sorted(self.categories))}")
+            raise LoadError(
+                f"{self.path}: {name!r} is not a categorical attribute; categorical: "
+                f"{', '.join(sorted(self.categories))}"
+            )
         v = self.attrs[name]
         lut = np.array([*cats, None], dtype=object)
         return lut[np.where(v >= 0, v, len(cats))]
@@ -102,8 +106,13 @@ class Dataset:
             rows = np.flatnonzero(rows)
         elif rows.dtype.kind not in "iu" or rows.ndim != 1:
             raise LoadError("subset: expected a bool mask or a 1-D array of integer positions")
-        return replace(self, x=self.x[rows], y=self.y[rows], index=self.index[rows],
-                       attrs={k: v[rows] for k, v in self.attrs.items()})
+        return replace(
+            self,
+            x=self.x[rows],
+            y=self.y[rows],
+            index=self.index[rows],
+            attrs={k: v[rows] for k, v in self.attrs.items()},
+        )
 
     def class_counts(self) -> np.ndarray:
         """Samples per class (int64, len(classes)); samples without a value are not counted."""

@@ -96,8 +96,7 @@ class XReader:
                 fh.seek(pos)
                 got = fh.readinto(buf)
                 if not got:
-                    raise FormatError(f"{self.path}: x: the file ends before row {s + (pos - off) // rb} "
-                                      f"(truncated?)")
+                    raise FormatError(f"{self.path}: x: the file ends before row {s + (pos - off) // rb} (truncated?)")
                 buf, pos = buf[got:], pos + got
 
     def read(self, rows: np.ndarray | None = None) -> np.ndarray:
@@ -107,8 +106,9 @@ class XReader:
         try:
             out = np.empty((m, *self.d.shape[1:]), self.d.dtype)
         except MemoryError:
-            raise NotEnoughMemory(f"{self.path}: x: not enough memory for {m:,} images "
-                                  f"({m * self.row_bytes / 2**30:.1f} GiB)") from None
+            raise NotEnoughMemory(
+                f"{self.path}: x: not enough memory for {m:,} images ({m * self.row_bytes / 2**30:.1f} GiB)"
+            ) from None
         with validate.guard(self.path, "x"):
             return self._read(out, rows)
 

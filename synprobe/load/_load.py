@@ -36,8 +36,16 @@ def set_resolver(fn: Callable[[str], os.PathLike | str] | None) -> None:
     resolver = fn
 
 
-def load(source, split: str = "train", split_name: str = "random", target: str = "char", *,
-         target_kind: str | None = None, resolver: Callable | None = None, rows=None) -> Dataset:
+def load(
+    source,
+    split: str = "train",
+    split_name: str = "random",
+    target: str = "char",
+    *,
+    target_kind: str | None = None,
+    resolver: Callable | None = None,
+    rows=None,
+) -> Dataset:
     """Load one split of a dataset file into memory.
 
     Args:
@@ -82,10 +90,21 @@ def load(source, split: str = "train", split_name: str = "random", target: str =
     index = np.arange(t.n, dtype=np.int64) if rows is None else rows.astype(np.int64)
     pick = (lambda a: a) if rows is None else (lambda a: a[rows])
     return Dataset(
-        path=str(path), split=split, split_name=split_name, target=target, target_kind=tg.kind,
-        x=x, y=pick(tg.y), classes=tg.classes, index=index,
-        attrs={k: pick(v) for k, v in t.columns.items()}, categories=dict(t.categories),
-        class_values=tg.class_values, bin_edges=tg.bin_edges, n_file=t.n, layout=t.layout,
+        path=str(path),
+        split=split,
+        split_name=split_name,
+        target=target,
+        target_kind=tg.kind,
+        x=x,
+        y=pick(tg.y),
+        classes=tg.classes,
+        index=index,
+        attrs={k: pick(v) for k, v in t.columns.items()},
+        categories=dict(t.categories),
+        class_values=tg.class_values,
+        bin_edges=tg.bin_edges,
+        n_file=t.n,
+        layout=t.layout,
     )
 
 

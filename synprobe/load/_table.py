@@ -188,12 +188,17 @@ def parse_synbols_y(d, path: Path) -> tuple[dict, dict]:
     items = [s if isinstance(s, bytes) else str(s).encode() for s in raw.tolist()]
     big = max(range(len(items)), key=lambda i: len(items[i]), default=0)
     if items and len(items[big]) > validate.MAX_LABEL_BYTES:
-        raise FormatError(f"{path}: y[{big}] is a label of {len(items[big]):,} bytes; at most "
-                          f"{validate.MAX_LABEL_BYTES:,}")
+        raise FormatError(
+            f"{path}: y[{big}] is a label of {len(items[big]):,} bytes; at most {validate.MAX_LABEL_BYTES:,}"
+        )
     # orjson: nesting bounded at 1024 levels (an error, never a RecursionError); the records are then
     # read two levels deep only, so no depth walk over every label
-    recs = validate.loads_json(b"[" + b",".join(items) + b"]", f"{path}: y",
-                               max_bytes=len(items) * validate.MAX_LABEL_BYTES + 2, max_depth=None)
+    recs = validate.loads_json(
+        b"[" + b",".join(items) + b"]",
+        f"{path}: y",
+        max_bytes=len(items) * validate.MAX_LABEL_BYTES + 2,
+        max_depth=None,
+    )
     if not all(isinstance(r, dict) for r in recs):
         raise FormatError(f"{path}: y is not one JSON object per sample")
     keys: dict[str, None] = {}

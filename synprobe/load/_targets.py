@@ -86,10 +86,11 @@ def make_target(t: Table, col: str, spec: str, opts: dict, target_kind: str | No
         y = np.where(v >= 0, remap[np.maximum(v, 0).astype(np.int64)], -1)
         return Target(y, kind, tuple(cats[i] for i in present.tolist()), None, None)
     if numeric_float:
-        raise LoadError(f"target {spec!r}: column {col!r} is continuous; use '{col}:bins=10' (or quantiles=10) "
-                        "for classes or target_kind='regression'")
+        raise LoadError(
+            f"target {spec!r}: column {col!r} is continuous; use '{col}:bins=10' (or quantiles=10) "
+            "for classes or target_kind='regression'"
+        )
     present = np.unique(v)
     y = np.searchsorted(present, v).astype(np.int64)
     names = tuple(str(bool(p)) if v.dtype == bool else str(int(p)) for p in present.tolist())
     return Target(y, kind, names, present, None)
-
