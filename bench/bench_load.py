@@ -53,10 +53,11 @@ def main() -> None:
     print(repr(load(path, "train")))
 
     # the h5py path (compressed files use it): read_direct over chunk-aligned slabs
-    L = importlib.import_module("synprobe.load")  # not `import synprobe.load as L`: synprobe.load may be the function
+    images = importlib.import_module("synprobe.load._images")  # the image reader
+    table = importlib.import_module("synprobe.load._table")  # the Synbols parser and the table cache
 
-    raw = L._XReader._raw_runs
-    L._XReader._raw_runs = lambda self: None
+    raw = images.XReader._raw_runs
+    images.XReader._raw_runs = lambda self: None
     try:
         for split in ("all", "train"):
             times = []
@@ -68,14 +69,14 @@ def main() -> None:
                   f"({n / min(times):,.0f} images/s)", flush=True)
             results[f"h5py/{split}"] = {"n": n, "best_s": min(times), "images_per_s": n / min(times)}
     finally:
-        L._XReader._raw_runs = raw
+        images.XReader._raw_runs = raw
 
     # the Synbols path: parsing the y JSON column into typed columns (cached after the first load)
     import h5py
 
     with h5py.File(path, "r") as f:
         t0 = time.perf_counter()
-        cols, cats = L._parse_synbols_y(f["y"], path)
+        cols, cats = table.parse_synbols_y(f["y"], path)
         dt = time.perf_counter() - t0
     print(f"parse y JSON into {len(cols)} columns (Synbols files, first load only): {dt:.3f} s "
           f"({len(cols['char']) / dt:,.0f} rows/s)")
@@ -86,10 +87,10 @@ def main() -> None:
         import os
 
         os.environ["SYNPROBE_CACHE"] = d
-        key = L._file_key(path)
-        L._disk_cache_put(key, cols, cats)
+        key = table.file_key(path)
+        table.disk_cache_put(key, cols, cats)
         t0 = time.perf_counter()
-        L._disk_cache_get(key)
+        table.disk_cache_get(key)
         dt = time.perf_counter() - t0
     print(f"the same table from the disk cache ($SYNPROBE_CACHE/tables): {dt:.3f} s")
     results["cached_y_table"] = {"seconds": dt}

@@ -27,6 +27,18 @@ _LAZY = {
     "list_recipes": "recipe", "load_recipe": "recipe",
 }  # fmt: skip
 
+
+
+def _fetch_from_catalog(name_or_path, **kwargs):
+    """``load("default-1k")``: names that are not files come from the catalog. ``load`` sits below
+    ``datasets`` in the layers, so the face wires the two together (imported on first use)."""
+    from synprobe.datasets import fetch
+
+    return fetch(name_or_path, **kwargs)
+
+
+set_resolver(_fetch_from_catalog)
+
 __all__ = sorted(["Dataset", "LoadError", "__version__", "load", "set_resolver", *_LAZY])
 
 

@@ -1,8 +1,8 @@
 """Dataset summaries (``synprobe info``): counts, provenance, attribute statistics, splits.
 
-    >>> from synprobe.info import describe
-    >>> describe("default.h5")["n"]                                   # doctest: +SKIP
-    100000
+>>> from synprobe.info import describe
+>>> describe("default.h5")["n"]                                   # doctest: +SKIP
+100000
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import numpy as np
 
 from synprobe.errors import FormatError
 from synprobe.io import validate
+from synprobe.io.h5 import open_dataset, read_info
 
 __all__ = ["describe", "format_text"]
 
@@ -21,8 +22,12 @@ def _summary(values: np.ndarray, categories) -> dict:
         codes = v[v >= 0]
         counts = np.bincount(codes, minlength=len(categories))
         top = np.argsort(-counts, kind="stable")[:5]
-        return {"kind": "categorical", "n_categories": len(categories), "n_used": int((counts > 0).sum()),
-                "top": [[categories[i], int(counts[i])] for i in top if counts[i] > 0]}
+        return {
+            "kind": "categorical",
+            "n_categories": len(categories),
+            "n_used": int((counts > 0).sum()),
+            "top": [[categories[i], int(counts[i])] for i in top if counts[i] > 0],
+        }
     if v.dtype == bool:
         return {"kind": "bool", "fraction_true": float(v.mean()) if len(v) else 0.0}
     f = v.astype(np.float64)
@@ -31,14 +36,18 @@ def _summary(values: np.ndarray, categories) -> dict:
         return {"kind": "numeric", "count": 0}
     with np.errstate(all="ignore"):  # values near the float64 limits: inf, not a warning
         mean, std = float(f.mean()), float(f.std())
-    return {"kind": "numeric", "min": float(f.min()), "mean": mean, "std": std,
-            "max": float(f.max()), "n_unique": int(min(len(np.unique(f)), 10**6))}
+    return {
+        "kind": "numeric",
+        "min": float(f.min()),
+        "mean": mean,
+        "std": std,
+        "max": float(f.max()),
+        "n_unique": int(min(len(np.unique(f)), 10**6)),
+    }
 
 
 def describe(path) -> dict:
     """Everything ``synprobe info`` shows, as a JSON-able dict."""
-    from synprobe.io.h5 import open_dataset, read_info
-
     info = read_info(path)
     with open_dataset(path, codes=False) as f, validate.guard(path):
         cols = {}

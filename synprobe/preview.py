@@ -1,7 +1,7 @@
 """Image grids of datasets and recipes (``synprobe preview``).
 
-    >>> from synprobe.preview import preview_recipe
-    >>> preview_recipe("default", "grid.png", rows=4, cols=4)        # doctest: +SKIP
+>>> from synprobe.preview import preview_recipe
+>>> preview_recipe("default", "grid.png", rows=4, cols=4)        # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -10,7 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from synprobe.generator import render_samples
 from synprobe.io import validate
+from synprobe.io.h5 import open_dataset
+from synprobe.recipe import resolve_recipe
+from synprobe.render.compose import Renderer
 
 __all__ = ["grid", "preview_file", "preview_recipe"]
 
@@ -51,8 +55,6 @@ def _save(img: np.ndarray, out) -> Path:
 
 def preview_file(path, out, rows: int = 8, cols: int = 12, cell: int = 96) -> Path:
     """Grid of the first rows*cols images of a dataset file."""
-    from synprobe.io.h5 import open_dataset
-
     with open_dataset(path, codes=False) as f, validate.guard(path, "x"):
         x = f["x"][: rows * cols]
     return _save(grid(x, rows, cols, cell), out)
@@ -60,10 +62,6 @@ def preview_file(path, out, rows: int = 8, cols: int = 12, cell: int = 96) -> Pa
 
 def preview_recipe(recipe, out, rows: int = 8, cols: int = 12, seed: int = 0, cell: int = 96) -> Path:
     """Grid of rows*cols images rendered from a recipe (nothing is written but the PNG)."""
-    from synprobe.generator import render_samples
-    from synprobe.recipe import resolve_recipe
-    from synprobe.render.compose import Renderer
-
     r = Renderer(resolve_recipe(recipe))
     _, x, _ = render_samples(r, seed, np.arange(rows * cols))
     return _save(grid(x, rows, cols, cell), out)

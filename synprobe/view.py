@@ -16,6 +16,9 @@ import numpy as np
 
 from synprobe.errors import SynprobeError
 from synprobe.io import validate
+from synprobe.io.h5 import open_dataset
+from synprobe.load import LoadError, file_table
+from synprobe.preview import grid
 
 __all__ = ["DEFAULT_BY", "view_file"]
 
@@ -52,8 +55,9 @@ def _label_charmap() -> set:
         return set()
 
 
-def view_file(path, out, split_name: str = "random", by=None, rows: int = 4, cols: int = 16,
-              top_k: int = 20, bins: int = 30) -> Path:
+def view_file(
+    path, out, split_name: str = "random", by=None, rows: int = 4, cols: int = 16, top_k: int = 20, bins: int = 30
+) -> Path:
     """Write a PNG: the first rows*cols images, then one panel per attribute of ``by``.
 
     Each panel compares the split's parts (train / val / test of ``split/<split_name>``; the whole
@@ -61,16 +65,12 @@ def view_file(path, out, split_name: str = "random", by=None, rows: int = 4, col
     frequent values for categorical, bool and small-integer attributes, overlaid step histograms
     (bins shared across parts) for continuous ones. Symbol columns use the first symbol.
     """
-    from synprobe.io.h5 import open_dataset
-    from synprobe.load import LoadError, _table
-    from synprobe.preview import grid
-
     Figure, FigureCanvasAgg = _matplotlib()
     path = Path(path)
     if not path.exists():
         raise LoadError(f"{path}: no such file")
     with open_dataset(path, codes=False) as f, validate.guard(path):
-        t = _table(f, path)
+        t = file_table(f, path)
         with validate.guard(path, "x"):
             x = f["x"][: rows * cols]
     if by is None:
@@ -95,8 +95,9 @@ def view_file(path, out, split_name: str = "random", by=None, rows: int = 4, col
     axes = fig.subplots(len(heights), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
     axes[0].imshow(img, interpolation="nearest")
     axes[0].set_axis_off()
-    axes[0].set_title(f"{path.name}: {t.n:,} images {'x'.join(map(str, x.shape[1:]))} ({t.layout}); {title}",
-                      fontsize=10)
+    axes[0].set_title(
+        f"{path.name}: {t.n:,} images {'x'.join(map(str, x.shape[1:]))} ({t.layout}); {title}", fontsize=10
+    )
     cmap = _label_charmap()
     for ax, col in zip(axes[1:], cols_):
         _panel(ax, t, col, parts, top_k, bins, cmap)
@@ -130,10 +131,12 @@ def _panel(ax, t, col: str, parts, top_k: int, bins: int, cmap: set) -> None:
         for k, (p, sel) in enumerate(parts):
             c = np.bincount(codes[sel & ok], minlength=len(names))
             frac = c[top] / max(int((sel & ok).sum()), 1)
-            ax.bar(pos + (k - (len(parts) - 1) / 2) * w, frac, w, label=f"{p} ({int(sel.sum()):,})",
-                   color=_COLORS[k % 3])
-        ax.set_xticks(pos, [_label(names[i], cmap) for i in top.tolist()], rotation=90 if len(top) > 8 else 0,
-                      fontsize=8)
+            ax.bar(
+                pos + (k - (len(parts) - 1) / 2) * w, frac, w, label=f"{p} ({int(sel.sum()):,})", color=_COLORS[k % 3]
+            )
+        ax.set_xticks(
+            pos, [_label(names[i], cmap) for i in top.tolist()], rotation=90 if len(top) > 8 else 0, fontsize=8
+        )
         n_used = int((total > 0).sum())
         ax.set_title(f"{col}: top {len(top)} of {n_used} values" + (f" ({doc})" if doc else ""), fontsize=10)
     else:
@@ -146,8 +149,15 @@ def _panel(ax, t, col: str, parts, top_k: int, bins: int, cmap: set) -> None:
             for k, (p, sel) in enumerate(parts):
                 s = fv[sel & fin]
                 if len(s):
-                    ax.hist(s, edges, weights=np.full(len(s), 1 / len(s)), histtype="step", linewidth=1.5,
-                            label=f"{p} ({int(sel.sum()):,})", color=_COLORS[k % 3])
+                    ax.hist(
+                        s,
+                        edges,
+                        weights=np.full(len(s), 1 / len(s)),
+                        histtype="step",
+                        linewidth=1.5,
+                        label=f"{p} ({int(sel.sum()):,})",
+                        color=_COLORS[k % 3],
+                    )
         ax.set_title(f"{col}" + (f" ({doc})" if doc else ""), fontsize=10)
     ax.set_ylabel("fraction of part", fontsize=8)
     ax.tick_params(axis="y", labelsize=8)

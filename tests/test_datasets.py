@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import importlib
 import logging
 import multiprocessing as mp
 import re
@@ -311,7 +312,7 @@ def test_lost_connection_resumes_with_range(server, catalog, good_file):
 
 
 def test_partial_download_is_kept_and_the_next_fetch_resumes(server, catalog, good_file, monkeypatch):
-    monkeypatch.setattr(ds, "RETRIES", 0)
+    monkeypatch.setattr(importlib.import_module("synprobe.datasets._fetch"), "RETRIES", 0)
     server.drop_once.add("drop.h5")
     url = f"{server.url}/drop.h5"
     catalog(hosted=url)
@@ -412,8 +413,9 @@ def _fetch_in_child(name, barrier, results):
     notes = []
     handler = logging.Handler(logging.INFO)
     handler.emit = lambda record: notes.append(record.getMessage())
-    ds.logger.addHandler(handler)
-    ds.logger.setLevel(logging.INFO)
+    logger = logging.getLogger("synprobe.datasets")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     barrier.wait()
     results.put((str(ds.fetch(name, progress=False)), notes))
 

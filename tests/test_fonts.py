@@ -76,7 +76,7 @@ _SAMPLE = sorted(FontRegistry.load(user=False).ids(role=None))
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(_SAMPLE))
 def test_coverage_matches_fresh_audit(reg, fid):
-    from synprobe.fontaudit import audit_font
+    from synprobe.fonts.audit import audit_font
 
     fresh = audit_font(reg.entry(fid).path)
     for script in reg.scripts(fid):
@@ -99,7 +99,7 @@ def test_require_and_supports(reg):
 def test_no_near_duplicates_among_kept_latin(reg):
     import random
 
-    from synprobe.fontaudit import DUP_THRESHOLD, probe_font, probe_mad
+    from synprobe.fonts.audit import DUP_THRESHOLD, probe_font, probe_mad
 
     ids = list(reg.ids("latin"))
     sample = random.Random(0).sample(ids, 40)

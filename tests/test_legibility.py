@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from synprobe.errors import InvalidRecipe
 from synprobe.fonts import FontRegistry, add_fonts
-from synprobe.legibility import (
+from synprobe.fonts.legibility import (
     TIERS,
     font_canvases,
     forward,
@@ -61,7 +61,7 @@ def test_greek_mapped_font_does_not_give_f_or_l(reg):
 
 
 def test_caps_only_font_is_legible_without_lowercase(reg):
-    from synprobe.fontaudit import audit_font
+    from synprobe.fonts.audit import audit_font
 
     drawn = "".join(audit_font(reg.entry(CAPS_ONLY).path)["latin"])
     assert drawn == "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # the caps-like check removed every lowercase
@@ -142,7 +142,7 @@ def test_cli_list_shows_tiers():
 # --- inference -------------------------------------------------------------------------------
 def test_numpy_forward_equals_torch(reg):
     torch = pytest.importorskip("torch", reason="the torch reference needs the train extra")
-    from synprobe.legibility_train import load_net
+    from synprobe.fonts.legibility_train import load_net
 
     params = load_model()["latin"]
     fid = reg.ids("latin", tiers=("legible",))[0]
@@ -201,10 +201,10 @@ def _folder(tmp_path, legibility: bool):
 
 
 def test_stale_legibility_file_is_named(tmp_path, monkeypatch):
-    import synprobe.fonts
+    import synprobe.fonts._registry as registry
 
     d = _folder(tmp_path, legibility=True)
-    monkeypatch.setattr(synprobe.fonts, "bundled", lambda name: d)
+    monkeypatch.setattr(registry, "bundled", lambda name: d)
     r = FontRegistry.load(user=False)
     assert len(r.legibility_notes) == 1
     note = r.legibility_notes[0]
@@ -213,10 +213,10 @@ def test_stale_legibility_file_is_named(tmp_path, monkeypatch):
 
 
 def test_missing_legibility_file_stops_sampling(tmp_path, monkeypatch):
-    import synprobe.fonts
+    import synprobe.fonts._registry as registry
 
     d = _folder(tmp_path, legibility=False)
-    monkeypatch.setattr(synprobe.fonts, "bundled", lambda name: d)
+    monkeypatch.setattr(registry, "bundled", lambda name: d)
     r = FontRegistry.load(user=False)
     assert r.tier(DINGBATS) == "unaudited"
     with pytest.raises(InvalidRecipe, match="legibility.json: missing.*audit_legibility.py --write"):

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synprobe.errors import FormatError, SynprobeError
-from synprobe.load import Dataset, LoadError, _XReader, load, read_table
+from synprobe.load import Dataset, LoadError, load, read_table
+from synprobe.load._images import XReader
 
 N = 300
 
@@ -275,8 +276,8 @@ def test_resolver_maps_names_to_paths(path, monkeypatch):
 
 def test_lzf_file_reads_through_h5py(files):
     a, z = (load(p, "train") for p in files)
-    assert _XReader(h5py.File(files[0], "r")["x"], files[0]).runs is not None
-    assert _XReader(h5py.File(files[1], "r")["x"], files[1]).runs is None
+    assert XReader(h5py.File(files[0], "r")["x"], files[0]).runs is not None
+    assert XReader(h5py.File(files[1], "r")["x"], files[1]).runs is None
     np.testing.assert_array_equal(a.x, z.x)
     np.testing.assert_array_equal(a.y, z.y)
 
@@ -287,7 +288,7 @@ def test_row_selections_of_every_density(path, raw):
     with h5py.File(path, "r") as f:
         d = f["x"]
         ref = d[()]
-        r = _XReader(d, path)
+        r = XReader(d, path)
         r.chunk = 16  # several blocks even in a tiny file
         if not raw:
             r.runs = None
@@ -336,7 +337,7 @@ def test_synbols_errors_and_cache(synbols):
 
 
 def test_synbols_table_disk_cache(synbols, monkeypatch):
-    L = importlib.import_module("synprobe.load")  # not `import synprobe.load as L`: synprobe.load may be the function
+    L = importlib.import_module("synprobe.load._table")  # the table cache and the Synbols parser
 
     path, ys = synbols
     L._CACHE.clear()
@@ -345,7 +346,7 @@ def test_synbols_table_disk_cache(synbols, monkeypatch):
 
     assert len(list((cache_home() / "tables").glob("*.npz"))) == 1
     L._CACHE.clear()
-    monkeypatch.setattr(L, "_parse_synbols_y", lambda *a: pytest.fail("parsed again"))
+    monkeypatch.setattr(L, "parse_synbols_y", lambda *a: pytest.fail("parsed again"))
     again = read_table(path)
     assert again.categories == first.categories and list(again.columns) == list(first.columns)
     for k, v in first.columns.items():
@@ -382,7 +383,7 @@ def test_torch_dataset(path):
 def test_torch_missing_is_a_clear_error(path, monkeypatch):
     import sys
 
-    L = importlib.import_module("synprobe.load")  # not `import synprobe.load as L`: synprobe.load may be the function
+    L = importlib.import_module("synprobe.load._dataset")  # where TorchDataset is built on first use
 
     monkeypatch.setitem(sys.modules, "torch", None)
     monkeypatch.delitem(L.__dict__, "_TorchDatasetClass", raising=False)

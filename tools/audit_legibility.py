@@ -1,6 +1,6 @@
 """Legibility audit of the bundled fonts: which (font, char) pairs draw the labelled char.
 
-Trains one small CNN per audited script leave-fonts-out (see synprobe/legibility_train.py), then
+Trains one small CNN per audited script leave-fonts-out (see synprobe/fonts/legibility_train.py), then
 prints the distribution of scores and tiers. Needs torch (pip install -e '.[train]'); about
 10 minutes of CPU (one thread) for ~1,200 Latin, 140 Greek and 170 Cyrillic fonts; renders are
 cached in $TMPDIR/synprobe-legibility.
@@ -27,8 +27,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from synprobe.fonts import FontRegistry  # noqa: E402
-from synprobe.legibility import AUDITED, MODEL_FILE, TIERS, dump, font_canvases  # noqa: E402
-from synprobe.legibility_train import CACHE, audit  # noqa: E402
+from synprobe.fonts.legibility import AUDITED, MODEL_FILE, TIERS, dump, font_canvases  # noqa: E402
+from synprobe.fonts.legibility_train import CACHE, audit  # noqa: E402
 from synprobe.paths import bundled  # noqa: E402
 from synprobe.scripts import ALPHABETS  # noqa: E402
 

@@ -24,10 +24,10 @@ Steps:
    ASCII plus the alphabets of the scripts its cmap covers (>= 80 %); hinting, layout tables
    (kerning, ligatures: a glyph is rendered alone) and colour tables are dropped, outlines and
    names kept.
-5. The regular faces are audited (:func:`synprobe.fontaudit.audit_font`); a face whose audit
+5. The regular faces are audited (:func:`synprobe.fonts.audit.audit_font`); a face whose audit
    does not cover Latin is skipped. Near-duplicates: the probes (:func:`probe_font`) of the
    fonts already kept (the manifest's other entries, audited alone) come first, then the new
-   faces (most scripts first, then id), through :func:`synprobe.fontaudit.dedup`. A new family
+   faces (most scripts first, then id), through :func:`synprobe.fonts.audit.dedup`. A new family
    marked in Latin ("near-duplicate of X (latin probe MAD d)") is skipped unless it adds a
    non-CJK script in which it is not marked (e.g. IBM Plex Sans Arabic: kept for Arabic, the
    audit then drops its Latin). CJK-only additions would cost megabytes each.
@@ -249,8 +249,8 @@ def stage(info: dict, out: Path) -> None:
 
 # --- 5. audit and near-duplicates ------------------------------------------------------------
 def _probe_job(job):
-    from synprobe import fontaudit
     from synprobe.errors import FontError
+    from synprobe.fonts import audit as fontaudit
 
     fid, path, cov = job
     try:
@@ -284,7 +284,7 @@ def audit_earlier(fonts_dir: Path, manifest: dict, work: Path) -> dict:
 
 def dedup_new(fonts_dir: Path, manifest: dict, new: dict[str, Path], work: Path) -> dict[str, str]:
     """Skip reasons for new regular faces ``{id: path}``: no audited Latin, or near-duplicate."""
-    from synprobe.fontaudit import dedup
+    from synprobe.fonts.audit import dedup
 
     cov_doc = audit_earlier(fonts_dir, manifest, work)
     role = {e["id"]: e.get("role", "regular") for e in manifest["fonts"]}

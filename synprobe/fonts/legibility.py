@@ -2,13 +2,13 @@
 
 A font may draw a glyph for a code point without drawing *that letter* (Dingbats, Greek shapes on
 Latin code points, a bar for every letter). The legibility audit asks a small CNN, trained on the
-bundled fonts themselves and scored leave-fonts-out (``synprobe.legibility_train``,
+bundled fonts themselves and scored leave-fonts-out (``synprobe.fonts.legibility_train``,
 ``tools/audit_legibility.py``), how likely each (font, char) glyph is the labelled char. The
 result ships in ``fonts/legibility.json`` (format ``synprobe-legibility/1``) with the weights of
 one classifier per audited script in ``fonts/legibility_model.npz``; user fonts are scored with
 those weights here, in numpy (no torch needed)::
 
-    >>> from synprobe.legibility import load_model, score_font
+    >>> from synprobe.fonts.legibility import load_model, score_font
     >>> model = load_model()                                   # doctest: +SKIP
     >>> score_font("MyFont.ttf", {"latin": "abc"}, model)      # doctest: +SKIP
     {'latin': {'a': 0.998, 'b': 0.991, 'c': 0.97}}
@@ -26,8 +26,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
-from .errors import FontError
+from synprobe.errors import FontError
+from synprobe.fonts.audit import glyph_bitmap, open_face
+from synprobe.paths import bundled
 
 __all__ = [
     "AUDITED",
@@ -60,22 +63,20 @@ def font_canvases(path: str | Path, chars: str) -> np.ndarray:
     longest side is INK px, centred (a blank canvas when the glyph has no ink)."""
     import cv2
 
-    from .fontaudit import _bitmap, _face
-
-    face = _face(Path(path))
+    face = open_face(Path(path))
     out = np.zeros((len(chars), CANVAS, CANVAS), np.uint8)
     for i, ch in enumerate(chars):
-        img = _bitmap(face, face.get_char_index(ord(ch)), CANVAS)
+        img = glyph_bitmap(face, face.get_char_index(ord(ch)), CANVAS)
         if img.size == 0 or not img.any():
             continue
         ys, xs = np.nonzero(img)
-        crop = img[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+        crop = img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
         s = INK / max(crop.shape)
         h, w = max(1, round(crop.shape[0] * s)), max(1, round(crop.shape[1] * s))
         interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
         r = cv2.resize(crop, (w, h), interpolation=interp)
         y0, x0 = (CANVAS - h) // 2, (CANVAS - w) // 2
-        out[i, y0: y0 + h, x0: x0 + w] = r
+        out[i, y0 : y0 + h, x0 : x0 + w] = r
     return out
 
 
@@ -84,7 +85,7 @@ def views(canvases: np.ndarray) -> np.ndarray:
     averaged 2x2 down to VIEW px. The training augmentation starts from the same two images."""
     x = canvases.astype(np.float32) / 255.0
     p = np.pad(x, ((0, 0), (1, 1), (1, 1)))
-    bold = np.max([p[:, i: i + CANVAS, j: j + CANVAS] for i in range(3) for j in range(3)], axis=0)
+    bold = np.max([p[:, i : i + CANVAS, j : j + CANVAS] for i in range(3) for j in range(3)], axis=0)
     both = np.stack([x, bold], 1)  # (n, 2, CANVAS, CANVAS)
     n = len(x)
     small = both.reshape(n, 2, VIEW, 2, VIEW, 2).mean((3, 5))
@@ -95,8 +96,6 @@ def views(canvases: np.ndarray) -> np.ndarray:
 def forward(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     """Logits (n, classes) of the CNN (3 x [conv3x3 + ReLU + maxpool2], fc + ReLU, fc) for
     inputs x float32 (n, 1, VIEW, VIEW); the same network as ``legibility_train.Net``."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
     for i in range(3):
         w, b = params[f"conv{i}.w"], params[f"conv{i}.b"]
         xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
@@ -117,8 +116,6 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 def load_model(path: str | Path | None = None) -> dict[str, dict]:
     """The shipped classifiers: ``{script: {"classes": str, <layer>.w/.b: float32 arrays}}``."""
-    from .paths import bundled
-
     path = Path(path) if path is not None else bundled("fonts") / MODEL_FILE
     try:
         z = np.load(path)
@@ -165,8 +162,9 @@ def pair_scores(probs: np.ndarray, chars: str, classes: str, twins: list[str]) -
     return scores, case
 
 
-def score_font(path: str | Path, coverage: dict[str, str], model: dict[str, dict],
-               twins: dict[str, list[str]]) -> tuple[dict, dict]:
+def score_font(
+    path: str | Path, coverage: dict[str, str], model: dict[str, dict], twins: dict[str, list[str]]
+) -> tuple[dict, dict]:
     """Per audited script the font covers: ``{char: score}`` for every char it draws, and the
     case-ambiguous chars (see :func:`pair_scores`)."""
     scores, case = {}, {}
@@ -222,10 +220,15 @@ def read(d: Path, manifest: dict, manifest_sha256: str, dropped, fix: str) -> tu
         bad[e["id"]] = frozenset(c for sc in le["scores"].values() for c, v in sc.items() if v < pair)
     note = ""
     if doc.get("manifest_sha256") != manifest_sha256:
-        n = sum(1 for e in manifest["fonts"] if e.get("role", "regular") == "regular"
-                and e["id"] not in tiers and e["id"] not in dropped)
-        note = (f"stale {path} (made for another manifest.json): {n} regular font(s) without a "
-                f"current entry are not sampled; run `{fix}`")
+        n = sum(
+            1
+            for e in manifest["fonts"]
+            if e.get("role", "regular") == "regular" and e["id"] not in tiers and e["id"] not in dropped
+        )
+        note = (
+            f"stale {path} (made for another manifest.json): {n} regular font(s) without a "
+            f"current entry are not sampled; run `{fix}`"
+        )
     return tiers, bad, note
 
 
@@ -244,8 +247,7 @@ def dump(path: Path, doc: dict) -> None:
     head = {k: v for k, v in doc.items() if k != "fonts"}
     text = json.dumps(head, sort_keys=True, indent=1, ensure_ascii=False)[:-2]
     dump = lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False)  # noqa: E731
-    lines = [f"  {dump(fid)}: {dump(doc['fonts'][fid])}"
-             for fid in sorted(doc["fonts"])]
+    lines = [f"  {dump(fid)}: {dump(doc['fonts'][fid])}" for fid in sorted(doc["fonts"])]
     text += ',\n "fonts": {\n' + ",\n".join(lines) + "\n }\n}\n"
     path.write_text(text, encoding="utf-8")
 
@@ -260,8 +262,6 @@ def write_user(d: Path) -> dict:
 def user_doc(d: Path) -> dict:
     """Legibility document of a user fonts folder ``d``: its fonts scored with the shipped model
     (numpy), with the bundled file's thresholds and case twins."""
-    from .paths import bundled
-
     ref = bundled("fonts") / "legibility.json"
     try:
         base = json.loads(ref.read_text(encoding="utf-8"))
@@ -278,9 +278,15 @@ def user_doc(d: Path) -> dict:
             continue
         scores, case = score_font(d / e["file"], cov, model, twins)
         fonts[e["id"]] = entry(e["sha256"], cov, scores, case, th)
-    doc = {"format": LEGIBILITY_FORMAT, "manifest_sha256": coverage["manifest_sha256"],
-           "model": {"file": f"bundled fonts/{MODEL_FILE}", "scored": "by the shipped model (numpy)"},
-           "thresholds": th, "case_twins": twins, "audited": base["audited"], "fonts": fonts}
+    doc = {
+        "format": LEGIBILITY_FORMAT,
+        "manifest_sha256": coverage["manifest_sha256"],
+        "model": {"file": f"bundled fonts/{MODEL_FILE}", "scored": "by the shipped model (numpy)"},
+        "thresholds": th,
+        "case_twins": twins,
+        "audited": base["audited"],
+        "fonts": fonts,
+    }
     return doc
 
 
@@ -289,6 +295,10 @@ def entry(sha256: str, coverage: dict, scores: dict, case: dict, th: dict) -> di
     alike (chars whose twin's probability was the larger part of their score)."""
     tiers = tiers_for(coverage, scores, th)
     best = min(tiers.values(), key=TIERS.index) if tiers else "illegible"
-    return {"sha256": sha256, "tier": best, "tiers": tiers,
-            "scores": {s: dict(v) for s, v in scores.items()},
-            "case": {s: c for s, c in case.items() if c}}
+    return {
+        "sha256": sha256,
+        "tier": best,
+        "tiers": tiers,
+        "scores": {s: dict(v) for s, v in scores.items()},
+        "case": {s: c for s, c in case.items() if c},
+    }

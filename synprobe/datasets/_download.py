@@ -3,17 +3,24 @@
 Holds the opening of a ``file://`` or ``http(s)://`` URL (resumed with an HTTP Range request from a
 byte offset), the streaming into ``<name>.h5.incomplete`` with fsync, and the size + sha256 check.
 :class:`DownloadError` and :class:`VerificationError` live here so that these can raise them; the
-retries, the lock and the rename are in :mod:`synprobe.datasets`, from which to import everything.
+retries and the rename are in ``_fetch``, the lock in ``_cache``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from http.client import HTTPException
 from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlparse
+from urllib.request import Request, url2pathname, urlopen
 
+from tqdm import tqdm
+
+from synprobe._version import __version__
 from synprobe.checksum import file_sha256
-from synprobe.datasets_catalog import CatalogEntry
+from synprobe.datasets._catalog import CatalogEntry
 from synprobe.errors import SynprobeError
 
 BLOCK = 1 << 20  # bytes per read while downloading
@@ -28,32 +35,37 @@ class VerificationError(SynprobeError, ValueError):
     """A downloaded file has the wrong size or sha256 (it has been deleted)."""
 
 
-
-
-class _Unreachable(Exception):
+class Unreachable(Exception):
     """The URL gave no data at all (refused, DNS, HTTP 4xx/5xx): try the next one."""
 
 
-class _Interrupted(Exception):
+class Interrupted(Exception):
     """The connection was lost part-way: resume with a Range request."""
 
 
-def _transfer(url: str, entry: CatalogEntry, tmp: Path, have: int, progress: bool) -> None:
+def transfer(url: str, entry: CatalogEntry, tmp: Path, have: int, progress: bool) -> None:
     """Append the rest of ``url`` from byte ``have`` to ``tmp`` (or rewrite it from 0)."""
-    from http.client import HTTPException
-
-    from tqdm import tqdm
-
-    stream, start, total = _open(url, have)
+    stream, start, total = open_url(url, have)
     with stream:
         if total is not None and total != entry.size:
             tmp.unlink(missing_ok=True)
-            raise VerificationError(f"{url}: size mismatch: expected {entry.size} bytes, the server has {total}; "
-                                    "nothing was kept (fix the catalog entry or the mirror)")
-        with open(tmp, "ab" if start else "wb") as f, tqdm(
-            total=entry.size, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
-            desc=f"download {entry.name}", disable=not progress, dynamic_ncols=True,
-        ) as bar:
+            raise VerificationError(
+                f"{url}: size mismatch: expected {entry.size} bytes, the server has {total}; "
+                "nothing was kept (fix the catalog entry or the mirror)"
+            )
+        with (
+            open(tmp, "ab" if start else "wb") as f,
+            tqdm(
+                total=entry.size,
+                initial=start,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=f"download {entry.name}",
+                disable=not progress,
+                dynamic_ncols=True,
+            ) as bar,
+        ):
             left = entry.size - start  # never more than the catalog's size, whatever the server sends
             try:
                 while left > 0 and (buf := stream.read(min(BLOCK, left))):
@@ -62,39 +74,32 @@ def _transfer(url: str, entry: CatalogEntry, tmp: Path, have: int, progress: boo
                     left -= len(buf)
                 extra = stream.read(1) if left == 0 else b""
             except (OSError, HTTPException) as e:
-                raise _Interrupted(f"{type(e).__name__}: {e}") from None
+                raise Interrupted(f"{type(e).__name__}: {e}") from None
             finally:
                 f.flush()
                 os.fsync(f.fileno())
     if extra:
         tmp.unlink(missing_ok=True)
-        raise VerificationError(f"{url}: the server sends more than the catalog's {entry.size} bytes; "
-                                "nothing was kept (fix the catalog entry or the mirror)")
+        raise VerificationError(
+            f"{url}: the server sends more than the catalog's {entry.size} bytes; "
+            "nothing was kept (fix the catalog entry or the mirror)"
+        )
     if tmp.stat().st_size < entry.size:
-        raise _Interrupted("the server closed the connection early")
+        raise Interrupted("the server closed the connection early")
 
 
-def _open(url: str, offset: int):
+def open_url(url: str, offset: int):
     """(readable stream, byte offset it starts at, total file size or None)."""
     if url.startswith("file://"):
-        from urllib.parse import urlparse
-        from urllib.request import url2pathname
-
         path = url2pathname(urlparse(url).path)
         try:
             f = open(path, "rb")
         except OSError as e:
-            raise _Unreachable(f"{url}: {e.strerror or e}") from None
+            raise Unreachable(f"{url}: {e.strerror or e}") from None
         total = os.fstat(f.fileno()).st_size
         start = offset if offset <= total else 0
         f.seek(start)
         return f, start, total
-
-    from http.client import HTTPException
-    from urllib.error import HTTPError, URLError
-    from urllib.request import Request, urlopen
-
-    from synprobe import __version__
 
     for start in dict.fromkeys((offset, 0)):  # the offset asked for, then (once) from the beginning
         headers = {"User-Agent": f"synprobe/{__version__}"}
@@ -106,9 +111,9 @@ def _open(url: str, offset: int):
             e.close()
             if e.code == 416 and start:  # range not satisfiable: start again from zero
                 continue
-            raise _Unreachable(f"{url}: HTTP {e.code} {e.reason}") from None
+            raise Unreachable(f"{url}: HTTP {e.code} {e.reason}") from None
         except (URLError, OSError, HTTPException) as e:
-            raise _Unreachable(f"{url}: {getattr(e, 'reason', None) or e}") from None
+            raise Unreachable(f"{url}: {getattr(e, 'reason', None) or e}") from None
         if r.status == 206:
             m = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", r.headers.get("Content-Range", ""))
             if m and int(m[1]) == start:
@@ -117,18 +122,20 @@ def _open(url: str, offset: int):
             continue
         length = r.headers.get("Content-Length")
         return r, 0, int(length) if length and length.isdigit() else None
-    raise _Unreachable(f"{url}: the server answers with another byte range than the one asked for (Content-Range)")
+    raise Unreachable(f"{url}: the server answers with another byte range than the one asked for (Content-Range)")
 
 
-def _verify(url: str, entry: CatalogEntry, tmp: Path) -> None:
+def verify(url: str, entry: CatalogEntry, tmp: Path) -> None:
     """Size, then sha256; a bad file is deleted (a bad prefix must not be resumed)."""
     size = tmp.stat().st_size
     if size != entry.size:
         tmp.unlink()
-        raise VerificationError(f"{url}: size mismatch: expected {entry.size} bytes, got {size}; "
-                                "the bad file was deleted")
+        raise VerificationError(
+            f"{url}: size mismatch: expected {entry.size} bytes, got {size}; the bad file was deleted"
+        )
     digest = file_sha256(tmp)
     if digest != entry.sha256:
         tmp.unlink()
-        raise VerificationError(f"{url}: sha256 mismatch: expected {entry.sha256}, got {digest}; "
-                                "the bad file was deleted")
+        raise VerificationError(
+            f"{url}: sha256 mismatch: expected {entry.sha256}, got {digest}; the bad file was deleted"
+        )

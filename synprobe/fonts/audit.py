@@ -1,8 +1,9 @@
 """Glyph audit of font files: which characters each font truly draws, and near-duplicate fonts.
 
-Used by :mod:`synprobe.fonts` (``add_fonts``, ``verify``), by ``synprobe fonts check`` and by
-``tools/collect_fonts.py``. Needs ``freetype-py``, ``numpy`` and ``opencv``; importing
-:mod:`synprobe.fonts` alone does not load them.
+Used by :mod:`synprobe.fonts` (``add_fonts``, ``audit_dir``), by ``synprobe fonts check`` and by
+``tools/collect_fonts.py``; :mod:`synprobe.fonts.legibility` draws its glyphs with
+:func:`open_face` and :func:`glyph_bitmap`. Needs ``freetype-py``, ``numpy`` and ``opencv``;
+importing :mod:`synprobe.fonts` loads only numpy.
 
 A character counts as drawn by a font when all of these hold (FreeType, no hinting):
 
@@ -33,14 +34,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FontError
-from .scripts import ALPHABETS
+from synprobe.errors import FontError
+from synprobe.scripts import ALPHABETS
 
 __all__ = [
     "CASE_THRESHOLD",
     "DUP_THRESHOLD",
     "audit_font",
     "dedup",
+    "glyph_bitmap",
+    "open_face",
     "probe_font",
     "probe_mad",
 ]
@@ -62,7 +65,9 @@ _NO_HINTING = 2
 _RENDER = 4
 
 
-def _face(path: Path):
+def open_face(path: Path):
+    """A FreeType face of the font at ``path``, sized for RENDER_PX renders; a one-line FontError
+    for a file FreeType cannot open or a bitmap-only face."""
     import freetype
 
     try:
@@ -91,7 +96,8 @@ def _outline_key(face, gi: int) -> bytes | None:
     return h.digest()
 
 
-def _bitmap(face, gi: int, px: int = RENDER_PX) -> np.ndarray:
+def glyph_bitmap(face, gi: int, px: int = RENDER_PX) -> np.ndarray:
+    """uint8 (rows, width) render of glyph ``gi`` at ``px`` pixels, unhinted ((0, 0) when blank)."""
     face.set_pixel_sizes(0, px)
     face.load_glyph(gi, _RENDER | _NO_HINTING)
     bm = face.glyph._FT_GlyphSlot.contents.bitmap
@@ -110,7 +116,7 @@ def _normalised(img: np.ndarray, size: int, keep_aspect: bool) -> np.ndarray:
     if img.size == 0 or not img.any():
         return out
     ys, xs = np.nonzero(img)
-    crop = img[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1].astype(np.float32) / 255.0
+    crop = img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255.0
     h, w = crop.shape
     if not keep_aspect:
         return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
@@ -118,14 +124,14 @@ def _normalised(img: np.ndarray, size: int, keep_aspect: bool) -> np.ndarray:
     nh, nw = max(1, round(h * s)), max(1, round(w * s))
     r = cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_AREA)
     y0, x0 = (size - nh) // 2, (size - nw) // 2
-    out[y0: y0 + nh, x0: x0 + nw] = r
+    out[y0 : y0 + nh, x0 : x0 + nw] = r
     return out
 
 
 def _case_like(face, lo: str, up: str) -> float:
     """Mean |diff| between normalised renders of a lowercase letter and its capital."""
-    a = _normalised(_bitmap(face, face.get_char_index(ord(lo)), 48), 24, False)
-    b = _normalised(_bitmap(face, face.get_char_index(ord(up)), 48), 24, False)
+    a = _normalised(glyph_bitmap(face, face.get_char_index(ord(lo)), 48), 24, False)
+    b = _normalised(glyph_bitmap(face, face.get_char_index(ord(up)), 48), 24, False)
     return float(np.abs(a - b).mean())
 
 
@@ -135,7 +141,7 @@ def audit_font(path: str | Path) -> dict[str, tuple[str, ...]]:
     Returns ``{script: chars}`` only for scripts the font covers; the dict is empty when it
     covers none. Raises :class:`FontError` for a bitmap-only or unreadable face.
     """
-    face = _face(Path(path))
+    face = open_face(Path(path))
     notdef = _outline_key(face, 0)
     drawn: dict[str, list[str]] = {}
     cache: dict[str, bool] = {}
@@ -151,7 +157,7 @@ def audit_font(path: str | Path) -> dict[str, tuple[str, ...]]:
                     key = _outline_key(face, gi)
                     keys[ch] = (gi, key)
                     if key is not None and key != notdef:
-                        ok = bool(_bitmap(face, gi).any())
+                        ok = bool(glyph_bitmap(face, gi).any())
                 cache[ch] = ok
             if ok:
                 chars.append(ch)
@@ -186,14 +192,14 @@ def probe_font(path: str | Path, coverage: dict[str, str]) -> dict[str, np.ndarr
     The probe is the 52 Latin letters for Latin and the first 30 characters of the alphabet for
     other scripts; a character the font does not draw gives a blank image.
     """
-    face = _face(Path(path))
+    face = open_face(Path(path))
     out = {}
     for script, chars in coverage.items():
         probe = ALPHABETS[script].chars[: 52 if script == "latin" else 30]
         imgs = []
         for ch in probe:
             if ch in chars:
-                imgs.append(_normalised(_bitmap(face, face.get_char_index(ord(ch))), PROBE_SIZE, True))
+                imgs.append(_normalised(glyph_bitmap(face, face.get_char_index(ord(ch))), PROBE_SIZE, True))
             else:
                 imgs.append(np.zeros((PROBE_SIZE, PROBE_SIZE), np.float32))
         out[script] = np.stack(imgs)
@@ -205,8 +211,9 @@ def probe_mad(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).mean())
 
 
-def dedup(probes: dict[str, dict[str, np.ndarray]], order: list[str],
-          threshold: float = DUP_THRESHOLD) -> dict[str, dict[str, str]]:
+def dedup(
+    probes: dict[str, dict[str, np.ndarray]], order: list[str], threshold: float = DUP_THRESHOLD
+) -> dict[str, dict[str, str]]:
     """Near-duplicates, per script: ``{font_id: {script: reason}}``.
 
     ``order`` lists font ids best first (most scripts first, then id); for each script a font is
@@ -226,7 +233,8 @@ def dedup(probes: dict[str, dict[str, np.ndarray]], order: list[str],
                 j = int(d.argmin())
                 if d[j] < threshold:
                     marked.setdefault(fid, {})[script] = (
-                        f"near-duplicate of {kept_ids[j]} ({script} probe MAD {d[j]:.4f})")
+                        f"near-duplicate of {kept_ids[j]} ({script} probe MAD {d[j]:.4f})"
+                    )
                     continue
             kept[len(kept_ids)] = flat
             kept_ids.append(fid)

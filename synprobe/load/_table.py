@@ -1,26 +1,29 @@
-"""The attribute table of a dataset file and the targets built from it, for :mod:`synprobe.load`.
+"""The attribute table of a dataset file, for :mod:`synprobe.load`: every column, without the images.
 
-Holds :class:`Table` (every attribute column, categories, splits), the parser of Synbols 1.0.2's
-per-sample ``y`` JSON into typed columns with its on-disk cache, and target specs (``char``,
-``scale:bins=10``) turned into class indices or regression values. :class:`LoadError` lives here
-so that these can raise it; import everything from :mod:`synprobe.load`.
+Holds :class:`Table` (every attribute column, categories, splits), :func:`file_table` (the table of
+an open file; Synbols tables cached in memory and in ``$SYNPROBE_CACHE/tables/``) and the parser of
+Synbols 1.0.2's per-sample ``y`` JSON into typed columns. :class:`LoadError` lives here, the lowest
+module of the package, so that every module of it can raise it.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from synprobe.errors import SynprobeError
+from synprobe.config import cache_home
+from synprobe.errors import FormatError, SynprobeError
 from synprobe.io import validate
 
 # target names that mean the same column in the other layout
-_ALIASES = {
+ALIASES = {
     "count": ("n_symbols",),
     "bold": ("is_bold",),
     "is_bold": ("bold",),
@@ -33,8 +36,6 @@ _ALIASES = {
 
 class LoadError(SynprobeError, ValueError):
     """A load request does not fit the file: unknown split, split name, target or option."""
-
-
 
 
 # --------------------------------------------------------------------------- attribute table
@@ -60,7 +61,7 @@ class Table:
         """The column called ``name`` (or one of its aliases); a one-line error listing columns."""
         if name in self.columns:
             return name
-        for alt in _ALIASES.get(name, ()):
+        for alt in ALIASES.get(name, ()):
             if alt in self.columns:
                 return alt
         near = difflib.get_close_matches(name, list(self.columns), n=1)
@@ -82,21 +83,65 @@ class Table:
         return lut[np.where(v >= 0, v, len(cats))]
 
 
-def _disk_cache_file(key: tuple) -> Path:
-    import hashlib
+# --------------------------------------------------------------------------- a file's table (cached)
 
-    from synprobe.config import cache_home
 
-    h = hashlib.sha256(json.dumps([*key, _TABLE_CACHE_VERSION]).encode()).hexdigest()[:32]
+_CACHE: dict[tuple, Table] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_MAX = 4
+
+
+def file_key(path: Path) -> tuple:
+    """What names one version of a file: (resolved path, mtime, size)."""
+    st = path.stat()
+    return (str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+def file_table(f, path: Path) -> Table:
+    """The table of a file opened by ``open_dataset`` (validated; categorical codes checked here,
+    where the columns are read anyway). Synbols tables are parsed once per file version and
+    cached, in memory and in ``$SYNPROBE_CACHE/tables/`` (safe to delete)."""
+    n = int(f["x"].shape[0])
+    splits = read_splits(f, path, n)
+    if "attrs" in f:
+        cols, cats, docs = {}, {}, {}
+        for name in f["attrs"]:
+            d = f["attrs"][name]
+            cols[name] = d[()]
+            c = validate.categories(d, path, name)
+            if c is not None:
+                validate.check_codes(path, name, cols[name], len(c))
+                cats[name] = c
+            if "doc" in d.attrs:
+                docs[name] = validate.one_line(str(d.attrs["doc"]))
+        return Table(str(path), "synprobe", n, cols, cats, docs, splits)
+    key = file_key(path)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is None:
+        got = disk_cache_get(key)
+        if got is None:
+            got = parse_synbols_y(f["y"], path)
+            disk_cache_put(key, *got)
+        hit = Table(str(path), "synbols", n, got[0], got[1], {}, {})
+        with _CACHE_LOCK:
+            while len(_CACHE) >= _CACHE_MAX:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[key] = hit
+    return Table(hit.path, hit.layout, n, hit.columns, hit.categories, {}, splits)
+
+
+def disk_cache_file(key: tuple) -> Path:
+    h = hashlib.sha256(json.dumps([*key, TABLE_CACHE_VERSION]).encode()).hexdigest()[:32]
     return cache_home() / "tables" / f"{h}.npz"
 
 
-_TABLE_CACHE_VERSION = 1
+TABLE_CACHE_VERSION = 1
 
 
-def _disk_cache_get(key: tuple):
+def disk_cache_get(key: tuple):
     """The parsed ``y`` table of a Synbols file from ``$SYNPROBE_CACHE/tables`` (None: not there)."""
-    p = _disk_cache_file(key)
+    p = disk_cache_file(key)
     if not p.exists():
         return None
     try:
@@ -109,8 +154,8 @@ def _disk_cache_get(key: tuple):
         return None
 
 
-def _disk_cache_put(key: tuple, cols: dict, cats: dict) -> None:
-    p = _disk_cache_file(key)
+def disk_cache_put(key: tuple, cols: dict, cats: dict) -> None:
+    p = disk_cache_file(key)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
@@ -122,9 +167,8 @@ def _disk_cache_put(key: tuple, cols: dict, cats: dict) -> None:
         pass
 
 
-def _read_splits(f, path: Path, n: int) -> dict[str, np.ndarray]:
-    from synprobe.errors import FormatError
-
+def read_splits(f, path: Path, n: int) -> dict[str, np.ndarray]:
+    """The file's ``split/<name>`` masks as bool (N, 3) arrays (train, val, test), shapes checked."""
     out = {}
     if "split" in f:
         for name in f["split"]:
@@ -135,23 +179,26 @@ def _read_splits(f, path: Path, n: int) -> dict[str, np.ndarray]:
     return out
 
 
-def _parse_synbols_y(d, path: Path) -> tuple[dict, dict]:
+def parse_synbols_y(d, path: Path) -> tuple[dict, dict]:
     """Columns from Synbols' per-sample JSON: one ``json.loads`` over the whole file, then one
     list comprehension per key. Nested ``{style, ...}`` dicts become ``<key>_kind`` /
     ``<key>_<sub>``, 2-lists ``<key>_x`` / ``<key>_y``, ``symbols`` gives ``n_symbols``;
     "True"/"False" strings become bools; other strings become categorical (sorted vocabulary)."""
-    from synprobe.errors import FormatError
-
     raw = d[()]
     items = [s if isinstance(s, bytes) else str(s).encode() for s in raw.tolist()]
     big = max(range(len(items)), key=lambda i: len(items[i]), default=0)
     if items and len(items[big]) > validate.MAX_LABEL_BYTES:
-        raise FormatError(f"{path}: y[{big}] is a label of {len(items[big]):,} bytes; at most "
-                          f"{validate.MAX_LABEL_BYTES:,}")
+        raise FormatError(
+            f"{path}: y[{big}] is a label of {len(items[big]):,} bytes; at most {validate.MAX_LABEL_BYTES:,}"
+        )
     # orjson: nesting bounded at 1024 levels (an error, never a RecursionError); the records are then
     # read two levels deep only, so no depth walk over every label
-    recs = validate.loads_json(b"[" + b",".join(items) + b"]", f"{path}: y",
-                               max_bytes=len(items) * validate.MAX_LABEL_BYTES + 2, max_depth=None)
+    recs = validate.loads_json(
+        b"[" + b",".join(items) + b"]",
+        f"{path}: y",
+        max_bytes=len(items) * validate.MAX_LABEL_BYTES + 2,
+        max_depth=None,
+    )
     if not all(isinstance(r, dict) for r in recs):
         raise FormatError(f"{path}: y is not one JSON object per sample")
     keys: dict[str, None] = {}
@@ -180,7 +227,7 @@ def _parse_synbols_y(d, path: Path) -> tuple[dict, dict]:
             raw_cols[k] = vals
     cols, cats = {}, {}
     for name, vals in raw_cols.items():
-        got = _typed(vals)
+        got = typed_column(vals)
         if got is None:
             continue
         a, c = got
@@ -190,7 +237,7 @@ def _parse_synbols_y(d, path: Path) -> tuple[dict, dict]:
     return cols, cats
 
 
-def _typed(vals: list):
+def typed_column(vals: list):
     """(array, categories or None) for one parsed JSON column; None when it has no scalar form."""
     present = [v for v in vals if v is not None]
     if not present:
@@ -215,83 +262,3 @@ def _typed(vals: list):
         rank[-1] = -1  # missing value
         return rank[first].astype(np.int32), tuple(names)
     return None
-
-
-# --------------------------------------------------------------------------- targets
-
-
-def _parse_target(spec) -> tuple[str, dict]:
-    if not isinstance(spec, str) or not spec.strip():
-        raise LoadError(f"target: expected a column name such as 'char' or 'scale:bins=10', got {spec!r}")
-    name, _, rest = spec.partition(":")
-    opts = {}
-    for part in filter(None, (p.strip() for p in rest.split(","))):
-        k, eq, v = part.partition("=")
-        k = k.strip()
-        if k not in ("bins", "quantiles") or not eq:
-            raise LoadError(f"target {spec!r}: unknown option {part!r}; expected bins=K or quantiles=K")
-        try:
-            opts[k] = int(v)
-        except ValueError:
-            opts[k] = 0
-        if opts[k] < 1:
-            raise LoadError(f"target {spec!r}: {k} must be a positive integer, got {v.strip()!r}")
-    if len(opts) > 1:
-        raise LoadError(f"target {spec!r}: give bins=K or quantiles=K, not both")
-    return name.strip(), opts
-
-
-@dataclass(frozen=True)
-class _Target:
-    y: np.ndarray  # (N,) over the whole file
-    kind: str
-    classes: tuple
-    class_values: np.ndarray | None
-    bin_edges: np.ndarray | None
-
-
-def _make_target(t: Table, col: str, spec: str, opts: dict, target_kind: str | None) -> _Target:
-    v = t.first(col)
-    cats = t.categories.get(col)
-    numeric_float = cats is None and v.dtype.kind == "f"
-    if opts:
-        if cats is not None or v.dtype == bool:
-            raise LoadError(f"target {spec!r}: column {col!r} is categorical; bins apply to numeric columns")
-        if target_kind == "regression":
-            raise LoadError(f"target {spec!r}: binned targets are classes; drop target_kind='regression'")
-        f = v.astype(np.float64)
-        ok = np.isfinite(f)
-        if not ok.any():
-            raise LoadError(f"target {spec!r}: column {col!r} has no finite values")
-        k = opts.get("bins") or opts["quantiles"]
-        lo, hi = float(f[ok].min()), float(f[ok].max())
-        if "bins" in opts:
-            edges = np.linspace(lo, hi, k + 1) if hi > lo else np.array([lo, hi])
-        else:
-            edges = np.unique(np.quantile(f[ok], np.linspace(0, 1, k + 1)))
-            if len(edges) < 2:
-                edges = np.array([lo, hi])
-        y = np.searchsorted(edges[1:-1], np.where(ok, f, lo), side="right").astype(np.int64)
-        y[~ok] = -1
-        nb = len(edges) - 1
-        classes = tuple(f"[{edges[i]:.4g}, {edges[i + 1]:.4g}{']' if i == nb - 1 else ')'}" for i in range(nb))
-        return _Target(y, "classification", classes, None, edges)
-    kind = target_kind or ("regression" if numeric_float else "classification")
-    if kind == "regression":
-        if cats is not None:
-            raise LoadError(f"target {spec!r}: column {col!r} is categorical; regression needs a numeric column")
-        return _Target(v.astype(np.float64), kind, (), None, None)
-    if cats is not None:
-        present = np.unique(v[v >= 0]).astype(np.int64)
-        remap = np.full(len(cats), -1, np.int64)
-        remap[present] = np.arange(len(present))
-        y = np.where(v >= 0, remap[np.maximum(v, 0).astype(np.int64)], -1)
-        return _Target(y, kind, tuple(cats[i] for i in present.tolist()), None, None)
-    if numeric_float:
-        raise LoadError(f"target {spec!r}: column {col!r} is continuous; use '{col}:bins=10' (or quantiles=10) "
-                        "for classes or target_kind='regression'")
-    present = np.unique(v)
-    y = np.searchsorted(present, v).astype(np.int64)
-    names = tuple(str(bool(p)) if v.dtype == bool else str(int(p)) for p in present.tolist())
-    return _Target(y, kind, names, present, None)
-

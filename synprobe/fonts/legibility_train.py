@@ -4,13 +4,13 @@ Run by ``tools/audit_legibility.py --write`` (which writes ``fonts/legibility.js
 ``fonts/legibility_model.npz``) and by ``synprobe fonts check`` when torch is installed::
 
     >>> from synprobe.fonts import FontRegistry
-    >>> from synprobe.legibility_train import audit
+    >>> from synprobe.fonts.legibility_train import audit
     >>> doc, weights = audit(FontRegistry.load(user=False))   # doctest: +SKIP
 
-Method, per audited script (:data:`synprobe.legibility.AUDITED`):
+Method, per audited script (:data:`synprobe.fonts.legibility.AUDITED`):
 
 1. Every drawn (regular, kept font, char) pair is rendered once as an ink-normalised 64 px
-   canvas (:func:`synprobe.legibility.font_canvases`; cached under the temp folder by font
+   canvas (:func:`synprobe.fonts.legibility.font_canvases`; cached under the temp folder by font
    checksum).
 2. Fonts are split into ``FOLDS`` folds. For each fold a CNN is trained on the other folds'
    pairs, with augmentation (emboldening, scale, rotation, shear, translation jitter), and scores
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .legibility import (
+from synprobe.fonts.legibility import (
     AUDITED,
     LEGIBILITY_FORMAT,
     MODEL_FILE,
@@ -42,7 +42,7 @@ from .legibility import (
     pair_scores,
     views,
 )
-from .scripts import ALPHABETS
+from synprobe.scripts import ALPHABETS
 
 FOLDS = 5  # leave-fonts-out folds
 BATCH = 256
@@ -81,8 +81,10 @@ def collect(reg, script: str, workers: int = 2):
         if chars:
             fonts.append((fid, reg.entry(fid).sha256, chars))
     CACHE.mkdir(parents=True, exist_ok=True)
-    jobs = [(str(reg.entry(f).path), ch,
-             f"{sha[:20]}-{hashlib.sha256(ch.encode()).hexdigest()[:12]}") for f, sha, ch in fonts]
+    jobs = [
+        (str(reg.entry(f).path), ch, f"{sha[:20]}-{hashlib.sha256(ch.encode()).hexdigest()[:12]}")
+        for f, sha, ch in fonts
+    ]
     if workers > 1:
         import multiprocessing as mp
 
@@ -126,7 +128,7 @@ def make_net(n_classes: int, bn: bool = True):
 
 def export(net, classes: str, script: str) -> dict[str, np.ndarray]:
     """The weights, batch norm folded in, as ``{script/<layer>.w|.b: float16}`` plus
-    ``script/classes`` (the layout :func:`synprobe.legibility.forward` reads)."""
+    ``script/classes`` (the layout :func:`synprobe.fonts.legibility.forward` reads)."""
     out = {f"{script}/classes": np.array(list(classes))}
     for i, (conv, norm) in enumerate(zip(net.conv, net.bn)):
         w, b = conv.weight.detach().numpy(), conv.bias.detach().numpy()
@@ -171,8 +173,9 @@ def augment(canv, gen):
     k = (torch.rand(b, generator=gen) < 0.3) * 0.2  # a slant, as Synbols' 0.2
     t = (torch.rand(b, 2, generator=gen) - 0.5) * 0.08  # translation (of the half side)
     cos, sin = torch.cos(r) / s, torch.sin(r) / s
-    theta = torch.stack([torch.stack([cos, -sin + k * cos, t[:, 0]], 1),
-                         torch.stack([sin, cos + k * sin, t[:, 1]], 1)], 1)
+    theta = torch.stack(
+        [torch.stack([cos, -sin + k * cos, t[:, 0]], 1), torch.stack([sin, cos + k * sin, t[:, 1]], 1)], 1
+    )
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, align_corners=False)
 
@@ -203,7 +206,7 @@ def predict(net, canv: np.ndarray) -> np.ndarray:
     out = []
     with torch.no_grad():
         for i in range(0, len(canv), 2048):
-            v = torch.from_numpy(views(canv[i: i + 2048]))
+            v = torch.from_numpy(views(canv[i : i + 2048]))
             n = len(v)
             p = torch.softmax(net(v.reshape(n * 2, 1, VIEW, VIEW)), 1)
             out.append(p.reshape(n, 2, -1).mean(1).numpy())
@@ -252,8 +255,10 @@ def _fold_scores(script, fonts, x, y, g, keep, nets, rnd, log):
         te = np.flatnonzero(fold[g] == k)
         probs[te] = predict(nets[k], x[te])
         acc = (probs[te].argmax(1) == y[te]).mean()
-        log(f"{script} round {rnd + 1} fold {k}: {len(tr)} pairs, {steps} steps, "
-            f"{time.perf_counter() - t:.0f} s, held-out top-1 {acc:.3f}")
+        log(
+            f"{script} round {rnd + 1} fold {k}: {len(tr)} pairs, {steps} steps, "
+            f"{time.perf_counter() - t:.0f} s, held-out top-1 {acc:.3f}"
+        )
     return probs
 
 
@@ -300,12 +305,30 @@ def audit(reg, scripts=AUDITED, log=print) -> tuple[dict, dict]:
     for fid in reg.ids():
         cov = {s: reg.chars(fid, s) for s in reg.scripts(fid)}
         fonts[fid] = entry(reg.entry(fid).sha256, cov, scores.get(fid, {}), case.get(fid, {}), THRESHOLDS)
-    few = {s: f"{len(reg.ids(s))} fonts: too few for leave-fonts-out; every drawn pair counts as legible "
-           "(the glyph audit's verdict)" for s in ALPHABETS if s not in scripts and s not in ("vietnamese",)}
-    doc = {"format": LEGIBILITY_FORMAT, "manifest_sha256": reg.manifest_sha256,
-           "model": {"file": MODEL_FILE, "folds": FOLDS, "steps": list(STEPS), "batch": BATCH,
-                     "net": "conv3x3 16-32-64 + maxpool, fc 128, per script", "shipped": "fold 0",
-                     "fonts_per_script": counts, "seed": SEED},
-           "thresholds": THRESHOLDS, "case_twins": tw, "audited": list(scripts),
-           "derived": {"vietnamese": "latin"}, "not_audited": few, "fonts": fonts}
+    few = {
+        s: f"{len(reg.ids(s))} fonts: too few for leave-fonts-out; every drawn pair counts as legible "
+        "(the glyph audit's verdict)"
+        for s in ALPHABETS
+        if s not in scripts and s not in ("vietnamese",)
+    }
+    doc = {
+        "format": LEGIBILITY_FORMAT,
+        "manifest_sha256": reg.manifest_sha256,
+        "model": {
+            "file": MODEL_FILE,
+            "folds": FOLDS,
+            "steps": list(STEPS),
+            "batch": BATCH,
+            "net": "conv3x3 16-32-64 + maxpool, fc 128, per script",
+            "shipped": "fold 0",
+            "fonts_per_script": counts,
+            "seed": SEED,
+        },
+        "thresholds": THRESHOLDS,
+        "case_twins": tw,
+        "audited": list(scripts),
+        "derived": {"vietnamese": "latin"},
+        "not_audited": few,
+        "fonts": fonts,
+    }
     return doc, weights

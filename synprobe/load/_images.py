@@ -1,4 +1,4 @@
-"""Image reads for :mod:`synprobe.load`: :class:`_XReader`, rows of ``x`` into numpy arrays.
+"""Image reads for :mod:`synprobe.load`: :class:`XReader`, rows of ``x`` into numpy arrays.
 
 Uncompressed, fully allocated datasets are read straight from the file bytes of each HDF5 chunk
 into the output array (no HDF5 per-chunk machinery); others with ``read_direct`` over
@@ -16,7 +16,7 @@ from synprobe.errors import FormatError, NotEnoughMemory
 from synprobe.io import validate
 
 
-class _XReader:
+class XReader:
     """Reads rows of an (N, ...) HDF5 dataset into C-contiguous numpy arrays.
 
     For uncompressed, fully allocated datasets (contiguous, or chunked with whole rows per chunk)
@@ -96,8 +96,7 @@ class _XReader:
                 fh.seek(pos)
                 got = fh.readinto(buf)
                 if not got:
-                    raise FormatError(f"{self.path}: x: the file ends before row {s + (pos - off) // rb} "
-                                      f"(truncated?)")
+                    raise FormatError(f"{self.path}: x: the file ends before row {s + (pos - off) // rb} (truncated?)")
                 buf, pos = buf[got:], pos + got
 
     def read(self, rows: np.ndarray | None = None) -> np.ndarray:
@@ -107,8 +106,9 @@ class _XReader:
         try:
             out = np.empty((m, *self.d.shape[1:]), self.d.dtype)
         except MemoryError:
-            raise NotEnoughMemory(f"{self.path}: x: not enough memory for {m:,} images "
-                                  f"({m * self.row_bytes / 2**30:.1f} GiB)") from None
+            raise NotEnoughMemory(
+                f"{self.path}: x: not enough memory for {m:,} images ({m * self.row_bytes / 2**30:.1f} GiB)"
+            ) from None
         with validate.guard(self.path, "x"):
             return self._read(out, rows)
 

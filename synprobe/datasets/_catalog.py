@@ -1,9 +1,9 @@
 """The dataset catalog for :mod:`synprobe.datasets`: entries, their validation, and listing.
 
 Holds :class:`CatalogEntry` (checked in ``__post_init__``; its ``config_id`` keys the cache path),
-the reader of ``synprobe/catalog.toml`` and ``$SYNPROBE_CATALOG``, name lookup with close matches,
-and :func:`entry_dict`. :class:`InvalidCatalog` and :class:`UnknownDataset` live here so that these
-can raise them; import everything from :mod:`synprobe.datasets`.
+the reader of ``synprobe/catalog.toml`` (bundled next to this package, where the wheel ships it)
+and ``$SYNPROBE_CATALOG``, name lookup with close matches, and :func:`entry_dict`.
+:class:`InvalidCatalog` and :class:`UnknownDataset` live here so that these can raise them.
 """
 
 from __future__ import annotations
@@ -16,10 +16,14 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from synprobe.config import catalog_override
 from synprobe.errors import SynprobeError
+from synprobe.fonts import FontRegistry
+from synprobe.io import h5  # h5.FORMAT, h5.SAMPLES_VERSION: looked up each time an entry is hashed
 from synprobe.paths import read_text_file
+from synprobe.recipe import recipe_json, resolve_recipe
 
-CATALOG = Path(__file__).with_name("catalog.toml")  # bundled catalog (shipped inside the package)
+CATALOG = Path(__file__).parent.parent / "catalog.toml"  # bundled catalog: synprobe/catalog.toml
 
 
 class InvalidCatalog(SynprobeError, ValueError):
@@ -28,14 +32,6 @@ class InvalidCatalog(SynprobeError, ValueError):
 
 class UnknownDataset(SynprobeError, LookupError):
     """A name is neither a file nor a catalog entry."""
-
-
-
-
-def _env_catalog() -> Path | None:
-    from synprobe.config import catalog_override
-
-    return catalog_override()
 
 
 # --------------------------------------------------------------------------- catalog
@@ -90,12 +86,17 @@ class CatalogEntry:
 
     def config(self) -> dict:
         """What defines the samples: hashed into the cache path."""
-        from synprobe.io.h5 import FORMAT, SAMPLES_VERSION
-
         res = list(self.resolution) if self.resolution else None
-        return {"recipe": self.recipe, "n": self.n, "seed": self.seed, "resolution": res, "format": FORMAT,
-                "samples_version": SAMPLES_VERSION,
-                "recipe_json": _recipe_fingerprint(self.recipe, self.resolution), "fonts": _fonts_fingerprint()}
+        return {
+            "recipe": self.recipe,
+            "n": self.n,
+            "seed": self.seed,
+            "resolution": res,
+            "format": h5.FORMAT,
+            "samples_version": h5.SAMPLES_VERSION,
+            "recipe_json": _recipe_fingerprint(self.recipe, self.resolution),
+            "fonts": _fonts_fingerprint(),
+        }
 
     @property
     def config_id(self) -> str:
@@ -104,12 +105,8 @@ class CatalogEntry:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-
-
 def _recipe_fingerprint(recipe: str, resolution) -> str:
     """sha256 of the resolved recipe: editing a recipe file gives a new cache folder."""
-    from synprobe.recipe import recipe_json, resolve_recipe
-
     try:
         text = recipe_json(resolve_recipe(recipe, resolution))
     except SynprobeError:
@@ -119,8 +116,6 @@ def _recipe_fingerprint(recipe: str, resolution) -> str:
 
 def _fonts_fingerprint() -> str:
     """sha256 of the samplable fonts (bundled + user-added): adding fonts gives a new cache folder."""
-    from synprobe.fonts import FontRegistry
-
     reg = FontRegistry.load()
     return hashlib.sha256(json.dumps([[f, reg.entry(f).sha256] for f in reg.ids()]).encode()).hexdigest()[:16]
 
@@ -152,7 +147,7 @@ def _read_catalog(path: Path) -> dict[str, CatalogEntry]:
 def list_catalog() -> dict[str, CatalogEntry]:
     """Catalog name -> entry: the bundled catalog, updated with ``$SYNPROBE_CATALOG``'s tables."""
     entries = _read_catalog(CATALOG)
-    extra = _env_catalog()
+    extra = catalog_override()
     if extra is not None:
         entries.update(_read_catalog(extra))
     return entries
@@ -165,8 +160,10 @@ def catalog_entry(name: str) -> CatalogEntry:
         return entries[name]
     near = difflib.get_close_matches(name, list(entries), n=3)
     hint = f" (did you mean {', '.join(map(repr, near))}?)" if near else ""
-    raise UnknownDataset(f"{name}: no such file or catalog dataset{hint}; catalog: {', '.join(entries)} "
-                         "(add entries with SYNPROBE_CATALOG=my.toml)")
+    raise UnknownDataset(
+        f"{name}: no such file or catalog dataset{hint}; catalog: {', '.join(entries)} "
+        "(add entries with SYNPROBE_CATALOG=my.toml)"
+    )
 
 
 # --------------------------------------------------------------------------- listing
