@@ -11,6 +11,7 @@ import difflib
 from dataclasses import asdict, dataclass, field, fields
 
 from synprobe.harness.errors import HarnessError
+from synprobe.harness.replay import REPLAYS
 
 __all__ = ["AMPS", "AUGMENTS", "LOSSES", "MASKINGS", "OPTIMIZERS", "SCHEDULES", "TAILS", "TrainConfig"]
 
@@ -19,7 +20,6 @@ MASKINGS = ("none", "group", "seen")
 LOSSES = ("ce", "elr")
 SCHEDULES = ("constant", "cosine")
 AUGMENTS = ("none", "shift")
-REPLAYS = ("none", "random", "frequency", "reservoir")
 AMPS = ("auto", "bf16", "fp16", "off")
 TAILS = ("keep", "wrap")
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from synprobe.checksum import file_sha256_cached
 from synprobe.harness.errors import HarnessError
+from synprobe.load import load, read_table
 
 __all__ = ["DeviceData", "RunData", "prepare"]
 
@@ -96,9 +97,6 @@ def _check_match(stream, path: Path, n_rows: int, source: str) -> None:
 
 def prepare(stream, data_path, tasks: int | None = None, eval_sets=None, source: str = "stream") -> RunData:
     """Resolve ``stream`` over ``data_path`` (first ``tasks`` tasks; ``eval_sets`` names or None = all)."""
-    import synprobe
-    from synprobe.load import read_table
-
     path = Path(data_path)
     if not path.is_file():
         raise HarnessError(f"--data {path}: no such dataset file")
@@ -120,7 +118,7 @@ def prepare(stream, data_path, tasks: int | None = None, eval_sets=None, source:
                            f"{', '.join(stream.eval_sets) or 'none'}")
     val_rows = stream.val_indices if stream.val_indices is not None else np.zeros(0, np.int64)
     need = np.concatenate([stream.indices, val_rows, *(stream.eval_sets[n] for n in names)])
-    d = synprobe.load(path, "all", target=target, rows=need)
+    d = load(path, "all", target=target, rows=need)
     if d.target_kind != "classification":
         raise HarnessError(f"{source}: target {target!r} is not a classification target")
     rows, y_row = d.index, d.y

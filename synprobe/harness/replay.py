@@ -42,7 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from synprobe.harness.errors import HarnessError
-from synprobe.scenarios._common import rng_for
+from synprobe.rng import rng_for
 
 __all__ = [
     "REPLAYS",
