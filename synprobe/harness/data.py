@@ -1,5 +1,6 @@
 """What a run trains and evaluates on: a stream over a dataset file, resolved to dense arrays.
 
+:func:`resolve_stream` turns what the user named (a Stream, a ``.npz`` stream file, a scenario recipe) into a Stream.
 :func:`prepare` (numpy only) reads just the rows a stream uses, relabels its classes to 0..K-1 and
 turns every task, eval set and label into positions of one image array. :class:`DeviceData` puts
 that array on the device as a single uint8 tensor; minibatches are gathered there by index and
@@ -16,8 +17,23 @@ import numpy as np
 from synprobe.checksum import file_sha256_cached
 from synprobe.harness.errors import HarnessError
 from synprobe.load import load, read_table
+from synprobe.scenario_recipe import build
+from synprobe.scenarios import ScenarioError, Stream
 
-__all__ = ["DeviceData", "RunData", "prepare"]
+__all__ = ["DeviceData", "RunData", "prepare", "resolve_stream"]
+
+
+def resolve_stream(stream, data) -> tuple[Stream, str]:
+    """(Stream, source text) from a Stream, a ``.npz`` stream file, or a scenario recipe name/path over ``data``."""
+    if isinstance(stream, Stream):
+        return stream, "stream"
+    p = Path(stream)
+    if p.suffix == ".npz":
+        try:
+            return Stream.load(p), str(p)
+        except ScenarioError as e:
+            raise HarnessError(str(e)) from None
+    return build(stream, data), str(stream)
 
 
 @dataclass
