@@ -129,19 +129,11 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
     if cfg.tasks is not None:
         stream = stream[:cfg.tasks]
     S = TrainingSet.of(rd)
-    size = round(subset * S.n)
-    if not 0 < size < S.n:
-        raise HarnessError(f"subset: {subset} of the {S.n} training rows keeps {size}; every run must keep some rows "
-                           "and leave some out")
-    plan = Plan(runs, subset, size, subset_seed, draw_subsets(S.n, size, runs, subset_seed),
-                cfg.seed + np.arange(runs, dtype=np.int64), primary)
+    plan = Plan.draw(S.n, runs, subset, subset_seed, cfg.seed, primary)
     writer = StagedDir(out, overwrite) if out is not None else None
     if writer:
-        extra = {"memorization": {"runs": runs, "subset": subset, "subset_size": size, "subset_seed": subset_seed,
-                                  "train_seeds": plan.seeds, "eval_set": primary,
-                                  "inner_run_overrides": plan.inner_overrides()}}
         writer.write_json("config.json", run_record(FORMAT, hw, cfg, argv, stream=stream, source=source, rd=rd,
-                                                    data=data, extra=extra))
+                                                    data=data, extra={"memorization": plan.record()}))
 
     # --- K training runs, scores and files ---------------------------------------------------------
     X = run_data.DeviceData(rd.x, hw.device)  # one copy of the images on the device, shared by the K runs
@@ -204,6 +196,21 @@ class Plan:
     in_subset: np.ndarray
     seeds: np.ndarray
     eval_set: str | None
+
+    @classmethod
+    def draw(cls, n: int, runs: int, subset: float, subset_seed: int, train_seed: int, eval_set: str | None) -> Plan:
+        """The plan of ``runs`` runs over ``n`` training rows, each keeping ``round(subset * n)`` of them."""
+        size = round(subset * n)
+        if not 0 < size < n:
+            raise HarnessError(f"subset: {subset} of the {n} training rows keeps {size}; every run must keep some "
+                               "rows and leave some out")
+        return cls(runs, subset, size, subset_seed, draw_subsets(n, size, runs, subset_seed),
+                   train_seed + np.arange(runs, dtype=np.int64), eval_set)
+
+    def record(self) -> dict:
+        """The ``"memorization"`` entry of ``config.json``."""
+        return {"runs": self.runs, "subset": self.subset, "subset_size": self.size, "subset_seed": self.subset_seed,
+                "train_seeds": self.seeds, "eval_set": self.eval_set, "inner_run_overrides": self.inner_overrides()}
 
     def inner_overrides(self) -> dict:
         """The config changes of every inner run: evaluation off, but for the eval set."""
