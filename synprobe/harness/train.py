@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,33 +38,6 @@ from synprobe.harness.replay import make_replay
 from synprobe.harness.rundir import FORMAT
 
 __all__ = ["resolve_stream", "run"]
-
-
-def _optimizer(torch, cfg: TrainConfig, params, dev, fused: bool | None = None):
-    """The optimizer. On CUDA (``fused`` None: by device): fused (one kernel over all parameters) with the learning
-    rate a device tensor, which the fused kernels read on the device (a foreach step would ``.item()`` it: a sync
-    per step) and a schedule updates in place (a captured graph stays valid). On the CPU: a float and torch's
-    default implementation, the arithmetic of earlier runs (a tensor lr changes Adam's last bit, measured)."""
-    fused = dev.type == "cuda" if fused is None else fused
-    kw = {"lr": torch.tensor(cfg.lr, dtype=torch.float32, device=dev), "fused": True} if fused else {"lr": cfg.lr}
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **kw)
-    opt = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
-    return opt(params, weight_decay=cfg.weight_decay, **kw)
-
-
-def _set_lr(opt, value: float) -> None:
-    for g in opt.param_groups:
-        if isinstance(g["lr"], float):
-            g["lr"] = value
-        else:
-            g["lr"].fill_(value)  # in place: no host sync, a captured graph sees it
-
-
-def _planned_steps(rd, cfg: TrainConfig) -> int:
-    if cfg.steps is not None:
-        return cfg.steps * rd.n_tasks
-    return int(sum(math.ceil(n / cfg.batch_size) for n in np.diff(rd.offsets))) * cfg.epochs
 
 
 def run(stream, data, config: TrainConfig | None = None, out=None, *, device: str = "auto", progress: bool = True,
@@ -159,9 +132,9 @@ class RunLog:
 class TaskSums:
     """A task's summed training loss and hits, on the device until the task row reads them; its samples."""
 
-    loss: object
-    hits: object
-    samples: int = field(default=0)
+    loss: object  # float64 0-d device tensor
+    hits: object  # int64 0-d device tensor
+    samples: int = 0
 
 
 class Trainer:
@@ -341,6 +314,34 @@ def _task_classes(torch, rd, dev):
     for t, cl in enumerate(rd.task_classes):
         task_cls[t, torch.from_numpy(cl)] = True
     return task_cls.to(dev)
+
+
+def _planned_steps(rd, cfg: TrainConfig) -> int:
+    """The optimizer steps the whole run will take (the cosine schedule's length)."""
+    if cfg.steps is not None:
+        return cfg.steps * rd.n_tasks
+    return int(sum(math.ceil(n / cfg.batch_size) for n in np.diff(rd.offsets))) * cfg.epochs
+
+
+def _optimizer(torch, cfg: TrainConfig, params, dev, fused: bool | None = None):
+    """The optimizer. On CUDA (``fused`` None: by device): fused (one kernel over all parameters) with the learning
+    rate a device tensor, which the fused kernels read on the device (a foreach step would ``.item()`` it: a sync
+    per step) and a schedule updates in place (a captured graph stays valid). On the CPU: a float and torch's
+    default implementation, the arithmetic of earlier runs (a tensor lr changes Adam's last bit, measured)."""
+    fused = dev.type == "cuda" if fused is None else fused
+    kw = {"lr": torch.tensor(cfg.lr, dtype=torch.float32, device=dev), "fused": True} if fused else {"lr": cfg.lr}
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **kw)
+    opt = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
+    return opt(params, weight_decay=cfg.weight_decay, **kw)
+
+
+def _set_lr(opt, value: float) -> None:
+    for g in opt.param_groups:
+        if isinstance(g["lr"], float):
+            g["lr"] = value
+        else:
+            g["lr"].fill_(value)  # in place: no host sync, a captured graph sees it
 
 
 def _cosine(step: int, total: int) -> float:
