@@ -1,36 +1,32 @@
 """The ``synprobe`` command line: a thin click layer over the Python API.
 
 One module per command; heavy imports happen inside the callbacks so ``synprobe --help`` is fast.
-Library errors become one-line messages (exit code 1) here, at the boundary, never tracebacks.
+Library errors become one-line messages (exit code 1) at the boundary, never tracebacks: each command
+wraps its callback in ``friendly_errors`` from the leaf module ``_errors`` (re-exported here).
+This face builds the ``main`` group from the command modules; no command imports it back.
 """
 
 from __future__ import annotations
 
-import functools
-
 import click
 
-from synprobe import __version__
+from synprobe._version import __version__
+from synprobe.cli._errors import friendly_errors
+from synprobe.cli.doctor import doctor
+from synprobe.cli.download import datasets, download
+from synprobe.cli.fonts import fonts
+from synprobe.cli.generate import generate
+from synprobe.cli.info import info
+from synprobe.cli.memorization import memorization
+from synprobe.cli.preview import preview
+from synprobe.cli.recipes import recipes
+from synprobe.cli.report import report
+from synprobe.cli.run import run_cmd
+from synprobe.cli.scenario import scenario
+from synprobe.cli.split import split
+from synprobe.cli.view import view
 
 __all__ = ["main", "friendly_errors"]
-
-
-def friendly_errors(fn):
-    """Turn synprobe errors and OS errors into a one-line ``click.ClickException``."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from synprobe.errors import SynprobeError
-
-        try:
-            return fn(*args, **kwargs)
-        except SynprobeError as e:
-            raise click.ClickException(str(e)) from None
-        except OSError as e:
-            where = f"{e.filename}: " if getattr(e, "filename", None) else ""
-            raise click.ClickException(f"{where}{e.strerror or e}") from None
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "SYNPROBE"})
@@ -40,20 +36,6 @@ def main() -> None:
 
 
 def _register() -> None:
-    from synprobe.cli.doctor import doctor
-    from synprobe.cli.download import datasets, download
-    from synprobe.cli.fonts import fonts
-    from synprobe.cli.generate import generate
-    from synprobe.cli.info import info
-    from synprobe.cli.memorization import memorization
-    from synprobe.cli.preview import preview
-    from synprobe.cli.recipes import recipes
-    from synprobe.cli.report import report
-    from synprobe.cli.run import run_cmd
-    from synprobe.cli.scenario import scenario
-    from synprobe.cli.split import split
-    from synprobe.cli.view import view
-
     for cmd in (generate, preview, info, view, split, recipes, datasets, download, scenario, fonts,
                 run_cmd, report, memorization, doctor):
         main.add_command(cmd)

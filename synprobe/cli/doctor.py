@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from synprobe.cli import friendly_errors
+from synprobe.cli._errors import friendly_errors
 
 PACKAGES = ("numpy", "h5py", "freetype-py", "opencv-python-headless", "fonttools", "click", "orjson", "numba",
             "torch", "torchvision", "matplotlib")
@@ -32,10 +32,10 @@ def _report() -> dict:
     import platform
     import sys
 
-    import synprobe
+    from synprobe._version import __version__
 
     return {
-        "synprobe": {"version": synprobe.__version__, "location": str(_package_dir())},
+        "synprobe": {"version": __version__, "location": str(_package_dir())},
         "python": {"version": platform.python_version(), "executable": sys.executable,
                    "platform": platform.platform()},
         "packages": _versions(),
@@ -50,9 +50,7 @@ def _report() -> dict:
 def _package_dir():
     from pathlib import Path
 
-    import synprobe
-
-    return Path(synprobe.__file__).resolve().parent
+    return Path(__file__).resolve().parent.parent  # synprobe/cli/doctor.py -> synprobe/
 
 
 def _versions() -> dict:

@@ -1,10 +1,10 @@
-"""``synprobe info FILE``."""
+"""The ``synprobe info FILE`` command: counts, provenance, attribute summaries and splits of a file."""
 
 from __future__ import annotations
 
 import click
 
-from synprobe.cli import friendly_errors
+from synprobe.cli._errors import friendly_errors
 
 
 @click.command("info")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from synprobe.cli import friendly_errors
+from synprobe.cli._errors import friendly_errors
 from synprobe.cli.train_options import train_config, training_options
 
 

@@ -1,8 +1,10 @@
 """The training harness: train models over scenario streams and measure what they learn.
 
-``metrics``, ``config``, ``replay``, ``outputs`` and the run-directory readers (``rundir``,
-``plots``, ``report``) need no torch; ``train``, ``models``, ``losses``, ``device`` (which device and
-precision run), ``scatter`` (duplicate-safe per-row updates), ``syncs`` (host-sync counting) and
+``train`` is the loop (``run``: seeds, device, then a ``Trainer`` in named steps), ``evaluation`` when and
+what it evaluates, ``memorization`` the Feldman–Zhang estimate over K subset runs, ``provenance`` the
+``config.json`` both write. ``metrics`` (a package), ``config``, ``replay``, ``outputs`` and the run-directory
+readers (``rundir``, ``plots``, ``report``) need no torch; ``train``, ``models``, ``losses``, ``device`` (which
+device and precision run), ``scatter`` (duplicate-safe per-row updates), ``syncs`` (host-sync counting) and
 ``data.DeviceData`` need it (``pip install 'synprobe[train]'``).
 """
 

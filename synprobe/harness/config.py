@@ -11,6 +11,7 @@ import difflib
 from dataclasses import asdict, dataclass, field, fields
 
 from synprobe.harness.errors import HarnessError
+from synprobe.harness.replay import REPLAYS
 
 __all__ = ["AMPS", "AUGMENTS", "LOSSES", "MASKINGS", "OPTIMIZERS", "SCHEDULES", "TAILS", "TrainConfig"]
 
@@ -19,7 +20,6 @@ MASKINGS = ("none", "group", "seen")
 LOSSES = ("ce", "elr")
 SCHEDULES = ("constant", "cosine")
 AUGMENTS = ("none", "shift")
-REPLAYS = ("none", "random", "frequency", "reservoir")
 AMPS = ("auto", "bf16", "fp16", "off")
 TAILS = ("keep", "wrap")
 
@@ -70,70 +70,48 @@ class TrainConfig:
     threads: int | None = None  # torch CPU threads; None = torch's default (all cores)
 
     def __post_init__(self):
-        def bad(name, msg):
-            raise HarnessError(f"train config: {name}: {msg}")
-
-        def choice(name, allowed):
-            v = getattr(self, name)
-            if v not in allowed:
-                hint = difflib.get_close_matches(str(v), allowed, 1)
-                more = f" (did you mean {hint[0]!r}?)" if hint else ""
-                bad(name, f"unknown {v!r}; expected one of: {', '.join(allowed)}{more}")
-
-        def num(name, lo=None, hi=None, integer=False, none=False, lo_open=False):
-            v = getattr(self, name)
-            if v is None and none:
-                return
-            kind = int if integer else (int, float)
-            if isinstance(v, bool) or not isinstance(v, kind):
-                bad(name, f"{v!r} is not {'an integer' if integer else 'a number'}")
-            if lo is not None and (v < lo or (lo_open and v == lo)):
-                bad(name, f"{v!r} must be {'>' if lo_open else '>='} {lo}")
-            if hi is not None and v > hi:
-                bad(name, f"{v!r} must be <= {hi}")
-
-        choice("optimizer", OPTIMIZERS)
-        choice("masking", MASKINGS)
-        choice("loss", LOSSES)
-        choice("schedule", SCHEDULES)
-        choice("augment", AUGMENTS)
-        choice("replay", REPLAYS)
-        choice("amp", AMPS)
-        choice("tail", TAILS)
+        _choice(self, "optimizer", OPTIMIZERS)
+        _choice(self, "masking", MASKINGS)
+        _choice(self, "loss", LOSSES)
+        _choice(self, "schedule", SCHEDULES)
+        _choice(self, "augment", AUGMENTS)
+        _choice(self, "replay", REPLAYS)
+        _choice(self, "amp", AMPS)
+        _choice(self, "tail", TAILS)
         if not isinstance(self.model, str) or not self.model:
-            bad("model", f"{self.model!r} is not a model name")
+            _bad("model", f"{self.model!r} is not a model name")
         for name in ("model_args", "replay_args"):
             if not isinstance(getattr(self, name), dict):
-                bad(name, "expected a table of keyword arguments")
-        num("lr", 0, lo_open=True)
-        num("momentum", 0, 1)
-        num("weight_decay", 0)
-        num("clip", 0, none=True, lo_open=True)
-        num("batch_size", 1, integer=True)
-        num("epochs", 1, integer=True)
-        num("steps", 1, integer=True, none=True)
-        num("elr_lambda", 0)
-        num("elr_beta", 0, 1)
-        num("shift_px", 0, integer=True)
-        num("eval_every_tasks", 0, integer=True)
-        num("ood_every_tasks", 0, integer=True, none=True)
-        num("eval_every_steps", 0, integer=True)
-        num("eval_every_epochs", 0, integer=True)
-        num("eval_batch_size", 1, integer=True, none=True)
-        num("tasks", 1, integer=True, none=True)
-        num("seed", 0, integer=True)
-        num("threads", 1, integer=True, none=True)
+                _bad(name, "expected a table of keyword arguments")
+        _number(self, "lr", 0, lo_open=True)
+        _number(self, "momentum", 0, 1)
+        _number(self, "weight_decay", 0)
+        _number(self, "clip", 0, none=True, lo_open=True)
+        _number(self, "batch_size", 1, integer=True)
+        _number(self, "epochs", 1, integer=True)
+        _number(self, "steps", 1, integer=True, none=True)
+        _number(self, "elr_lambda", 0)
+        _number(self, "elr_beta", 0, 1)
+        _number(self, "shift_px", 0, integer=True)
+        _number(self, "eval_every_tasks", 0, integer=True)
+        _number(self, "ood_every_tasks", 0, integer=True, none=True)
+        _number(self, "eval_every_steps", 0, integer=True)
+        _number(self, "eval_every_epochs", 0, integer=True)
+        _number(self, "eval_batch_size", 1, integer=True, none=True)
+        _number(self, "tasks", 1, integer=True, none=True)
+        _number(self, "seed", 0, integer=True)
+        _number(self, "threads", 1, integer=True, none=True)
         if self.optimizer != "sgd" and self.momentum:
-            bad("momentum", f"only for sgd (got optimizer {self.optimizer!r}); use 0")
+            _bad("momentum", f"only for sgd (got optimizer {self.optimizer!r}); use 0")
         if self.eval_sets is not None:
             if isinstance(self.eval_sets, str) or not all(isinstance(s, str) for s in self.eval_sets):
-                bad("eval_sets", "expected a list of eval set names")
+                _bad("eval_sets", "expected a list of eval set names")
             object.__setattr__(self, "eval_sets", tuple(self.eval_sets))
         for name in ("reset_optimizer", "forgetting_events", "channels_last", "compile"):
             if not isinstance(getattr(self, name), bool):
-                bad(name, f"{getattr(self, name)!r} must be true or false")
+                _bad(name, f"{getattr(self, name)!r} must be true or false")
         if self.memorization is not None and not isinstance(self.memorization, bool):
-            bad("memorization", f"{self.memorization!r} must be true, false or unset")
+            _bad("memorization", f"{self.memorization!r} must be true, false or unset")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -155,3 +133,31 @@ class TrainConfig:
             if source in ("train config", "options"):
                 raise
             raise HarnessError(f"{source}: {e}") from None  # name the TOML file the bad value came from
+
+
+def _bad(name: str, msg: str):
+    raise HarnessError(f"train config: {name}: {msg}")
+
+
+def _choice(cfg: TrainConfig, name: str, allowed) -> None:
+    """Field ``name`` is one of ``allowed`` (a near miss is suggested)."""
+    v = getattr(cfg, name)
+    if v not in allowed:
+        hint = difflib.get_close_matches(str(v), allowed, 1)
+        more = f" (did you mean {hint[0]!r}?)" if hint else ""
+        _bad(name, f"unknown {v!r}; expected one of: {', '.join(allowed)}{more}")
+
+
+def _number(cfg: TrainConfig, name: str, lo=None, hi=None, integer=False, none=False, lo_open=False) -> None:
+    """Field ``name`` is a number (an integer with ``integer``; None allowed with ``none``) in [lo, hi]
+    (``lo`` excluded with ``lo_open``)."""
+    v = getattr(cfg, name)
+    if v is None and none:
+        return
+    kind = int if integer else (int, float)
+    if isinstance(v, bool) or not isinstance(v, kind):
+        _bad(name, f"{v!r} is not {'an integer' if integer else 'a number'}")
+    if lo is not None and (v < lo or (lo_open and v == lo)):
+        _bad(name, f"{v!r} must be {'>' if lo_open else '>='} {lo}")
+    if hi is not None and v > hi:
+        _bad(name, f"{v!r} must be <= {hi}")

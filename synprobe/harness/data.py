@@ -1,5 +1,6 @@
 """What a run trains and evaluates on: a stream over a dataset file, resolved to dense arrays.
 
+:func:`resolve_stream` turns what the user named (a Stream, a ``.npz`` stream file, a scenario recipe) into a Stream.
 :func:`prepare` (numpy only) reads just the rows a stream uses, relabels its classes to 0..K-1 and
 turns every task, eval set and label into positions of one image array. :class:`DeviceData` puts
 that array on the device as a single uint8 tensor; minibatches are gathered there by index and
@@ -15,8 +16,24 @@ import numpy as np
 
 from synprobe.checksum import file_sha256_cached
 from synprobe.harness.errors import HarnessError
+from synprobe.load import load, read_table
+from synprobe.scenario_recipe import build
+from synprobe.scenarios import ScenarioError, Stream
 
-__all__ = ["DeviceData", "RunData", "prepare"]
+__all__ = ["DeviceData", "RunData", "prepare", "resolve_stream"]
+
+
+def resolve_stream(stream, data) -> tuple[Stream, str]:
+    """(Stream, source text) from a Stream, a ``.npz`` stream file, or a scenario recipe name/path over ``data``."""
+    if isinstance(stream, Stream):
+        return stream, "stream"
+    p = Path(stream)
+    if p.suffix == ".npz":
+        try:
+            return Stream.load(p), str(p)
+        except ScenarioError as e:
+            raise HarnessError(str(e)) from None
+    return build(stream, data), str(stream)
 
 
 @dataclass
@@ -96,9 +113,6 @@ def _check_match(stream, path: Path, n_rows: int, source: str) -> None:
 
 def prepare(stream, data_path, tasks: int | None = None, eval_sets=None, source: str = "stream") -> RunData:
     """Resolve ``stream`` over ``data_path`` (first ``tasks`` tasks; ``eval_sets`` names or None = all)."""
-    import synprobe
-    from synprobe.load import read_table
-
     path = Path(data_path)
     if not path.is_file():
         raise HarnessError(f"--data {path}: no such dataset file")
@@ -120,7 +134,7 @@ def prepare(stream, data_path, tasks: int | None = None, eval_sets=None, source:
                            f"{', '.join(stream.eval_sets) or 'none'}")
     val_rows = stream.val_indices if stream.val_indices is not None else np.zeros(0, np.int64)
     need = np.concatenate([stream.indices, val_rows, *(stream.eval_sets[n] for n in names)])
-    d = synprobe.load(path, "all", target=target, rows=need)
+    d = load(path, "all", target=target, rows=need)
     if d.target_kind != "classification":
         raise HarnessError(f"{source}: target {target!r} is not a classification target")
     rows, y_row = d.index, d.y

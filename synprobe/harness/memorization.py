@@ -13,18 +13,28 @@ eval set (scored against the true label). ``mem_i = feldman_zhang(in_subset, cor
 
 from __future__ import annotations
 
-import platform
 import sys
 import time
 import warnings
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from synprobe.checksum import file_sha256_cached
+from synprobe.harness import data as run_data  # by module: a test counts its prepare() and DeviceData() calls
+from synprobe.harness import train  # by module: a test watches the inner runs through train.run
 from synprobe.harness.config import TrainConfig
+from synprobe.harness.data import resolve_stream
+from synprobe.harness.device import resolve
 from synprobe.harness.errors import HarnessError, need_torch
+from synprobe.harness.evaluation import predict
+from synprobe.harness.metrics import feldman_zhang
+from synprobe.harness.outputs import StagedDir, clean_json
+from synprobe.harness.plots import need_matplotlib
+from synprobe.harness.provenance import run_record
+from synprobe.rng import rng_for
+from synprobe.scenarios import Stream
 
 __all__ = ["FORMAT", "draw_subsets", "estimate", "filter_stream", "plot_memorization"]
 
@@ -41,9 +51,7 @@ def draw_subsets(n: int, size: int, runs: int, seed: int) -> np.ndarray:
     Returns:
         bool array (runs, n); row ``t`` has ``size`` True. Depends only on ``(seed, n, size, runs)``.
     """
-    from synprobe.rng import rng_for
-
-    rng = rng_for(seed, "harness/fz")
+    rng = rng_for(seed, "harness/fz", HarnessError)
     mask = np.zeros((runs, n), bool)
     for t in range(runs):
         mask[t, rng.permutation(n)[:size]] = True
@@ -57,8 +65,6 @@ def filter_stream(stream, keep_rows, note: dict | None = None):
     are unchanged; ``labels_true``/``labels_observed`` are filtered alongside ``indices``. ``note`` is stored in
     the spec under ``"fz_subset"``.
     """
-    from synprobe.scenarios import Stream
-
     keep = np.isin(stream.indices, np.asarray(keep_rows, np.int64))
     kept = np.concatenate([[0], np.cumsum(keep)]).astype(np.int64)
 
@@ -114,120 +120,162 @@ def estimate(stream, data, config: TrainConfig | None = None, *, runs: int = 10,
     _check(runs, subset)
     subset_seed = cfg.seed if seed is None else seed
     torch = need_torch()
-    from synprobe.harness import train as _train
-    from synprobe.harness.data import DeviceData, prepare
-    from synprobe.harness.device import resolve
-    from synprobe.harness.metrics import feldman_zhang
-    from synprobe.harness.outputs import StagedDir, clean_json
-
     t0 = time.perf_counter()
     hw = resolve(device, cfg.amp)
     print(f"synprobe: {hw.note}", file=sys.stderr)
-    dev = hw.device
-    stream, source = _train.resolve_stream(stream, data)
+    stream, source = resolve_stream(stream, data)
     primary = "iid" if "iid" in stream.eval_sets else next(iter(stream.eval_sets), None)
-    rd = prepare(stream, data, cfg.tasks, None if primary is None else [primary], source)
+    rd = run_data.prepare(stream, data, cfg.tasks, None if primary is None else [primary], source)
     if cfg.tasks is not None:
         stream = stream[:cfg.tasks]
-    pos, first = np.unique(rd.pos, return_index=True)  # S as image positions, and each row's first occurrence
-    rows, observed, true = rd.rows[pos], rd.label[first], rd.true[first]
-    conflicts = int(np.unique(rd.pos[rd.label != observed[np.searchsorted(pos, rd.pos)]]).size)
-    n = len(rows)
-    size = round(subset * n)
-    if not 0 < size < n:
-        raise HarnessError(f"subset: {subset} of the {n} training rows keeps {size}; every run must keep some rows "
-                           "and leave some out")
-    in_subset = draw_subsets(n, size, runs, subset_seed)
-    ev_pos, ev_true = rd.evals.get(primary, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
-    X = DeviceData(rd.x, dev)  # one copy of the images on the device, shared by the K runs (no re-reading)
-    pos_t, ev_t = torch.from_numpy(pos).to(dev), torch.from_numpy(ev_pos).to(dev)
-    autocast = hw.autocast()
-    inner = {**_QUIET_EVAL, **({"eval_sets": [primary]} if primary is not None else {})}
-    seeds = cfg.seed + np.arange(runs, dtype=np.int64)
-    dev_name = hw.name
+    S = TrainingSet.of(rd)
+    plan = Plan.draw(S.n, runs, subset, subset_seed, cfg.seed, primary)
     writer = StagedDir(out, overwrite) if out is not None else None
     if writer:
-        from synprobe import __version__
+        writer.write_json("config.json", run_record(FORMAT, hw, cfg, argv, stream=stream, source=source, rd=rd,
+                                                    data=data, extra={"memorization": plan.record()}))
 
-        writer.write_json("config.json", {
-            "format": FORMAT, "synprobe_version": __version__, "torch_version": torch.__version__,
-            "numpy_version": np.__version__, "python": platform.python_version(), "device": dev_name,
-            "device_used": dev.type, "amp_used": hw.amp, "device_note": hw.note, "seed": cfg.seed,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"), "argv": argv,
-            "memorization": {"runs": runs, "subset": subset, "subset_size": size, "subset_seed": subset_seed,
-                             "train_seeds": seeds, "eval_set": primary, "inner_run_overrides": inner},
-            "train": cfg.to_dict(),
-            "stream": {"source": source, "kind": stream.spec.get("kind"), "n_tasks": rd.n_tasks, "seed": stream.seed,
-                       "spec": stream.spec, "classes": rd.classes, "class_names": rd.class_names,
-                       "n_classes": rd.n_classes, "noisy": rd.noisy},
-            "data": {"file": str(data), "sha256": file_sha256_cached(data), "n_rows": rd.n_file, "target": rd.target,
-                     "image_shape": list(rd.x.shape[1:])},
-        })
-
-    # --- K training runs -------------------------------------------------------------------------
-    correct = np.zeros((runs, n), bool)
-    ev_correct = np.zeros((runs, len(ev_pos)), bool)
-    state = {"samples": 0}
-
-    def predict(model, p):
-        if len(p) == 0:
-            return np.zeros(0, np.int64)
-        bs = cfg.eval_batch_size or hw.eval_batch
-        with torch.inference_mode(), autocast():
-            return torch.cat([model(X.batch(p[i:i + bs])).argmax(1) for i in range(0, len(p), bs)]).cpu().numpy()
-
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=runs, unit="run", disable=not progress, file=sys.stderr, dynamic_ncols=True)
-    try:
-        for t in range(runs):
-            note = {"run": t, "of": runs, "fraction": subset, "rows": size, "of_rows": n, "seed": subset_seed}
-            sub = filter_stream(stream, rows[in_subset[t]], note)
-            sub_rd = rd.keep_occurrences(np.isin(rd.pos, pos[in_subset[t]]))  # = prepare(sub, ...), not re-read
-
-            def on_end(model, _X, _rd, t=t):
-                correct[t] = predict(model, pos_t) == observed
-                ev_correct[t] = predict(model, ev_t) == ev_true
-
-            s = _train.run(sub, data, cfg, None, device=str(dev), progress=False, plots=False, on_end=on_end,
-                           announce=False, prepared=(sub_rd, X), **{**inner, "seed": int(seeds[t])})
-            state["samples"] += s["train_samples"]
-            acc = ev_correct[: t + 1].mean() if len(ev_pos) else float("nan")
-            bar.set_postfix_str(f"{state['samples'] / max(time.perf_counter() - t0, 1e-9):,.0f} samples/s, "
-                                f"test acc {acc:.3f}", refresh=False)
-            bar.update(1)
-    finally:
-        bar.close()
-
-    # --- scores and files ------------------------------------------------------------------------
-    mem = feldman_zhang(in_subset, correct)
-    noisy = observed != true
+    # --- K training runs, scores and files ---------------------------------------------------------
+    X = run_data.DeviceData(rd.x, hw.device)  # one copy of the images on the device, shared by the K runs
+    correct, ev_correct, samples = _train_runs(torch, stream, data, cfg, hw, rd, X, S, plan, progress, t0)
+    mem = feldman_zhang(plan.in_subset, correct)
+    ev_pos, ev_true = S.eval_set(rd, primary)
     test_acc = ev_correct.mean(axis=1) if len(ev_pos) else np.full(runs, np.nan)
-    arrays = {"rows": rows, "mem": mem, "in_subset": in_subset, "correct": correct, "observed": observed,
-              "true": true, "noisy": noisy, "classes": rd.classes, "eval_rows": rd.rows[ev_pos], "eval_true": ev_true,
-              "eval_correct": ev_correct, "test_acc": test_acc, "train_seeds": seeds}
-    time_s = time.perf_counter() - t0
-    summary = clean_json({
-        "format": FORMAT, "runs": runs, "subset": subset, "subset_size": size, "n_rows": n,
-        "n_clean": int((~noisy).sum()), "n_noisy": int(noisy.sum()), "n_undefined": int(np.isnan(mem).sum()),
-        "label_conflicts": conflicts,
-        "mem_mean": {"all": _nanstat(np.mean, mem), "clean": _nanstat(np.mean, mem[~noisy]),
-                     "noisy": _nanstat(np.mean, mem[noisy])},
-        "mem_gt_half": {"clean": _nanstat(lambda a: (a > 0.5).mean(), mem[~noisy]),
-                        "noisy": _nanstat(lambda a: (a > 0.5).mean(), mem[noisy])},
-        "eval_set": primary, "n_eval": len(ev_pos),
-        "test_acc": {"mean": _nanstat(np.mean, test_acc), "std": _nanstat(lambda a: a.std(ddof=1), test_acc),
-                     "per_run": test_acc},
-        "subset_seed": subset_seed, "train_seeds": seeds, "time_s": time_s, "train_samples": state["samples"],
-        "samples_per_s": state["samples"] / time_s if time_s > 0 else None, "device": dev_name, "amp_used": hw.amp,
-    })
+    arrays = {"rows": S.rows, "mem": mem, "in_subset": plan.in_subset, "correct": correct, "observed": S.observed,
+              "true": S.true, "noisy": S.noisy, "classes": rd.classes, "eval_rows": rd.rows[ev_pos],
+              "eval_true": ev_true, "eval_correct": ev_correct, "test_acc": test_acc, "train_seeds": plan.seeds}
+    summary = _summary(plan, S, arrays, time.perf_counter() - t0, samples, hw)
     if writer:
         np.savez(writer.dir / "memorization.npz", **arrays)
         writer.write_json("summary.json", summary)
         if plots:
-            plot_memorization(writer.dir / "plots", arrays, rd.x[np.searchsorted(rd.rows, rows)], rd.class_names)
+            plot_memorization(writer.dir / "plots", arrays, rd.x[np.searchsorted(rd.rows, S.rows)], rd.class_names)
         writer.publish()
     return {**summary, "arrays": arrays}
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """S, the distinct training rows of a run: image positions, file rows and first-occurrence labels (n,)."""
+
+    pos: np.ndarray
+    rows: np.ndarray
+    observed: np.ndarray
+    true: np.ndarray
+    conflicts: int  # rows trained under more than one observed label
+
+    @classmethod
+    def of(cls, rd) -> TrainingSet:
+        pos, first = np.unique(rd.pos, return_index=True)  # S as image positions, and each row's first occurrence
+        observed = rd.label[first]
+        conflicts = int(np.unique(rd.pos[rd.label != observed[np.searchsorted(pos, rd.pos)]]).size)
+        return cls(pos, rd.rows[pos], observed, rd.true[first], conflicts)
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+    @property
+    def noisy(self) -> np.ndarray:
+        return self.observed != self.true
+
+    @staticmethod
+    def eval_set(rd, name):
+        """(positions, true labels) of eval set ``name`` (empty without one)."""
+        return rd.evals.get(name, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The K runs: which rows each keeps (``in_subset`` bool (K, n)), its training seed, the eval set."""
+
+    runs: int
+    subset: float
+    size: int
+    subset_seed: int
+    in_subset: np.ndarray
+    seeds: np.ndarray
+    eval_set: str | None
+
+    @classmethod
+    def draw(cls, n: int, runs: int, subset: float, subset_seed: int, train_seed: int, eval_set: str | None) -> Plan:
+        """The plan of ``runs`` runs over ``n`` training rows, each keeping ``round(subset * n)`` of them."""
+        size = round(subset * n)
+        if not 0 < size < n:
+            raise HarnessError(f"subset: {subset} of the {n} training rows keeps {size}; every run must keep some "
+                               "rows and leave some out")
+        return cls(runs, subset, size, subset_seed, draw_subsets(n, size, runs, subset_seed),
+                   train_seed + np.arange(runs, dtype=np.int64), eval_set)
+
+    def record(self) -> dict:
+        """The ``"memorization"`` entry of ``config.json``."""
+        return {"runs": self.runs, "subset": self.subset, "subset_size": self.size, "subset_seed": self.subset_seed,
+                "train_seeds": self.seeds, "eval_set": self.eval_set, "inner_run_overrides": self.inner_overrides()}
+
+    def inner_overrides(self) -> dict:
+        """The config changes of every inner run: evaluation off, but for the eval set."""
+        return {**_QUIET_EVAL, **({"eval_sets": [self.eval_set]} if self.eval_set is not None else {})}
+
+
+def _train_runs(torch, stream, data, cfg, hw, rd, X, S: TrainingSet, plan: Plan, progress: bool, t0: float):
+    """Train the K runs; returns ``correct`` bool (K, n) on S (observed labels), ``ev_correct`` bool (K, m) on the
+    eval set (true labels) and the samples trained in all."""
+    dev = hw.device
+    ev_pos, ev_true = S.eval_set(rd, plan.eval_set)
+    pos_t, ev_t = torch.from_numpy(S.pos).to(dev), torch.from_numpy(ev_pos).to(dev)
+    batch, autocast = cfg.eval_batch_size or hw.eval_batch, hw.autocast()
+    correct = np.zeros((plan.runs, S.n), bool)
+    ev_correct = np.zeros((plan.runs, len(ev_pos)), bool)
+    inner, samples = plan.inner_overrides(), 0
+
+    def labels(model, p):
+        if len(p) == 0:
+            return np.zeros(0, np.int64)
+        with torch.inference_mode(), autocast():
+            return predict(torch, model, X, p, batch).cpu().numpy()
+
+    bar = tqdm(total=plan.runs, unit="run", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    try:
+        for t in range(plan.runs):
+            keep = plan.in_subset[t]
+            note = {"run": t, "of": plan.runs, "fraction": plan.subset, "rows": plan.size, "of_rows": S.n,
+                    "seed": plan.subset_seed}
+            sub = filter_stream(stream, S.rows[keep], note)
+            sub_rd = rd.keep_occurrences(np.isin(rd.pos, S.pos[keep]))  # = prepare(sub, ...), not re-read
+
+            def on_end(model, _X, _rd, t=t):
+                correct[t] = labels(model, pos_t) == S.observed
+                ev_correct[t] = labels(model, ev_t) == ev_true
+
+            s = train.run(sub, data, cfg, None, device=str(dev), progress=False, plots=False, on_end=on_end,
+                          announce=False, prepared=(sub_rd, X), **{**inner, "seed": int(plan.seeds[t])})
+            samples += s["train_samples"]
+            acc = ev_correct[: t + 1].mean() if len(ev_pos) else float("nan")
+            bar.set_postfix_str(f"{samples / max(time.perf_counter() - t0, 1e-9):,.0f} samples/s, "
+                                f"test acc {acc:.3f}", refresh=False)
+            bar.update(1)
+    finally:
+        bar.close()
+    return correct, ev_correct, samples
+
+
+def _summary(plan: Plan, S: TrainingSet, arrays: dict, time_s: float, samples: int, hw) -> dict:
+    """``summary.json``: the memorization means of clean and noisy rows, the runs' test accuracy, the cost."""
+    mem, noisy, test_acc = arrays["mem"], S.noisy, arrays["test_acc"]
+    return clean_json({
+        "format": FORMAT, "runs": plan.runs, "subset": plan.subset, "subset_size": plan.size, "n_rows": S.n,
+        "n_clean": int((~noisy).sum()), "n_noisy": int(noisy.sum()), "n_undefined": int(np.isnan(mem).sum()),
+        "label_conflicts": S.conflicts,
+        "mem_mean": {"all": _nanstat(np.mean, mem), "clean": _nanstat(np.mean, mem[~noisy]),
+                     "noisy": _nanstat(np.mean, mem[noisy])},
+        "mem_gt_half": {"clean": _nanstat(lambda a: (a > 0.5).mean(), mem[~noisy]),
+                        "noisy": _nanstat(lambda a: (a > 0.5).mean(), mem[noisy])},
+        "eval_set": plan.eval_set, "n_eval": len(arrays["eval_rows"]),
+        "test_acc": {"mean": _nanstat(np.mean, test_acc), "std": _nanstat(lambda a: a.std(ddof=1), test_acc),
+                     "per_run": test_acc},
+        "subset_seed": plan.subset_seed, "train_seeds": plan.seeds, "time_s": time_s, "train_samples": samples,
+        "samples_per_s": samples / time_s if time_s > 0 else None, "device": hw.name, "amp_used": hw.amp,
+    })
 
 
 # ------------------------------------------------------------------------------------------------- plots
@@ -245,8 +293,6 @@ def plot_memorization(folder, arrays: dict, images: np.ndarray, class_names, top
     Returns:
         The written paths.
     """
-    from synprobe.harness.plots import need_matplotlib
-
     Figure, FigureCanvasAgg = need_matplotlib()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

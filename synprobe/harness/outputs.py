@@ -1,7 +1,7 @@
 """The run directory: written under ``<dir>.incomplete`` and renamed when the run finishes.
 
-Format (``synprobe.run/1``) in ``docs/runs.md``: ``config.json``, ``metrics.jsonl``, ``metrics.csv``,
-``summary.json``, ``accuracy_matrix.npy``, ``forgetting_events.npz``, ``checkpoint.pt``, ``plots/``.
+Format (``synprobe.run/1``, ``rundir.FORMAT``) in ``docs/runs.md``: ``config.json``, ``metrics.jsonl``,
+``metrics.csv``, ``summary.json``, ``accuracy_matrix.npy``, ``forgetting_events.npz``, ``checkpoint.pt``, ``plots/``.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import numpy as np
 
 from synprobe.harness import metrics as M
 from synprobe.harness.errors import HarnessError
+from synprobe.harness.plots import plot_run
 
-__all__ = ["FORMAT", "RunWriter", "StagedDir", "clean_json", "summarize", "task_accuracy"]
+__all__ = ["RunWriter", "StagedDir", "clean_json", "summarize", "task_accuracy"]
 
-FORMAT = "synprobe.run/1"
 CSV_FIELDS = ("task", "epoch", "step", "samples", "time", "at", "set", "n", "acc", "loss", "seen_acc")
 
 
@@ -98,8 +98,6 @@ class RunWriter(StagedDir):
         self.write_json("summary.json", summary)
         self.publish()
         if plots:
-            from synprobe.harness.plots import plot_run
-
             try:
                 plot_run(self.final)
             except HarnessError as e:  # e.g. no matplotlib: the run itself is complete and kept

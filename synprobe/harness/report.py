@@ -16,6 +16,7 @@ import json
 
 import numpy as np
 
+from synprobe.harness.metrics import ka_summary
 from synprobe.harness.outputs import clean_json
 from synprobe.harness.rundir import Run, read_run
 
@@ -38,8 +39,6 @@ def _ka(run: Run) -> dict:
         reach = ka.get("tasks_to", ka.get("reach")) or {}
         return {"final": ka.get("final"), "max": ka.get("max"), "auc": ka.get("auc"),
                 "tasks_to": {_level(k): v for k, v in reach.items()}}
-    from synprobe.harness.metrics import ka_summary
-
     c = run.curve().where(at="task_end")  # x = tasks trained (task + 1), as synprobe run writes it
     if not len(c):
         return {"final": None, "max": None, "auc": None, "tasks_to": {}}

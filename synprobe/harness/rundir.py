@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from synprobe.harness.errors import HarnessError
-from synprobe.harness.outputs import FORMAT
 from synprobe.io import validate
 
 __all__ = ["FORMAT", "Rows", "Run", "read_run"]
 
+FORMAT = "synprobe.run/1"  # config.json "format" of a run directory; written by train, checked here
 
 # Column schemas of metrics.jsonl rows: "i" int64 (required), "f" float64 (null -> NaN), "s" str.
 _EVAL = {"task": "i", "epoch": "f", "step": "i", "samples": "i", "time": "f", "at": "s", "set": "s", "n": "i",

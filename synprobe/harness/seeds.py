@@ -19,6 +19,7 @@ from pathlib import Path
 
 from synprobe.harness.config import TrainConfig
 from synprobe.harness.errors import HarnessError
+from synprobe.harness.train import run
 
 __all__ = ["parse_seeds", "run_seeds"]
 
@@ -67,8 +68,6 @@ def run_seeds(stream, data, config: TrainConfig | None, out, seeds, *, jobs: int
             on_done(seed, summary, dirs[seed])
 
     if jobs == 1:
-        from synprobe.harness.train import run
-
         for s in seeds:
             done(s, run(stream, data, replace(cfg, seed=s), dirs[s], progress=progress, **kw))
         return {s: results[s] for s in seeds}
@@ -86,8 +85,6 @@ def run_seeds(stream, data, config: TrainConfig | None, out, seeds, *, jobs: int
 
 def _run_one(args) -> tuple[int, dict]:
     """One seed in a worker process (no progress bar: several would garble the terminal)."""
-    from synprobe.harness.train import run
-
     stream, data, cfg, out, kw = args
     summary = run(stream, data, cfg, out, progress=False, **kw)
     summary.pop("rows", None)

@@ -3,6 +3,13 @@
     >>> from synprobe.harness.train import run                                  # doctest: +SKIP
     >>> summary = run("scole-10c-2pt", "default.h5", out="runs/a", lr=0.01)     # doctest: +SKIP
 
+:func:`run` seeds and picks the device; a :class:`Trainer` holds the model, optimizer, replay and device
+tensors and trains in named steps: :meth:`~Trainer.train` (an evaluation at the start, then every task) ->
+:meth:`~Trainer.train_task` -> :meth:`~Trainer.train_epoch` -> :meth:`~Trainer.train_step`. When to
+evaluate is an :class:`~synprobe.harness.evaluation.EvalSchedule`, what an evaluation measures the
+:class:`~synprobe.harness.evaluation.Evaluator`, and the folder's ``config.json`` comes from
+:func:`~synprobe.harness.provenance.run_record`.
+
 Everything lives on the device: the images (one uint8 tensor), every task's sample positions, labels,
 classes and val part, ELR's targets and the forgetting-event counters. A minibatch is a gather by index;
 the host reads the device once per task (the task row) and once per evaluation, never per step
@@ -12,65 +19,25 @@ the host reads the device once per task (the task row) and once per evaluation, 
 from __future__ import annotations
 
 import math
-import platform
 import sys
-import time
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
-from synprobe.checksum import file_sha256_cached
+from synprobe.harness import data as run_data  # by module: a test counts its prepare() and DeviceData() calls
 from synprobe.harness.config import TrainConfig
+from synprobe.harness.data import resolve_stream
+from synprobe.harness.device import resolve
 from synprobe.harness.errors import HarnessError, need_torch
+from synprobe.harness.evaluation import Clock, EvalSchedule, Evaluator, TrainedSoFar
+from synprobe.harness.losses import ELRTargets, training_loss
+from synprobe.harness.models import build_model
+from synprobe.harness.outputs import RunWriter, clean_json, summarize, task_accuracy
+from synprobe.harness.provenance import run_record
+from synprobe.harness.replay import make_replay
+from synprobe.harness.rundir import FORMAT
 
 __all__ = ["resolve_stream", "run"]
-
-
-def resolve_stream(stream, data):
-    """(Stream, source text) from a Stream, a ``.npz`` stream file, or a scenario recipe name/path."""
-    from synprobe.scenarios import Stream
-
-    if isinstance(stream, Stream):
-        return stream, "stream"
-    p = Path(stream)
-    if p.suffix == ".npz":
-        from synprobe.scenarios import ScenarioError
-
-        try:
-            return Stream.load(p), str(p)
-        except ScenarioError as e:
-            raise HarnessError(str(e)) from None
-    from synprobe.scenario_recipe import build
-
-    return build(stream, data), str(stream)
-
-
-def _optimizer(torch, cfg: TrainConfig, params, dev, fused: bool | None = None):
-    """The optimizer. On CUDA (``fused`` None: by device): fused (one kernel over all parameters) with the learning
-    rate a device tensor, which the fused kernels read on the device (a foreach step would ``.item()`` it: a sync
-    per step) and a schedule updates in place (a captured graph stays valid). On the CPU: a float and torch's
-    default implementation, the arithmetic of earlier runs (a tensor lr changes Adam's last bit, measured)."""
-    fused = dev.type == "cuda" if fused is None else fused
-    kw = {"lr": torch.tensor(cfg.lr, dtype=torch.float32, device=dev), "fused": True} if fused else {"lr": cfg.lr}
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **kw)
-    opt = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
-    return opt(params, weight_decay=cfg.weight_decay, **kw)
-
-
-def _set_lr(opt, value: float) -> None:
-    for g in opt.param_groups:
-        if isinstance(g["lr"], float):
-            g["lr"] = value
-        else:
-            g["lr"].fill_(value)  # in place: no host sync, a captured graph sees it
-
-
-def _planned_steps(rd, cfg: TrainConfig) -> int:
-    if cfg.steps is not None:
-        return cfg.steps * rd.n_tasks
-    return int(sum(math.ceil(n / cfg.batch_size) for n in np.diff(rd.offsets))) * cfg.epochs
 
 
 def run(stream, data, config: TrainConfig | None = None, out=None, *, device: str = "auto", progress: bool = True,
@@ -94,8 +61,6 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
     if overrides:
         cfg = TrainConfig.from_dict({**cfg.to_dict(), **overrides})
     torch = need_torch()
-    from synprobe.harness.device import resolve
-
     hw = resolve(device, cfg.amp)
     if announce:
         print(f"synprobe: {hw.note}", file=sys.stderr)
@@ -113,248 +78,270 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
 def _run(torch, stream, data, cfg: TrainConfig, out, hw, *, progress, overwrite, argv, plots, on_end,
          prepared) -> dict:
     # --- setup -----------------------------------------------------------------------------------
-    from synprobe.harness.data import DeviceData, prepare
-    from synprobe.harness.losses import ELRTargets, training_loss
-    from synprobe.harness.models import build_model
-    from synprobe.harness.outputs import FORMAT, RunWriter, clean_json, summarize, task_accuracy
-    from synprobe.harness.replay import make_replay
-    from synprobe.harness.scatter import PresentationEvents
-
-    dev = hw.device
     stream, source = resolve_stream(stream, data)
     if prepared is None:
-        rd = prepare(stream, data, cfg.tasks, cfg.eval_sets, source)
-        X = None
+        rd, X = run_data.prepare(stream, data, cfg.tasks, cfg.eval_sets, source), None
     else:
         rd, X = prepared
-    K, T = rd.n_classes, rd.n_tasks
-    h, w, c = rd.x.shape[1:]
-    model = build_model(cfg.model, (c, h, w), K, **cfg.model_args).to(dev)  # seeded by run()
-    if cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    # --compile: the forward of full training batches only (one shape; the smaller tail batches run eagerly)
-    fast = torch.compile(model, mode="reduce-overhead" if dev.type == "cuda" else None) if cfg.compile else model
-    try:
-        replay = make_replay(cfg.replay, seed=cfg.seed, **cfg.replay_args)
-    except HarnessError as e:
-        raise HarnessError(f"replay {cfg.replay!r} (replay_args): {e}") from None
-    opt = _optimizer(torch, cfg, model.parameters(), dev)
-    scaler = hw.scaler()  # fp16 only; a pass-through otherwise
-    total = max(_planned_steps(rd, cfg), 1)
-    if X is None:
-        X = DeviceData(rd.x, dev)
-    gen = torch.Generator(device=dev).manual_seed(cfg.seed)
-    pos_all, lab_all = torch.from_numpy(rd.pos).to(dev), torch.from_numpy(rd.label).to(dev)
-    evals = {n: (torch.from_numpy(p).to(dev), torch.from_numpy(y).to(dev)) for n, (p, y) in rd.evals.items()}
-    class_n = {n: np.bincount(y, minlength=K) for n, (_, y) in rd.evals.items()}
-    n_img = len(rd.rows)
-    elr = ELRTargets(n_img, K, dev, cfg.elr_beta, cfg.elr_lambda) if cfg.loss == "elr" else None
-    seen = torch.zeros(K, dtype=torch.bool, device=dev)
-    task_cls = torch.zeros(T, K, dtype=torch.bool)  # (T, K) classes of each task, uploaded once
-    for t, cl in enumerate(rd.task_classes):
-        task_cls[t, torch.from_numpy(cl)] = True
-    task_cls = task_cls.to(dev)
-    val_off = np.concatenate([[0], np.cumsum([len(vp) for vp, _ in rd.val])]).astype(np.int64)
-    val_pos, val_lab = (torch.from_numpy(np.concatenate([v[i] for v in rd.val]).astype(np.int64)).to(dev)
-                        for i in (0, 1))  # every task's val part, uploaded once
-    seen_np = np.zeros(K, bool)  # its host copy (no device read at evaluations)
-    events = PresentationEvents(n_img, dev) if cfg.forgetting_events else None
-    memorize = rd.noisy if cfg.memorization is None else cfg.memorization
-    first = np.unique(rd.pos, return_index=True)[1]  # first occurrence of every trained image
-    obs_of = np.full(n_img, -1, np.int64)
-    true_of = np.full(n_img, -1, np.int64)
-    obs_of[rd.pos[first]], true_of[rd.pos[first]] = rd.label[first], rd.true[first]
-    trained = np.zeros(n_img, bool)
-    autocast = hw.autocast()
-    ebs = cfg.eval_batch_size or hw.eval_batch
+    trainer = Trainer(torch, cfg, hw, rd, X)
     writer = RunWriter(out, overwrite) if out is not None else None
-    config_json = {
-        "format": FORMAT, "synprobe_version": _version(), "torch_version": torch.__version__,
-        "numpy_version": np.__version__, "python": platform.python_version(), "device": hw.name,
-        "device_used": dev.type, "amp_used": hw.amp, "device_note": hw.note, "seed": cfg.seed,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"), "argv": argv, "train": cfg.to_dict(),
-        "stream": {"source": source, "kind": stream.spec.get("kind"), "n_tasks": T, "seed": stream.seed,
-                   "spec": stream.spec, "classes": rd.classes, "class_names": rd.class_names, "n_classes": K,
-                   "eval_sets": {n: len(p) for n, (p, _) in rd.evals.items()},
-                   "eval_class_counts": class_n, "skipped_eval_sets": rd.skipped, "noisy": rd.noisy},
-        "data": {"file": str(data), "sha256": file_sha256_cached(data) if writer else None, "n_rows": rd.n_file,
-                 "target": rd.target, "image_shape": [h, w, c]},
-    }
     if writer:
-        writer.write_json("config.json", config_json)
-    rows: list[dict] = []
-    state = {"step": 0, "samples": 0, "t0": time.perf_counter(), "eval_s": 0.0, "acc": None, "trained_pos": None}
-
-    def emit(row):
-        row = clean_json(row)
-        rows.append(row)
-        if writer:
-            writer.row(row)
-
-    # --- evaluation ------------------------------------------------------------------------------
-    primary = "iid" if "iid" in evals else next(iter(evals), None)
-    ood_every = cfg.ood_every_tasks if cfg.ood_every_tasks is not None else max(1, T // 20)
-
-    def evaluate(at: str, task: int, epoch=None):
-        """Every eval set (the primary only, between full evaluations) and the memorization fractions; the
-        counts stay on the device until one transfer at the end (the evaluation's single host sync)."""
-        t_start = time.perf_counter()
-        model.eval()
-        base = {"task": task, "epoch": epoch, "step": state["step"], "samples": state["samples"],
-                "time": t_start - state["t0"], "at": at}
-        every = at in ("start", "epoch") or (at == "task_end" and (task == T - 1 or (task + 1) % ood_every == 0))
-        names = [n for n in evals if n == primary or every]
-        mem = memorize and every and trained.any()
-        if mem and state["trained_pos"] is None:  # the rows trained so far, uploaded once per task
-            state["trained_pos"] = torch.from_numpy(np.flatnonzero(trained)).to(dev)
-        parts = []
-        with torch.inference_mode(), autocast():
-            for name in names:
-                p, y = evals[name]
-                hits = torch.zeros(K, dtype=torch.int64, device=dev)
-                loss = torch.zeros(1, dtype=torch.float64, device=dev)
-                for i in range(0, len(p), ebs):
-                    yb = y[i:i + ebs]
-                    z = model(X.batch(p[i:i + ebs])).float()
-                    loss += torch.nn.functional.cross_entropy(z, yb, reduction="sum").double()
-                    hits.index_add_(0, yb, (z.argmax(1) == yb).long())
-                parts += [hits.double(), loss]
-            if mem:
-                parts.append(_predict(torch, model, X, state["trained_pos"], ebs).double())
-        host = torch.cat(parts).cpu().numpy() if parts else np.zeros(0)
-        model.train()
-        for j, name in enumerate(names):
-            hits, loss = host[j * (K + 1):j * (K + 1) + K], host[j * (K + 1) + K]
-            p = evals[name][0]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                pc = hits / class_n[name]
-            ok = seen_np & (class_n[name] > 0)
-            acc = float(hits.sum()) / len(p)
-            if name == primary:
-                state["acc"] = acc  # for the progress bar
-            emit({"kind": "eval", **base, "set": name, "n": len(p), "acc": acc, "loss": float(loss) / len(p),
-                  "seen_acc": float(pc[ok].mean()) if ok.any() else None, "per_class": pc})
-        if mem:
-            from synprobe.harness.metrics import elr_fractions
-
-            pos = np.flatnonzero(trained)
-            pred = host[len(names) * (K + 1):].astype(np.int64)
-            emit({"kind": "memorization", **base, **elr_fractions(pred, obs_of[pos], true_of[pos])})
-        state["eval_s"] += time.perf_counter() - t_start
+        ev = trainer.evaluator
+        sets = {"eval_sets": {n: len(p) for n, (p, _) in rd.evals.items()}, "eval_class_counts": ev.class_n,
+                "skipped_eval_sets": rd.skipped}
+        writer.write_json("config.json", run_record(FORMAT, hw, cfg, argv, stream=stream, source=source, rd=rd,
+                                                    data=data, stream_extra=sets))
+    log = RunLog(writer)
 
     # --- train -----------------------------------------------------------------------------------
-    bar = _bar(T, progress)
-    model.train()
-    evaluate("start", -1)
-    bs, shift = cfg.batch_size, cfg.shift_px if cfg.augment == "shift" else 0
-    try:
-        for t in range(T):
-            own = rd.task_slice(t)
-            p, y = pos_all[own], lab_all[own]
-            rp, ry = replay.samples(t, rd.task_classes[t], n_task=own.stop - own.start)
-            if len(rp):
-                rpy = torch.from_numpy(np.stack([rp, ry]).astype(np.int64)).to(dev)  # one upload
-                p, y = torch.cat([p, rpy[0]]), torch.cat([y, rpy[1]])
-            seen |= task_cls[t]
-            seen_np[rd.task_classes[t]] = True
-            trained[rd.pos[own]] = True
-            state["trained_pos"] = None
-            if cfg.reset_optimizer and t > 0:
-                opt.state.clear()
-            n, done, epoch = len(p), 0, 0
-            loss_sum = torch.zeros((), dtype=torch.float64, device=dev)
-            hit_sum = torch.zeros((), dtype=torch.int64, device=dev)
-            seen_samples = 0
-            while n and (epoch < cfg.epochs if cfg.steps is None else done < cfg.steps):
-                perm = torch.randperm(n, generator=gen, device=dev)
-                for i in range(0, n, bs):
-                    if cfg.tail == "wrap" and i + bs > n:  # fill the last batch with the pass's first samples
-                        b = perm[torch.arange(i, i + bs, device=dev) % n]
-                    else:
-                        b = perm[i:i + bs]
-                    pb, yb = p[b], y[b]
-                    with autocast():
-                        logits = (fast if len(b) == bs else model)(X.batch(pb, shift, gen))
-                    loss = training_loss(logits, yb, cfg.masking, seen, elr, pb)
-                    opt.zero_grad(set_to_none=True)
-                    scaler.scale(loss).backward()
-                    if cfg.clip is not None:
-                        scaler.unscale_(opt)
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-                    scaler.step(opt)
-                    scaler.update()
-                    with torch.no_grad():
-                        ok = logits.argmax(1) == yb
-                        loss_sum += loss.detach().double() * len(b)
-                        hit_sum += ok.sum()
-                        if events is not None:
-                            events.update(pb, ok)
-                    state["step"] += 1
-                    state["samples"] += len(b)
-                    seen_samples += len(b)
-                    done += 1
-                    if cfg.schedule == "cosine":
-                        _set_lr(opt, cfg.lr * _cosine(state["step"], total))
-                    if cfg.eval_every_steps and state["step"] % cfg.eval_every_steps == 0:
-                        evaluate("step", t, epoch)
-                    if cfg.steps is not None and done >= cfg.steps:
-                        break
-                epoch += 1
-                last_epoch = epoch >= cfg.epochs if cfg.steps is None else done >= cfg.steps
-                if cfg.eval_every_epochs and epoch % cfg.eval_every_epochs == 0 and not last_epoch:
-                    evaluate("epoch", t, epoch)
-            replay.update(t, rd.pos[own], rd.label[own], rd.task_classes[t])
-            vs = slice(int(val_off[t]), int(val_off[t + 1]))
-            vhits = _val_hits(torch, model, X, val_pos[vs], val_lab[vs], ebs, autocast)
-            tl, th, vh = torch.stack([loss_sum, hit_sum.double(), vhits.double()]).cpu().tolist()  # the task's sync
-            n_val = vs.stop - vs.start
-            emit({"kind": "task", "task": t, "step": state["step"], "samples": state["samples"],
-                  "time": time.perf_counter() - state["t0"], "n_samples": n, "n_replayed": len(rp),
-                  "classes": rd.task_classes[t], "train_loss": tl / max(seen_samples, 1),
-                  "train_acc": th / max(seen_samples, 1), "val_acc": vh / n_val if n_val else None})
-            if t == T - 1 or (cfg.eval_every_tasks and (t + 1) % cfg.eval_every_tasks == 0):
-                evaluate("task_end", t, epoch if cfg.eval_every_epochs else None)
-            bar.update(1)
-            el = time.perf_counter() - state["t0"]
-            acc = state["acc"]
-            bar.set_postfix_str(f"{state['samples'] / max(el, 1e-9):,.0f} samples/s"
-                                + (f", {primary} acc {acc:.3f}" if acc is not None else ""), refresh=False)
-    except BaseException:
-        if writer:
-            writer.abort()
-        raise
-    finally:
-        bar.close()
+    trainer.train(log, progress)
 
     # --- metrics and files -----------------------------------------------------------------------
-    time_s = time.perf_counter() - state["t0"]
+    time_s = log.clock.elapsed()
     if on_end is not None:
-        model.eval()
-        on_end(model, X, rd)
-    ends = [r for r in rows if r["kind"] == "eval" and r["at"] == "task_end" and r["set"] == primary]
-    matrix = None
-    if ends:
-        pc = np.array([[np.nan if v is None else v for v in r["per_class"]] for r in ends], float)
-        matrix = task_accuracy(pc, class_n[primary].astype(float), rd.task_classes)
-    ev = None
-    if events is not None and trained.any():
-        tr = np.flatnonzero(trained)
-        ev = {"rows": rd.rows[tr], "counts": events.count.cpu().numpy()[tr],
-              "presentations": events.presentations.cpu().numpy()[tr], "learned": events.learned.cpu().numpy()[tr],
-              "noisy": obs_of[tr] != true_of[tr]}
-    summary = summarize(rows, task_classes=rd.task_classes, class_n=class_n, n_classes=K, matrix=matrix,
-                        events=ev, time_s=time_s, eval_s=state["eval_s"], samples=state["samples"],
-                        device=hw.name)
+        trainer.model.eval()
+        on_end(trainer.model, trainer.X, rd)
+    matrix = trainer.accuracy_matrix(log.rows)
+    events = trainer.trained.forgetting_events(rd.rows)
+    summary = summarize(log.rows, task_classes=rd.task_classes, class_n=trainer.evaluator.class_n,
+                        n_classes=rd.n_classes, matrix=matrix, events=events, time_s=time_s,
+                        eval_s=log.clock.eval_s, samples=log.clock.samples, device=hw.name)
     summary["amp_used"] = hw.amp
     if writer:
-        ckpt = {"model": _plain(torch, model.state_dict()), "optimizer": _plain(torch, opt.state_dict()),
-                "train": cfg.to_dict(),
-                "model_name": cfg.model, "model_args": cfg.model_args, "in_shape": [c, h, w], "n_classes": K,
-                "classes": rd.classes.tolist(), "task": T - 1, "step": state["step"], "seed": cfg.seed,
-                "replay": _plain(torch, replay.state())}
-        writer.finish(summary, matrix, ev, ckpt, plots=plots)
-    summary["rows"] = rows
+        writer.finish(summary, matrix, events, trainer.checkpoint(), plots=plots)
+    summary["rows"] = log.rows
     return summary
+
+
+class RunLog:
+    """A run's metric rows, kept and (with a writer) written as they come, and its :class:`Clock`."""
+
+    def __init__(self, writer: RunWriter | None):
+        self.rows: list[dict] = []
+        self.writer = writer
+        self.clock = Clock()
+
+    def emit(self, row: dict) -> None:
+        row = clean_json(row)
+        self.rows.append(row)
+        if self.writer:
+            self.writer.row(row)
+
+
+@dataclass
+class TaskSums:
+    """A task's summed training loss and hits, on the device until the task row reads them; its samples."""
+
+    loss: object  # float64 0-d device tensor
+    hits: object  # int64 0-d device tensor
+    samples: int = 0
+
+
+class Trainer:
+    """One model, its optimizer and replay over one resolved stream, with every tensor on the device."""
+
+    def __init__(self, torch, cfg: TrainConfig, hw, rd, X=None):
+        dev = hw.device
+        self.torch, self.cfg, self.rd, self.dev = torch, cfg, rd, dev
+        h, w, c = rd.x.shape[1:]
+        self.model = build_model(cfg.model, (c, h, w), rd.n_classes, **cfg.model_args).to(dev)  # seeded by run()
+        if cfg.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        # --compile: the forward of full training batches only (one shape; the smaller tail batches run eagerly)
+        mode = "reduce-overhead" if dev.type == "cuda" else None
+        self.fast = torch.compile(self.model, mode=mode) if cfg.compile else self.model
+        try:
+            self.replay = make_replay(cfg.replay, seed=cfg.seed, **cfg.replay_args)
+        except HarnessError as e:
+            raise HarnessError(f"replay {cfg.replay!r} (replay_args): {e}") from None
+        self.opt = _optimizer(torch, cfg, self.model.parameters(), dev)
+        self.scaler = hw.scaler()  # fp16 only; a pass-through otherwise
+        self.autocast = hw.autocast()
+        self.total = max(_planned_steps(rd, cfg), 1)  # the cosine schedule's length
+        self.X = X if X is not None else run_data.DeviceData(rd.x, dev)
+        self.gen = torch.Generator(device=dev).manual_seed(cfg.seed)  # minibatch order and augmentation
+        self.pos, self.label = torch.from_numpy(rd.pos).to(dev), torch.from_numpy(rd.label).to(dev)
+        self.task_cls = _task_classes(torch, rd, dev)
+        self.seen = torch.zeros(rd.n_classes, dtype=torch.bool, device=dev)  # classes trained so far (masking)
+        self.elr = ELRTargets(len(rd.rows), rd.n_classes, dev, cfg.elr_beta, cfg.elr_lambda) \
+            if cfg.loss == "elr" else None
+        self.shift = cfg.shift_px if cfg.augment == "shift" else 0
+        self.trained = TrainedSoFar(rd, dev, cfg.forgetting_events)
+        self.schedule = EvalSchedule.of(cfg, rd.n_tasks)
+        self.evaluator = Evaluator(torch, self.model, self.X, rd, self.schedule, self.trained,
+                                   batch=cfg.eval_batch_size or hw.eval_batch, autocast=self.autocast,
+                                   memorize=rd.noisy if cfg.memorization is None else cfg.memorization)
+        self.log: RunLog | None = None
+
+    @property
+    def clock(self) -> Clock:
+        return self.log.clock
+
+    def train(self, log: RunLog, progress: bool) -> None:
+        """Evaluate the untrained model, then train every task in order; rows go to ``log``."""
+        self.log = log
+        bar = _bar(self.rd.n_tasks, progress)
+        self.model.train()
+        self.evaluate("start", -1)
+        try:
+            for t in range(self.rd.n_tasks):
+                self.train_task(t)
+                bar.update(1)
+                bar.set_postfix_str(self._speed(), refresh=False)
+        except BaseException:
+            if log.writer:
+                log.writer.abort()
+            raise
+        finally:
+            bar.close()
+
+    def train_task(self, t: int) -> None:
+        """Task ``t``: its samples plus the replayed ones for the configured epochs or steps, then the replay
+        memory's update, the task row and, when scheduled, a task-end evaluation."""
+        rd, cfg = self.rd, self.cfg
+        own = rd.task_slice(t)
+        p, y, n_replayed = self.task_samples(t, own)
+        self.seen |= self.task_cls[t]
+        self.trained.add_task(rd.pos[own], rd.task_classes[t])
+        if cfg.reset_optimizer and t > 0:
+            self.opt.state.clear()
+        sums = TaskSums(self.torch.zeros((), dtype=self.torch.float64, device=self.dev),
+                        self.torch.zeros((), dtype=self.torch.int64, device=self.dev))
+        n, done, epoch = len(p), 0, 0
+        while n and (epoch < cfg.epochs if cfg.steps is None else done < cfg.steps):
+            done = self.train_epoch(t, epoch, p, y, sums, done)
+            epoch += 1
+            last_epoch = epoch >= cfg.epochs if cfg.steps is None else done >= cfg.steps
+            if self.schedule.after_epoch(epoch, last_epoch):
+                self.evaluate("epoch", t, epoch)
+        self.replay.update(t, rd.pos[own], rd.label[own], rd.task_classes[t])
+        self.log.emit(self.task_row(t, n, n_replayed, sums))
+        if self.schedule.after_task(t):
+            self.evaluate("task_end", t, self.schedule.task_end_epoch(epoch))
+
+    def task_samples(self, t: int, own: slice):
+        """(positions, labels, n replayed): task ``t``'s own samples then the replayed ones, on the device."""
+        torch = self.torch
+        p, y = self.pos[own], self.label[own]
+        rp, ry = self.replay.samples(t, self.rd.task_classes[t], n_task=own.stop - own.start)
+        if len(rp):
+            rpy = torch.from_numpy(np.stack([rp, ry]).astype(np.int64)).to(self.dev)  # one upload
+            p, y = torch.cat([p, rpy[0]]), torch.cat([y, rpy[1]])
+        return p, y, len(rp)
+
+    def train_epoch(self, t: int, epoch: int, p, y, sums: TaskSums, done: int) -> int:
+        """One pass over ``p``/``y`` in a fresh random order (with ``steps``: until the task has done them);
+        returns the task's steps done so far."""
+        torch, cfg, bs, n = self.torch, self.cfg, self.cfg.batch_size, len(p)
+        perm = torch.randperm(n, generator=self.gen, device=self.dev)
+        for i in range(0, n, bs):
+            if cfg.tail == "wrap" and i + bs > n:  # fill the last batch with the pass's first samples
+                b = perm[torch.arange(i, i + bs, device=self.dev) % n]
+            else:
+                b = perm[i:i + bs]
+            self.train_step(p[b], y[b], sums)
+            done += 1
+            if self.schedule.after_step(self.clock.step):
+                self.evaluate("step", t, epoch)
+            if cfg.steps is not None and done >= cfg.steps:
+                break
+        return done
+
+    def train_step(self, pb, yb, sums: TaskSums) -> None:
+        """One optimizer step on the minibatch at device positions ``pb`` with labels ``yb``."""
+        torch, cfg, opt, scaler = self.torch, self.cfg, self.opt, self.scaler
+        with self.autocast():
+            logits = (self.fast if len(pb) == cfg.batch_size else self.model)(self.X.batch(pb, self.shift, self.gen))
+        loss = training_loss(logits, yb, cfg.masking, self.seen, self.elr, pb)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if cfg.clip is not None:
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip)
+        scaler.step(opt)
+        scaler.update()
+        with torch.no_grad():
+            ok = logits.argmax(1) == yb
+            sums.loss += loss.detach().double() * len(pb)
+            sums.hits += ok.sum()
+            self.trained.record(pb, ok)
+        self.clock.step += 1
+        self.clock.samples += len(pb)
+        sums.samples += len(pb)
+        if cfg.schedule == "cosine":
+            _set_lr(opt, cfg.lr * _cosine(self.clock.step, self.total))
+
+    def evaluate(self, at: str, task: int, epoch=None) -> None:
+        for row in self.evaluator(at, task, epoch, self.clock):
+            self.log.emit(row)
+
+    def task_row(self, t: int, n: int, n_replayed: int, sums: TaskSums) -> dict:
+        """The ``task`` metric row: training loss/accuracy and val accuracy, read in the task's one sync."""
+        vhits, n_val = self.evaluator.val_hits(t)
+        tl, th, vh = self.torch.stack([sums.loss, sums.hits.double(), vhits.double()]).cpu().tolist()
+        clock, per = self.clock, max(sums.samples, 1)
+        return {"kind": "task", "task": t, "step": clock.step, "samples": clock.samples, "time": clock.elapsed(),
+                "n_samples": n, "n_replayed": n_replayed, "classes": self.rd.task_classes[t],
+                "train_loss": tl / per, "train_acc": th / per, "val_acc": vh / n_val if n_val else None}
+
+    def accuracy_matrix(self, rows: list[dict]) -> np.ndarray | None:
+        """(E, T) accuracy on each task's classes at the primary set's task-end evaluations, or None."""
+        ev = self.evaluator
+        ends = [r for r in rows if r["kind"] == "eval" and r["at"] == "task_end" and r["set"] == ev.primary]
+        if not ends:
+            return None
+        pc = np.array([[np.nan if v is None else v for v in r["per_class"]] for r in ends], float)
+        return task_accuracy(pc, ev.class_n[ev.primary].astype(float), self.rd.task_classes)
+
+    def checkpoint(self) -> dict:
+        """A plain dict that rebuilds the final model, optimizer and replay (``torch.load(weights_only=True)``)."""
+        torch, cfg, rd = self.torch, self.cfg, self.rd
+        h, w, c = rd.x.shape[1:]
+        return {"model": _plain(torch, self.model.state_dict()), "optimizer": _plain(torch, self.opt.state_dict()),
+                "train": cfg.to_dict(), "model_name": cfg.model, "model_args": cfg.model_args, "in_shape": [c, h, w],
+                "n_classes": rd.n_classes, "classes": rd.classes.tolist(), "task": rd.n_tasks - 1,
+                "step": self.clock.step, "seed": cfg.seed, "replay": _plain(torch, self.replay.state())}
+
+    def _speed(self) -> str:
+        acc, primary = self.evaluator.last_acc, self.evaluator.primary
+        return (f"{self.clock.samples / max(self.clock.elapsed(), 1e-9):,.0f} samples/s"
+                + (f", {primary} acc {acc:.3f}" if acc is not None else ""))
+
+
+def _task_classes(torch, rd, dev):
+    """bool (T, K) device tensor: the classes of each task, uploaded once."""
+    task_cls = torch.zeros(rd.n_tasks, rd.n_classes, dtype=torch.bool)
+    for t, cl in enumerate(rd.task_classes):
+        task_cls[t, torch.from_numpy(cl)] = True
+    return task_cls.to(dev)
+
+
+def _planned_steps(rd, cfg: TrainConfig) -> int:
+    """The optimizer steps the whole run will take (the cosine schedule's length)."""
+    if cfg.steps is not None:
+        return cfg.steps * rd.n_tasks
+    return int(sum(math.ceil(n / cfg.batch_size) for n in np.diff(rd.offsets))) * cfg.epochs
+
+
+def _optimizer(torch, cfg: TrainConfig, params, dev, fused: bool | None = None):
+    """The optimizer. On CUDA (``fused`` None: by device): fused (one kernel over all parameters) with the learning
+    rate a device tensor, which the fused kernels read on the device (a foreach step would ``.item()`` it: a sync
+    per step) and a schedule updates in place (a captured graph stays valid). On the CPU: a float and torch's
+    default implementation, the arithmetic of earlier runs (a tensor lr changes Adam's last bit, measured)."""
+    fused = dev.type == "cuda" if fused is None else fused
+    kw = {"lr": torch.tensor(cfg.lr, dtype=torch.float32, device=dev), "fused": True} if fused else {"lr": cfg.lr}
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **kw)
+    opt = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
+    return opt(params, weight_decay=cfg.weight_decay, **kw)
+
+
+def _set_lr(opt, value: float) -> None:
+    for g in opt.param_groups:
+        if isinstance(g["lr"], float):
+            g["lr"] = value
+        else:
+            g["lr"].fill_(value)  # in place: no host sync, a captured graph sees it
 
 
 def _cosine(step: int, total: int) -> float:
@@ -379,30 +366,7 @@ def _plain(torch, obj):
     return obj
 
 
-def _predict(torch, model, X, pos, bs):
-    """int64 (n,) predicted classes of the images at device positions ``pos`` (stays on the device)."""
-    return torch.cat([model(X.batch(pos[i:i + bs])).argmax(1) for i in range(0, len(pos), bs)])
-
-
-def _val_hits(torch, model, X, vp, vy, bs, autocast):
-    """A 0-d int64 device tensor: correct predictions on a task's val part (device positions/labels; 0 without)."""
-    if len(vp) == 0:
-        return torch.zeros((), dtype=torch.int64, device=vp.device)
-    model.eval()
-    with torch.inference_mode(), autocast():
-        hits = (_predict(torch, model, X, vp, bs) == vy).sum()
-    model.train()
-    return hits
-
-
 def _bar(total: int, enabled: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="task", disable=not enabled, file=sys.stderr, dynamic_ncols=True)
-
-
-def _version() -> str:
-    from synprobe import __version__
-
-    return __version__
-

@@ -1,14 +1,14 @@
 """Memorization metrics from per-sample predictions: ELR fractions, forgetting events, Feldman–Zhang estimate.
 
-Conventions: :mod:`synprobe.harness.metrics` (which re-exports every name here; import from there) and
-``docs/metrics.md``.
+Conventions: :mod:`synprobe.harness.metrics` (the package face, which re-exports every public name here;
+import from there) and ``docs/metrics.md``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from synprobe.harness.metrics_matrix import MetricError, _bool2d, _int_labels
+from synprobe.harness.metrics._checks import MetricError, as_bool2d, as_int_labels
 
 # ------------------------------------------------------------------------------------------- memorization
 
@@ -32,9 +32,9 @@ def elr_fractions(pred, y_observed, y_true) -> dict:
         dict of the five fractions (floats for 1-d ``pred``, arrays of shape ``(E,)`` otherwise; NaN when the set
         is empty) plus ``n_noisy`` and ``n_clean``.
     """
-    p = _int_labels(pred, "pred")
-    yo = _int_labels(y_observed, "y_observed")
-    yt = _int_labels(y_true, "y_true")
+    p = as_int_labels(pred, "pred")
+    yo = as_int_labels(y_observed, "y_observed")
+    yt = as_int_labels(y_true, "y_true")
     if yo.ndim != 1 or yo.shape != yt.shape:
         raise MetricError(f"y_observed, y_true: expected two arrays of shape (n,), got {yo.shape} and {yt.shape}")
     if p.ndim not in (1, 2) or p.shape[-1] != yo.shape[0]:
@@ -77,7 +77,7 @@ def forgetting_events(correct_history) -> dict:
         (``(n,)`` int, Toneva's sort key: ``events``, or ``E`` for never-learned samples) and ``unforgettable``
         (``(n,)`` bool: learned at least once and never forgotten).
     """
-    h = _bool2d(correct_history, "correct_history")
+    h = as_bool2d(correct_history, "correct_history")
     E = h.shape[0]
     if E == 0:
         raise MetricError("correct_history: expected at least one epoch (row)")
@@ -105,8 +105,8 @@ def feldman_zhang(in_subset, correct) -> np.ndarray:
     Returns:
         shape ``(n,)``, in ``[-1, 1]``; NaN where every run included ``i`` or every run left it out.
     """
-    m = _bool2d(in_subset, "in_subset")
-    c = _bool2d(correct, "correct")
+    m = as_bool2d(in_subset, "in_subset")
+    c = as_bool2d(correct, "correct")
     if m.shape != c.shape:
         raise MetricError(f"in_subset, correct: expected equal shapes (K, n), got {m.shape} and {c.shape}")
     n_in = m.sum(axis=0)

@@ -1,57 +1,14 @@
-"""Accuracy-matrix metrics (ACC, BWT, FWT, both forgetting definitions), plus :class:`MetricError` and the
-array checks shared by the other ``metrics_*`` modules.
+"""Accuracy-matrix metrics: ACC, BWT, FWT and both forgetting definitions.
 
-Conventions: :mod:`synprobe.harness.metrics` (which re-exports every name here; import from there) and
-``docs/metrics.md``.
+Conventions: :mod:`synprobe.harness.metrics` (the package face, which re-exports every public name here;
+import from there) and ``docs/metrics.md``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from synprobe.errors import SynprobeError
-
-
-class MetricError(SynprobeError, ValueError):
-    """A metric was given arrays of the wrong shape, dtype or range."""
-
-
-# ---------------------------------------------------------------------------------------------- validation
-
-
-def _matrix(R) -> np.ndarray:
-    R = np.asarray(R, dtype=float)
-    if R.ndim != 2 or R.shape[0] != R.shape[1] or R.shape[0] == 0:
-        raise MetricError(f"R: expected a square (T, T) accuracy matrix with T >= 1, got shape {R.shape}")
-    return R
-
-
-def _vector(x, name: str, n: int | None = None, dtype=float) -> np.ndarray:
-    x = np.asarray(x, dtype=dtype)
-    if x.ndim != 1:
-        raise MetricError(f"{name}: expected a 1-d array, got shape {x.shape}")
-    if n is not None and x.shape[0] != n:
-        raise MetricError(f"{name}: expected length {n}, got {x.shape[0]}")
-    return x
-
-
-def _bool2d(x, name: str) -> np.ndarray:
-    a = np.asarray(x)
-    if a.ndim != 2:
-        raise MetricError(f"{name}: expected a 2-d (rows, n_samples) array, got shape {a.shape}")
-    if a.dtype != bool:
-        if not np.all(np.isin(a, (0, 1))):
-            raise MetricError(f"{name}: expected booleans or 0/1 values")
-        a = a.astype(bool)
-    return a
-
-
-def _int_labels(x, name: str) -> np.ndarray:
-    a = np.asarray(x)
-    if a.ndim == 0 or not (np.issubdtype(a.dtype, np.integer) or a.dtype == bool or a.size == 0):
-        raise MetricError(f"{name}: expected an integer array, got dtype {a.dtype} and shape {a.shape}")
-    return a.astype(np.int64)
-
+from synprobe.harness.metrics._checks import MetricError, as_bool2d, as_int_labels, as_square, as_vector
 
 # ------------------------------------------------------------------------------------- accuracy matrix
 
@@ -67,10 +24,10 @@ def accuracy_matrix(task_of_sample, correct_log) -> np.ndarray:
     Returns:
         ``R`` of shape ``(T, T)`` with ``R[i, j] = mean_{s : task(s) = j} correct_log[i, s]``.
     """
-    tasks = _int_labels(task_of_sample, "task_of_sample")
+    tasks = as_int_labels(task_of_sample, "task_of_sample")
     if tasks.ndim != 1:
         raise MetricError(f"task_of_sample: expected shape (n,), got {tasks.shape}")
-    log = _bool2d(correct_log, "correct_log")
+    log = as_bool2d(correct_log, "correct_log")
     T, n = log.shape
     if n != tasks.shape[0]:
         raise MetricError(f"correct_log: expected shape (T, {tasks.shape[0]}) like task_of_sample, got {log.shape}")
@@ -94,7 +51,7 @@ def average_accuracy(R, mode: str = "final") -> float:
     Args:
         R: shape ``(T, T)``.
     """
-    R = _matrix(R)
+    R = as_square(R)
     T = R.shape[0]
     if mode == "final":
         return float(R[-1].mean())
@@ -111,7 +68,7 @@ def backward_transfer(R) -> float:
     Args:
         R: shape ``(T, T)``.
     """
-    R = _matrix(R)
+    R = as_square(R)
     T = R.shape[0]
     if T == 1:
         return float("nan")
@@ -129,9 +86,9 @@ def forward_transfer(R, b=None) -> float:
         R: shape ``(T, T)``.
         b: shape ``(T,)``, accuracy of the random-init model on each task, or ``None``.
     """
-    R = _matrix(R)
+    R = as_square(R)
     T = R.shape[0]
-    b = np.zeros(T) if b is None else _vector(b, "b", T)
+    b = np.zeros(T) if b is None else as_vector(b, "b", T)
     if T == 1:
         return float("nan")
     i = np.arange(1, T)
@@ -155,7 +112,7 @@ def forgetting_chaudhry(R, per_task: bool = False):
     Returns:
         float (NaN when ``T == 1``) or an array of shape ``(T-1,)``.
     """
-    R = _matrix(R)
+    R = as_square(R)
     T = R.shape[0]
     f = np.array([R[j : T - 1, j].max() - R[T - 1, j] for j in range(T - 1)], dtype=float)
     return _per_task_or_mean(f, per_task)
@@ -175,7 +132,7 @@ def forgetting_avalanche(R, per_task: bool = False):
     Returns:
         float (NaN when ``T == 1``) or an array of shape ``(T-1,)``.
     """
-    R = _matrix(R)
+    R = as_square(R)
     T = R.shape[0]
     j = np.arange(T - 1)
     f = R[j, j] - R[T - 1, j]

@@ -9,15 +9,16 @@ Conventions (formulas in ``docs/metrics.md``):
 * NaN marks "undefined" (a task with no later evaluation, a class with no test samples, a side with no runs).
 * Wrong shapes or values raise :class:`MetricError` with a one-line message.
 
-The formulas live in three modules, all re-exported here (import from this module):
-:mod:`~synprobe.harness.metrics_matrix` (``MetricError``, accuracy matrix), :mod:`~synprobe.harness.metrics_curves`
-(knowledge accumulation, per-class accuracy, stability gap, OOD gap) and
-:mod:`~synprobe.harness.metrics_memorization` (ELR fractions, forgetting events, Feldman–Zhang).
+The formulas live in private modules beside this face, every public name re-exported here (import from
+this package): ``_checks`` (``MetricError`` and the input checks), ``_matrix`` (accuracy matrix), ``_curves``
+(knowledge accumulation, per-class accuracy, stability gap, OOD gap) and ``_memorization`` (ELR fractions,
+forgetting events, Feldman–Zhang).
 """
 
 from __future__ import annotations
 
-from synprobe.harness.metrics_curves import (
+from synprobe.harness.metrics._checks import MetricError
+from synprobe.harness.metrics._curves import (
     accuracy_vs_frequency,
     ka_summary,
     min_acc,
@@ -27,8 +28,7 @@ from synprobe.harness.metrics_curves import (
     spearman,
     wc_acc,
 )
-from synprobe.harness.metrics_matrix import (
-    MetricError,
+from synprobe.harness.metrics._matrix import (
     accuracy_matrix,
     average_accuracy,
     backward_transfer,
@@ -36,7 +36,7 @@ from synprobe.harness.metrics_matrix import (
     forgetting_chaudhry,
     forward_transfer,
 )
-from synprobe.harness.metrics_memorization import elr_fractions, feldman_zhang, forgetting_events
+from synprobe.harness.metrics._memorization import elr_fractions, feldman_zhang, forgetting_events
 
 __all__ = [
     "MetricError",

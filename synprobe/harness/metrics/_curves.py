@@ -1,8 +1,8 @@
 """Curve and per-class metrics: knowledge-accumulation summary, per-/seen-class accuracy, Spearman accuracy vs
 class frequency, stability gap (min-ACC, WC-ACC) and the OOD gap.
 
-Conventions: :mod:`synprobe.harness.metrics` (which re-exports every name here; import from there) and
-``docs/metrics.md``.
+Conventions: :mod:`synprobe.harness.metrics` (the package face, which re-exports every public name here;
+import from there) and ``docs/metrics.md``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from synprobe.harness.metrics_matrix import MetricError, _int_labels, _vector
+from synprobe.harness.metrics._checks import MetricError, as_int_labels, as_vector
 
 # ----------------------------------------------------------------------------- knowledge accumulation
 
@@ -34,10 +34,10 @@ def ka_summary(curve, steps=None, levels: Sequence[float] = (0.5, 0.75, 0.9)) ->
           so a constant curve ``c`` has ``auc = c``;
         * ``reach``: ``{level: first x_s with c_s >= level}`` (NaN if never reached).
     """
-    c = _vector(curve, "curve")
+    c = as_vector(curve, "curve")
     if c.size == 0:
         raise MetricError("curve: expected at least one point, got an empty array")
-    x = np.arange(1, c.size + 1, dtype=float) if steps is None else _vector(steps, "steps", c.size)
+    x = np.arange(1, c.size + 1, dtype=float) if steps is None else as_vector(steps, "steps", c.size)
     if np.any(np.diff(x) <= 0):
         raise MetricError("steps: expected strictly increasing values")
     if c.size == 1:
@@ -60,8 +60,8 @@ def per_class_accuracy(y_true, y_pred, n_classes: int) -> np.ndarray:
     Returns:
         shape ``(n_classes,)``; NaN for classes with no test sample.
     """
-    yt = _int_labels(y_true, "y_true")
-    yp = _int_labels(y_pred, "y_pred")
+    yt = as_int_labels(y_true, "y_true")
+    yp = as_int_labels(y_pred, "y_pred")
     if yt.ndim != 1 or yt.shape != yp.shape:
         raise MetricError(f"y_true, y_pred: expected two arrays of shape (n,), got {yt.shape} and {yp.shape}")
     if n_classes < 1 or (yt.size and (yt.min() < 0 or yt.max() >= n_classes)):
@@ -121,8 +121,8 @@ def spearman(x, y) -> float:
     ``rho = sum_i (r_i - rbar)(s_i - sbar) / sqrt(sum_i (r_i - rbar)^2 sum_i (s_i - sbar)^2)``. Pairs with a NaN are
     dropped; NaN when fewer than 2 pairs remain or either side is constant.
     """
-    x = _vector(x, "x")
-    y = _vector(y, "y", x.size)
+    x = as_vector(x, "x")
+    y = as_vector(y, "y", x.size)
     keep = ~(np.isnan(x) | np.isnan(y))
     x, y = x[keep], y[keep]
     if x.size < 2:
@@ -143,8 +143,8 @@ def accuracy_vs_frequency(per_class_acc, class_counts) -> float:
     Returns:
         ``rho`` in ``[-1, 1]`` (see :func:`spearman`); positive when frequent classes are learned better.
     """
-    a = _vector(per_class_acc, "per_class_acc")
-    n = _vector(class_counts, "class_counts", a.size)
+    a = as_vector(per_class_acc, "per_class_acc")
+    n = as_vector(class_counts, "class_counts", a.size)
     return spearman(n, a)
 
 
@@ -156,7 +156,7 @@ def _curves(curves_per_task, task_end_steps) -> tuple[np.ndarray, np.ndarray]:
     if A.ndim != 2 or A.shape[0] == 0 or A.shape[1] == 0:
         raise MetricError(f"curves_per_task: expected shape (K tasks, S evaluations), got {A.shape}")
     K, S = A.shape
-    e = _int_labels(task_end_steps, "task_end_steps")
+    e = as_int_labels(task_end_steps, "task_end_steps")
     if e.shape != (K,):
         raise MetricError(f"task_end_steps: expected shape ({K},), one entry per task, got {e.shape}")
     if np.any(np.diff(e) <= 0) or e[0] < 0 or e[-1] != S - 1:
