@@ -7,6 +7,8 @@ Messages are one line and say what to change: the file, the field path and the a
 
 from __future__ import annotations
 
+import difflib
+
 __all__ = [
     "FontCoverageError",
     "FontError",
@@ -15,6 +17,7 @@ __all__ = [
     "InvalidRecipe",
     "NotEnoughMemory",
     "SynprobeError",
+    "did_you_mean",
 ]
 
 
@@ -58,3 +61,10 @@ class IncompleteFileError(FormatError):
 
 class NotEnoughMemory(SynprobeError, MemoryError):
     """Reading a file needs more memory than the process may allocate (the message names the file)."""
+
+
+def did_you_mean(word, choices) -> str:
+    """`` (did you mean 'x'?)`` naming the choice closest to ``word`` (difflib), or ``""`` if none is
+    close: the tail of a one-line message about a misspelt name."""
+    near = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""

@@ -7,15 +7,17 @@ User-added fonts live under ``$SYNPROBE_HOME`` (default ``~/.local/share/synprob
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 from pathlib import Path
 
 from synprobe.config import user_home  # the per-user data folder (user fonts), kept here for fonts
+from synprobe.errors import did_you_mean
 
 __all__ = [
-    "BUNDLED_PREFIX", "MAX_TEXT_FILE", "bundled", "format_size", "fsync_path", "portable_path", "read_text_file",
-    "resolve_portable", "user_home",
+    "BUNDLED_PREFIX", "MAX_TEXT_FILE", "bundled", "format_size", "fsync_path", "missing_file_hint", "portable_path",
+    "read_text_file", "resolve_portable", "user_home",
 ]
 
 _PKG = Path(__file__).resolve().parent
@@ -96,3 +98,15 @@ def fsync_path(path: Path) -> None:
             raise
     finally:
         os.close(fd)
+
+
+def missing_file_hint(path) -> str:
+    """`` (did you mean 'default.h5'?)`` naming the file next to a missing ``path`` whose name is
+    closest to it, or ``""``; at most 2,000 entries of the folder are looked at."""
+    p = Path(path)
+    try:
+        with os.scandir(p.parent) as entries:
+            names = [e.name for e in itertools.islice(entries, 2000) if e.is_file()]
+    except OSError:
+        return ""
+    return did_you_mean(p.name, names)

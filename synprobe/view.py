@@ -18,6 +18,7 @@ from synprobe.errors import SynprobeError
 from synprobe.io import validate
 from synprobe.io.h5 import open_dataset
 from synprobe.load import LoadError, file_table
+from synprobe.paths import missing_file_hint
 from synprobe.preview import grid
 
 __all__ = ["DEFAULT_BY", "view_file"]
@@ -68,7 +69,7 @@ def view_file(
     Figure, FigureCanvasAgg = _matplotlib()
     path = Path(path)
     if not path.exists():
-        raise LoadError(f"{path}: no such file")
+        raise LoadError(f"{path}: no such file{missing_file_hint(path)}")
     with open_dataset(path, codes=False) as f, validate.guard(path):
         t = file_table(f, path)
         with validate.guard(path, "x"):

@@ -8,6 +8,8 @@ registers it.
 from __future__ import annotations
 
 import functools
+import os
+import sys
 
 import click
 
@@ -25,6 +27,9 @@ def friendly_errors(fn):
             return fn(*args, **kwargs)
         except SynprobeError as e:
             raise click.ClickException(str(e)) from None
+        except BrokenPipeError:  # the reader went away (``synprobe fonts list | head``): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            sys.exit(141)  # 128 + SIGPIPE, what a shell expects from a writer whose pipe closed
         except OSError as e:
             where = f"{e.filename}: " if getattr(e, "filename", None) else ""
             raise click.ClickException(f"{where}{e.strerror or e}") from None

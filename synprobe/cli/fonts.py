@@ -69,6 +69,7 @@ def list_cmd(script, tier, as_json, all_roles) -> None:
     if as_json:
         click.echo(json.dumps({"fonts": rows, "counts": counts, "tiers": by_tier}, ensure_ascii=False, indent=1))
         return
+    click.echo(f"{'id':<44} {'family':<28} {'style':<12} {'tier':<10} scripts legible/drawn licence")
     for r in rows:
         click.echo(
             f"{r['id']:<44} {r['family'][:28]:<28} {r['style'][:12]:<12} {r['tier']:<10} "

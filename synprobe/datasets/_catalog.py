@@ -20,7 +20,7 @@ from synprobe.config import catalog_override
 from synprobe.errors import SynprobeError
 from synprobe.fonts import FontRegistry
 from synprobe.io import h5  # h5.FORMAT, h5.SAMPLES_VERSION: looked up each time an entry is hashed
-from synprobe.paths import read_text_file
+from synprobe.paths import missing_file_hint, read_text_file
 from synprobe.recipe import recipe_json, resolve_recipe
 
 CATALOG = Path(__file__).parent.parent / "catalog.toml"  # bundled catalog: synprobe/catalog.toml
@@ -160,6 +160,8 @@ def catalog_entry(name: str) -> CatalogEntry:
         return entries[name]
     near = difflib.get_close_matches(name, list(entries), n=3)
     hint = f" (did you mean {', '.join(map(repr, near))}?)" if near else ""
+    if name.endswith((".h5", ".hdf5")) or "/" in name:  # meant as a file: the files next to it first
+        hint = missing_file_hint(name) or hint
     raise UnknownDataset(
         f"{name}: no such file or catalog dataset{hint}; catalog: {', '.join(entries)} "
         "(add entries with SYNPROBE_CATALOG=my.toml)"

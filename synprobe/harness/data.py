@@ -17,8 +17,8 @@ import numpy as np
 from synprobe.checksum import file_sha256_cached
 from synprobe.harness.errors import HarnessError
 from synprobe.load import load, read_table
-from synprobe.scenarios.recipe import build
 from synprobe.scenarios import ScenarioError, Stream
+from synprobe.scenarios.recipe import build
 
 __all__ = ["DeviceData", "RunData", "prepare", "resolve_stream"]
 

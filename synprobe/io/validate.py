@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from synprobe.errors import FormatError, IncompleteFileError, NotEnoughMemory, SynprobeError
+from synprobe.paths import missing_file_hint
 from synprobe.sampling import COLUMNS
 
 __all__ = [
@@ -71,7 +72,7 @@ def check_regular_file(path, error=FormatError, empty_ok: bool = False) -> int:
     try:
         st = os.stat(p)
     except FileNotFoundError:
-        raise error(f"{p}: no such file") from None
+        raise error(f"{p}: no such file{missing_file_hint(p)}") from None
     except OSError as e:
         raise error(one_line(f"{p}: cannot read ({e.strerror or e})")) from None
     if stat.S_ISDIR(st.st_mode):

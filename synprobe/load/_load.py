@@ -15,12 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from synprobe.errors import did_you_mean
 from synprobe.io import validate
 from synprobe.io.h5 import open_dataset
 from synprobe.load._dataset import Dataset
 from synprobe.load._images import XReader
 from synprobe.load._table import LoadError, Table, file_table
 from synprobe.load._targets import make_target, parse_target
+from synprobe.paths import missing_file_hint
 
 SPLITS = ("train", "val", "test", "all")
 TARGET_KINDS = ("classification", "regression")
@@ -84,7 +86,8 @@ def load(
         else:
             if split_name not in t.splits:
                 have = ", ".join(sorted(t.splits)) or "none (use split='all')"
-                raise LoadError(f"{path}: no split {split_name!r}; the file's splits: {have}")
+                hint = did_you_mean(split_name, t.splits)
+                raise LoadError(f"{path}: no split {split_name!r}{hint}; the file's splits: {have}")
             rows = np.flatnonzero(t.splits[split_name][:, SPLITS.index(split)])
         x = XReader(f["x"], path).read(rows)
     index = np.arange(t.n, dtype=np.int64) if rows is None else rows.astype(np.int64)
@@ -141,5 +144,6 @@ def resolve_source(source, resolve) -> Path:
         fn = resolve if resolve is not None else resolver
         if fn is not None and isinstance(source, str):
             return Path(fn(source))
-        raise LoadError(f"{source}: no such file" + ("" if fn is not None else " (and no dataset catalog is set up)"))
+        hint = missing_file_hint(p) or ("" if fn is not None else " (and no dataset catalog is set up)")
+        raise LoadError(f"{source}: no such file{hint}")
     raise LoadError(f"load: expected a file path or dataset name, got {type(source).__name__}")

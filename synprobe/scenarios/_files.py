@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from synprobe.errors import did_you_mean
 from synprobe.load import load, read_table
 from synprobe.scenarios._common import ScenarioError
 from synprobe.scenarios.stream import Stream, with_eval_sets
@@ -36,7 +37,8 @@ def eval_sets_from_file(path, split_name="random", ood=None) -> dict:
 def _ood_names(splits, split_name, ood, path):
     if split_name not in splits:
         have = ", ".join(sorted(splits)) or "none"
-        raise ScenarioError(f"{path}: no split {split_name!r}; the file's splits: {have}")
+        hint = did_you_mean(split_name, splits)
+        raise ScenarioError(f"{path}: no split {split_name!r}{hint}; the file's splits: {have}")
     names = [n for n in sorted(splits) if n != split_name] if ood is None else list(ood)
     bad = [n for n in names if n not in splits or n == split_name]
     if bad:
