@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import asdict, dataclass, field, fields
 
+from synprobe.errors import did_you_mean
 from synprobe.harness.errors import HarnessError
 from synprobe.harness.replay import REPLAYS
 
@@ -124,8 +124,7 @@ class TrainConfig:
         names = [f.name for f in fields(cls)]
         for k in d:
             if k not in names:
-                hint = difflib.get_close_matches(k, names, 1)
-                more = f" (did you mean {hint[0]!r}?)" if hint else ""
+                more = did_you_mean(k, names)
                 raise HarnessError(f"{source}: unknown field {k!r}{more}; fields: {', '.join(names)}")
         try:
             return cls(**d)
@@ -143,8 +142,7 @@ def _choice(cfg: TrainConfig, name: str, allowed) -> None:
     """Field ``name`` is one of ``allowed`` (a near miss is suggested)."""
     v = getattr(cfg, name)
     if v not in allowed:
-        hint = difflib.get_close_matches(str(v), allowed, 1)
-        more = f" (did you mean {hint[0]!r}?)" if hint else ""
+        more = did_you_mean(str(v), allowed)
         _bad(name, f"unknown {v!r}; expected one of: {', '.join(allowed)}{more}")
 
 

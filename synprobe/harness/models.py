@@ -20,12 +20,12 @@ Bad names, options or shapes raise :class:`~synprobe.harness.errors.HarnessError
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 import operator
 from collections.abc import Callable
 
+from synprobe.errors import did_you_mean
 from synprobe.harness.errors import HarnessError
 
 try:
@@ -82,8 +82,7 @@ def list_models() -> list[str]:
 def _lookup(name) -> tuple[Callable[..., nn.Module], int]:
     if isinstance(name, str) and name in _REGISTRY:
         return _REGISTRY[name]
-    close = difflib.get_close_matches(str(name), list(_REGISTRY), n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    hint = did_you_mean(str(name), list(_REGISTRY))
     raise HarnessError(f"model {name!r} unknown; expected one of: {', '.join(list_models())}{hint}")
 
 
@@ -143,8 +142,7 @@ def build_model(name: str, in_shape, n_classes: int, **kwargs) -> nn.Module:
     accepted = _options(fn)
     for key in kwargs:
         if key not in accepted and not takes_any:
-            close = difflib.get_close_matches(key, list(accepted), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(key, list(accepted))
             raise HarnessError(
                 f"model '{name}' got unknown option '{key}'; accepted options: {_describe_options(fn)}{hint}"
             )

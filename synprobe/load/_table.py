@@ -8,7 +8,6 @@ module of the package, so that every module of it can raise it.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from synprobe.config import cache_home
-from synprobe.errors import FormatError, SynprobeError
+from synprobe.errors import FormatError, SynprobeError, did_you_mean
 from synprobe.io import validate
 
 # target names that mean the same column in the other layout
@@ -64,8 +63,7 @@ class Table:
         for alt in ALIASES.get(name, ()):
             if alt in self.columns:
                 return alt
-        near = difflib.get_close_matches(name, list(self.columns), n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        hint = did_you_mean(name, list(self.columns))
         raise LoadError(f"{self.path}: unknown {what} {name!r}{hint}; columns: {', '.join(sorted(self.columns))}")
 
     def first(self, name: str) -> np.ndarray:

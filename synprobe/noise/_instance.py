@@ -8,12 +8,12 @@ Import them from :mod:`synprobe.noise`, whose docstring states the conventions.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 
 import numpy as np
 
+from synprobe.errors import did_you_mean
 from synprobe.noise._core import (
     NoiseError,
     NoisyLabels,
@@ -190,8 +190,7 @@ def difficulty(attrs: Mapping[str, np.ndarray], weights: Mapping[str, float]) ->
     total = None
     for name, w in weights.items():
         if name not in attrs:
-            near = difflib.get_close_matches(name, list(attrs), n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            hint = did_you_mean(name, list(attrs))
             raise NoiseError(f"weights: unknown attribute {name!r}{hint}; expected one of {sorted(attrs)}")
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
             raise NoiseError(f"weights[{name!r}]: expected a finite number, got {w!r}")

@@ -3,10 +3,10 @@ is defined, and :func:`apply_noise`, which runs one by name (recipes and the com
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable
 
+from synprobe.errors import did_you_mean
 from synprobe.noise._core import NoiseError, NoisyLabels
 
 # model name -> model function, in the order the models are defined (error messages list them so)
@@ -27,8 +27,7 @@ def apply_noise(model: str, labels, n_classes: int, **kw) -> NoisyLabels:
     """
     fn = MODELS.get(model)
     if fn is None:
-        near = difflib.get_close_matches(str(model), list(MODELS), n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        hint = did_you_mean(str(model), list(MODELS))
         raise NoiseError(f"model: unknown {model!r}{hint}; expected one of {', '.join(MODELS)}")
     try:
         inspect.signature(fn).bind(labels, n_classes, **kw)

@@ -8,12 +8,11 @@ file, field path and allowed values) and the parsers/range checks of numbers and
 
 from __future__ import annotations
 
-import difflib
 import math
 from pathlib import Path
 
 from synprobe.dists import DISTS, Bernoulli, Choice, Const, Dist, Func, LogNormal, Mixture, Normal, RandInt, Uniform
-from synprobe.errors import InvalidRecipe
+from synprobe.errors import InvalidRecipe, did_you_mean
 
 
 class Ctx:
@@ -30,16 +29,14 @@ def _allowed(names) -> str:
 
 
 def unknown_field(ctx: Ctx, path: str, key: str, allowed) -> None:
-    near = difflib.get_close_matches(key, list(allowed), n=1)
-    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    hint = did_you_mean(key, list(allowed))
     ctx.fail(f"{path}.{key}" if path else key, f"unknown field{hint}; expected one of {_allowed(allowed)}")
 
 
 def choice_field(ctx: Ctx, path: str, v, allowed) -> str:
     """One of a fixed set of names (a mode), with a did-you-mean for near misses."""
     if v not in allowed:
-        near = difflib.get_close_matches(v, list(allowed), n=1) if isinstance(v, str) else []
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        hint = did_you_mean(v, allowed) if isinstance(v, str) else ""
         ctx.fail(path, f"unknown {v!r}{hint}; expected one of {_allowed(allowed)}")
     return v
 
@@ -164,8 +161,7 @@ def _check_dist(ctx, path, d, *, kind, allowed, lo, hi, open_lo=False) -> None:
             if kind in ("number", "int"):
                 number_field(ctx, p, x, integer=kind == "int", lo=lo, hi=hi, open_lo=open_lo)
             if allowed is not None and x not in allowed:
-                near = difflib.get_close_matches(str(x), [str(a) for a in allowed], n=1)
-                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                hint = did_you_mean(str(x), [str(a) for a in allowed])
                 ctx.fail(p, f"unknown {x!r}{hint}; expected one of {_allowed(allowed)}")
     elif kind == "int" and not isinstance(d, RandInt):
         ctx.fail(path, f"expected integers; {d.kind} gives real numbers")

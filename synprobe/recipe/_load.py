@@ -8,14 +8,13 @@ generation records in a file and the dataset catalog fingerprints).
 
 from __future__ import annotations
 
-import difflib
 import json
 import tomllib
 from dataclasses import fields
 from pathlib import Path
 
 from synprobe.dists import Dist
-from synprobe.errors import InvalidRecipe
+from synprobe.errors import InvalidRecipe, did_you_mean
 from synprobe.paths import bundled, read_text_file
 from synprobe.recipe._spec import OcclusionSpec, PatternSpec, Recipe, SymbolSpec
 from synprobe.recipe._validate import recipe_from_dict, spec_dict
@@ -35,8 +34,7 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
     if str(name_or_path) in known and not p.exists():
         p = known[str(name_or_path)]
     elif not p.exists():
-        near = difflib.get_close_matches(str(name_or_path), list(known), n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        hint = did_you_mean(str(name_or_path), list(known))
         raise InvalidRecipe(
             str(name_or_path),
             "",

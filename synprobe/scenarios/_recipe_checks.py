@@ -4,10 +4,9 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 
-from synprobe.errors import InvalidRecipe
+from synprobe.errors import InvalidRecipe, did_you_mean
 
 
 def quoted(names) -> str:
@@ -17,8 +16,7 @@ def quoted(names) -> str:
 
 def hint(key, allowed) -> str:
     """`` (did you mean 'x'?)`` when ``key`` is close to one of ``allowed``, else ``""``."""
-    near = difflib.get_close_matches(str(key), [str(a) for a in allowed], n=1)
-    return f" (did you mean {near[0]!r}?)" if near else ""
+    return did_you_mean(key, allowed)
 
 
 class Ctx:
