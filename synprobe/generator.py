@@ -34,6 +34,7 @@ import numpy as np
 
 from synprobe.errors import SynprobeError
 from synprobe.io.assemble import Assembler, column_schema
+from synprobe.io.h5 import read_info
 from synprobe.io.lock import output_lock
 from synprobe.io.partial import WorkDir, image_shape
 from synprobe.labels import y_json
@@ -343,6 +344,9 @@ def _open_work(out: Path, rc: Recipe, meta: dict, *, resume: bool, overwrite: bo
     """The run's ``OUT.partial/`` folder: created, kept (``resume``, same arguments) or started again
     (``overwrite``); anything else that is there is refused with one line saying what to pass."""
     if out.exists() and not overwrite:
+        if resume and _is_dataset(out):  # only a finished run renames its file into place
+            raise SynprobeError(f"{out}: already complete, nothing to resume; use it as it is, or pass --overwrite "
+                                "instead of --resume to generate it again")
         raise SynprobeError(f"{out}: already exists; pass --overwrite to replace it")
     if out.exists() and not out.is_file():
         raise SynprobeError(f"{out}: not a regular file; --overwrite only replaces a dataset file")
@@ -365,6 +369,15 @@ def _open_work(out: Path, rc: Recipe, meta: dict, *, resume: bool, overwrite: bo
         raise SynprobeError(f"{work.root}: nothing to resume; run without --resume")
     work.create(meta)
     return work
+
+
+def _is_dataset(path: Path) -> bool:
+    """True when ``path`` is a complete, readable dataset file."""
+    try:
+        read_info(path)
+    except SynprobeError:
+        return False
+    return True
 
 
 def _render_and_write(work: WorkDir, out: Path, renderer, first: dict, registry, meta: dict, workers: int,

@@ -3,7 +3,7 @@
 ``metrics``, ``config``, ``replay``, ``outputs`` and the run-directory readers (``rundir``,
 ``plots``, ``report``) need no torch; ``train``, ``models``, ``losses``, ``device`` (which device and
 precision run), ``scatter`` (duplicate-safe per-row updates), ``syncs`` (host-sync counting) and
-``data.DeviceData`` need it (``pip install 'synprobe[train]'``).
+``data.DeviceData`` need it (``pip install -e '.[train]'`` in the synprobe checkout).
 """
 
 from synprobe.harness.errors import HarnessError
