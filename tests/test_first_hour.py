@@ -182,3 +182,21 @@ def test_preview_tiles_carry_their_character(runner, small_h5, tmp_path):
     runner.invoke(main, ["preview", str(small_h5), "-o", str(png), "--rows", "2", "--cols", "3", "--cell", "32",
                          "--no-labels"])
     assert np.array_equal(np.asarray(Image.open(png)), bare)
+
+
+def test_readme_shows_the_product_first():
+    """README opens with a picture strip (a preview grid, a KA curve, a memorization plot) that
+    tools/make_gallery.py makes, each picture small."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("make_gallery", root / "tools" / "make_gallery.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    head = readme[: readme.index("## Quick start")]
+    for name in tool.STRIP:
+        assert f"](docs/gallery/{name})" in head, name
+        png = root / "docs" / "gallery" / name
+        assert png.is_file() and png.stat().st_size < 150_000, name
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
