@@ -361,7 +361,7 @@ def test_plot_overlay_mixed_runs(tmp_path):
 def test_without_matplotlib_says_how_to_install(tmp_path, monkeypatch):
     d = make_run(tmp_path, n_tasks=3)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(HarnessError, match=r"synprobe plots need matplotlib: pip install 'synprobe\[view\]'"):
+    with pytest.raises(HarnessError, match=r"synprobe plots need matplotlib: pip install -e '\.\[view\]' \(from the"):
         plot_run(d)
     r = CliRunner().invoke(main, ["report", str(d), "-o", str(tmp_path / "rep")])
     assert r.exit_code == 1 and f"Error: {MATPLOTLIB_MISSING}" in r.output and "Traceback" not in r.output
