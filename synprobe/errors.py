@@ -18,7 +18,14 @@ __all__ = [
     "NotEnoughMemory",
     "SynprobeError",
     "did_you_mean",
+    "install_hint",
 ]
+
+
+def install_hint(extra: str) -> str:
+    """What to type to install an optional extra (``train``, ``view``, ``dev``): synprobe is installed from a
+    clone, not from a package index, so ``pip install 'synprobe[train]'`` would find nothing."""
+    return f"pip install -e '.[{extra}]' (from the synprobe checkout)"
 
 
 class SynprobeError(Exception):

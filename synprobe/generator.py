@@ -46,6 +46,7 @@ from synprobe.config import glyph_cache_dir
 from synprobe.errors import SynprobeError
 from synprobe.fonts import FontRegistry
 from synprobe.io.assemble import Assembler, column_schema, slab_rows
+from synprobe.io.h5 import read_info
 from synprobe.io.lock import output_lock
 from synprobe.io.partial import WorkDir, image_shape
 from synprobe.paths import format_size
@@ -361,6 +362,9 @@ def _open_work(out: Path, rc: Recipe, meta: dict, mode: WriteMode) -> WorkDir:
     """The run's ``OUT.partial/`` folder: created, kept (resumed, same arguments) or started again
     (overwritten); anything else that is there is refused with one line saying what to pass."""
     if out.exists() and not mode.replaces:
+        if mode.resumes and _is_dataset(out):  # only a finished run renames its file into place
+            raise SynprobeError(f"{out}: already complete, nothing to resume; use it as it is, or pass --overwrite "
+                                "instead of --resume to generate it again")
         raise SynprobeError(f"{out}: already exists; pass --overwrite to replace it")
     if out.exists() and not out.is_file():
         raise SynprobeError(f"{out}: not a regular file; --overwrite only replaces a dataset file")
@@ -383,6 +387,15 @@ def _open_work(out: Path, rc: Recipe, meta: dict, mode: WriteMode) -> WorkDir:
         raise SynprobeError(f"{work.root}: nothing to resume; run without --resume")
     work.create(meta)
     return work
+
+
+def _is_dataset(path: Path) -> bool:
+    """True when ``path`` is a complete, readable dataset file."""
+    try:
+        read_info(path)
+    except SynprobeError:
+        return False
+    return True
 
 
 def _render_and_write(work: WorkDir, out: Path, renderer, first: dict, registry, meta: dict, workers: int,

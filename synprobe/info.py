@@ -64,7 +64,7 @@ def describe(path) -> dict:
             splits[name] = {"train": int(m[:, 0].sum()), "val": int(m[:, 1].sum()), "test": int(m[:, 2].sum())}
     info["attributes"] = cols
     info["split_counts"] = splits
-    for key in ("recipe", "versions"):  # shown parsed when they are sane JSON, else as they are
+    for key in ("recipe", "versions", "fonts"):  # shown parsed when they are sane JSON, else as they are
         if isinstance(info.get(key), str):
             try:
                 info[key] = validate.loads_json(info[key], f"{path}: {key}")

@@ -4,7 +4,7 @@ part of a split (``synprobe view``).
     >>> from synprobe.view import view_file
     >>> view_file("default.h5", "view.png", by=("char", "scale"))      # doctest: +SKIP
 
-Needs matplotlib (``pip install 'synprobe[view]'``), drawn with the Agg backend (no display).
+Needs matplotlib (``pip install -e '.[view]'`` in the synprobe checkout), drawn with the Agg backend (no display).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synprobe.errors import SynprobeError
+from synprobe.errors import SynprobeError, install_hint
 from synprobe.io import validate
 from synprobe.io.h5 import open_dataset
 from synprobe.load import LoadError, file_table
@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_BY", "view_file"]
 DEFAULT_BY = ("char", "font", "scale", "rotation")
 _PARTS = ("train", "val", "test")
 _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c")
-MATPLOTLIB_MISSING = "synprobe view needs matplotlib: pip install 'synprobe[view]'"
+MATPLOTLIB_MISSING = f"synprobe view needs matplotlib: {install_hint('view')}"
 
 
 def _matplotlib():

@@ -196,7 +196,7 @@ def test_resnet18_is_adapted_to_small_images():
 def test_resnet18_without_torchvision_says_how_to_install(monkeypatch):
     for mod in ("torchvision", "torchvision.models"):  # None in sys.modules makes the import fail
         monkeypatch.setitem(sys.modules, mod, None)
-    with pytest.raises(HarnessError, match=r"pip install 'synprobe\[train\]'"):
+    with pytest.raises(HarnessError, match=r"needs torchvision: pip install -e '\.\[train\]' \(from the synprobe"):
         build_model("resnet18", (3, 32, 32), 10)
 
 

@@ -309,6 +309,26 @@ def test_plot_run_writes_the_plots_with_data(tmp_path):
     assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == sorted(p.name for p in got)  # no tmp left
 
 
+def test_plot_titles_are_readable(tmp_path, monkeypatch):
+    """The accuracy-matrix title was 7 pt (the others 8 or 9): every title is now 11 pt and fits its figure."""
+    pytest.importorskip("matplotlib", reason="matplotlib not installed")
+    from synprobe.harness import plots
+
+    figs, save = [], plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path, dpi: figs.append((path.name, fig)) or save(fig, path, dpi))
+    a = make_run(tmp_path, "a-run-with-a-long-name", n_tasks=30, memorization=True, step_evals=True)
+    plot_run(a)
+    plot_overlay([a, make_run(tmp_path, "b", n_tasks=6, memorization=True)], tmp_path / "report")
+    assert {"accuracy_matrix.png", "ka.png", "ka_overlay.png"} <= {name for name, _ in figs}
+    for name, fig in figs:
+        for ax in fig.axes:
+            if not ax.get_title():
+                continue  # the colour bar
+            assert ax.title.get_fontsize() >= 11, name
+            box = ax.title.get_window_extent(fig.canvas.get_renderer())
+            assert box.x0 >= 0 and box.x1 <= fig.bbox.x1 + 1, f"{name}: the title does not fit"
+
+
 def test_matrix_of_a_run_evaluated_every_few_tasks(tmp_path):
     pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install 'synprobe[view]'")
     d = make_run(tmp_path, n_tasks=7, eval_every_tasks=3, ood=())
@@ -341,7 +361,7 @@ def test_plot_overlay_mixed_runs(tmp_path):
 def test_without_matplotlib_says_how_to_install(tmp_path, monkeypatch):
     d = make_run(tmp_path, n_tasks=3)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(HarnessError, match=r"synprobe plots need matplotlib: pip install 'synprobe\[view\]'"):
+    with pytest.raises(HarnessError, match=r"synprobe plots need matplotlib: pip install -e '\.\[view\]' \(from the"):
         plot_run(d)
     r = CliRunner().invoke(main, ["report", str(d), "-o", str(tmp_path / "rep")])
     assert r.exit_code == 1 and f"Error: {MATPLOTLIB_MISSING}" in r.output and "Traceback" not in r.output

@@ -88,7 +88,9 @@ def _torch() -> dict:
     try:
         import torch
     except ImportError:
-        return {"installed": False, "hint": "pip install -e '.[train]' (in the repository) for training"}
+        from synprobe.errors import install_hint
+
+        return {"installed": False, "hint": f"{install_hint('train')} for training"}
     out = {"installed": True, "version": torch.__version__, "cuda build": torch.version.cuda or "none",
            "cuda available": torch.cuda.is_available()}
     if torch.cuda.is_available():

@@ -13,6 +13,7 @@ import json
 import click
 
 from synprobe.cli._errors import friendly_errors
+from synprobe.errors import install_hint
 from synprobe.scripts import ALPHABETS
 
 
@@ -160,7 +161,7 @@ def _legibility(dirs, write: bool) -> list[str]:
     except ImportError:
         click.echo(
             "legibility: bundled re-audit skipped (it trains a classifier and needs torch: "
-            "pip install 'synprobe[train]'); checked that legibility.json is current"
+            f"{install_hint('train')}); checked that legibility.json is current"
         )
         problems += _registry().legibility_notes
     else:

@@ -16,8 +16,10 @@ from synprobe.cli._errors import friendly_errors
               help="Seed when SOURCE is a recipe.")
 @click.option("--cell", type=click.IntRange(8, 512), default=96, show_default=True,
               help="Displayed size of each image, in pixels.")
+@click.option("--labels/--no-labels", default=True, show_default=True,
+              help="Write each image's character under it.")
 @friendly_errors
-def preview(source, out, rows, cols, seed, cell):
+def preview(source, out, rows, cols, seed, cell, labels):
     """Save a grid of images from a dataset FILE (.h5) or rendered from a RECIPE."""
     from pathlib import Path
 
@@ -25,9 +27,9 @@ def preview(source, out, rows, cols, seed, cell):
 
     p = Path(source)
     if p.suffix in (".h5", ".hdf5", ".h5py") or _is_hdf5(p):
-        preview_file(p, out, rows=rows, cols=cols, cell=cell)
+        preview_file(p, out, rows=rows, cols=cols, cell=cell, labels=labels)
     else:
-        preview_recipe(source, out, rows=rows, cols=cols, seed=seed, cell=cell)
+        preview_recipe(source, out, rows=rows, cols=cols, seed=seed, cell=cell, labels=labels)
     click.echo(f"wrote {out}")
 
 

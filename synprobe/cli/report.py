@@ -22,11 +22,11 @@ def report(run_dirs, out_dir, as_json, no_plots, group):
     from synprobe.harness.report import format_table, group_rows, row_of, rows_json
     from synprobe.harness.rundir import read_run
 
+    runs = [read_run(d) for d in run_dirs]  # a missing or broken run dir is the first thing to hear about
     if not no_plots:
         from synprobe.harness.plots import need_matplotlib
 
         need_matplotlib()  # before any output
-    runs = [read_run(d) for d in run_dirs]
     rows = group_rows(runs) if group else [row_of(r) for r in runs]
     click.echo(rows_json(rows) if as_json else format_table(rows))
     if no_plots:

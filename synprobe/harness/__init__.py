@@ -5,7 +5,7 @@ what it evaluates, ``memorization`` the Feldman–Zhang estimate over K subset r
 ``config.json`` both write. ``metrics`` (a package), ``config``, ``replay``, ``outputs`` and the run-directory
 readers (``rundir``, ``plots``, ``report``) need no torch; ``train``, ``models``, ``losses``, ``device`` (which
 device and precision run), ``scatter`` (duplicate-safe per-row updates), ``syncs`` (host-sync counting) and
-``data.DeviceData`` need it (``pip install 'synprobe[train]'``).
+``data.DeviceData`` need it (``pip install -e '.[train]'`` in the synprobe checkout).
 """
 
 from synprobe.harness.errors import HarnessError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synprobe.errors import SynprobeError
+from synprobe.errors import SynprobeError, install_hint
 
 __all__ = ["HarnessError", "need_torch"]
 
@@ -16,5 +16,5 @@ def need_torch():
     try:
         import torch
     except ImportError:
-        raise HarnessError("training needs torch: pip install 'synprobe[train]'") from None
+        raise HarnessError(f"training needs torch: {install_hint('train')}") from None
     return torch

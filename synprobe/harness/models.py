@@ -25,7 +25,7 @@ import math
 import operator
 from collections.abc import Callable
 
-from synprobe.errors import did_you_mean
+from synprobe.errors import did_you_mean, install_hint
 from synprobe.harness.errors import HarnessError
 
 try:
@@ -33,7 +33,7 @@ try:
     import torch.nn.functional as F
     from torch import nn
 except ImportError:  # pragma: no cover - only without the train extra
-    raise HarnessError("synprobe.harness.models needs torch: pip install 'synprobe[train]'") from None
+    raise HarnessError(f"synprobe.harness.models needs torch: {install_hint('train')}") from None
 
 __all__ = [
     "Classifier", "MaxPool2x2", "build_model", "count_parameters", "list_models", "model_info", "register_model",
@@ -324,7 +324,7 @@ def _resnet18(in_shape, n_classes):
     try:
         from torchvision.models import resnet18
     except ImportError:
-        raise HarnessError("model 'resnet18' needs torchvision: pip install 'synprobe[train]'") from None
+        raise HarnessError(f"model 'resnet18' needs torchvision: {install_hint('train')}") from None
     body = resnet18(weights=None)
     body.conv1 = nn.Conv2d(in_shape[0], 64, 3, stride=1, padding=1, bias=False)
     nn.init.kaiming_normal_(body.conv1.weight, mode="fan_out", nonlinearity="relu")

@@ -5,7 +5,8 @@
     [PosixPath('runs/a/plots/ka.png'), ...]
     >>> plot_overlay(["runs/a", "runs/b"], "report")          # doctest: +SKIP
 
-Needs matplotlib (``pip install 'synprobe[view]'``), drawn with the Agg backend (no display); never torch.
+Needs matplotlib (``pip install -e '.[view]'`` in the synprobe checkout), drawn with the Agg backend (no
+display); never torch.
 A figure whose data the run lacks (no memorization rows, no step evaluations, no accuracy matrix) is not written.
 """
 
@@ -16,12 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from synprobe.errors import install_hint
 from synprobe.harness.errors import HarnessError
 from synprobe.harness.rundir import Run, read_run
 
 __all__ = ["MATPLOTLIB_MISSING", "need_matplotlib", "plot_overlay", "plot_run"]
 
-MATPLOTLIB_MISSING = "synprobe plots need matplotlib: pip install 'synprobe[view]'"
+MATPLOTLIB_MISSING = f"synprobe plots need matplotlib: {install_hint('view')}"
+TITLE_FONTSIZE = 11  # every figure title: readable at the PNG's own size
 TASKS_TRAINED = "tasks trained (0: before training)"  # x of KA curves: task + 1, as summary.json's ka.tasks_to
 _MEMO_LINES = (("noisy_memorized", "tab:red", "-"), ("noisy_correct", "tab:green", "-"),
                ("noisy_other", "tab:gray", "-"), ("clean_correct", "tab:blue", "--"),
@@ -62,14 +65,14 @@ def _save(fig, path: Path, dpi: int) -> Path:
     return path
 
 
-def _fraction_axes(ax, ylabel: str, title: str, *, legend: bool = True, fontsize: int = 8, ncol: int = 1) -> None:
+def _fraction_axes(ax, ylabel: str, title: str, *, legend: bool = True, ncol: int = 1) -> None:
     """The shared look of every accuracy/fraction plot: y in [0, 1], grid, legend, title."""
     ax.set_ylabel(ylabel)
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
     if legend:
         ax.legend(fontsize=7, ncol=ncol)
-    ax.set_title(title, fontsize=fontsize)
+    ax.set_title(title, fontsize=TITLE_FONTSIZE)
 
 
 def _as_run(r) -> Run:
@@ -143,7 +146,7 @@ def _per_class_plot(run: Run, path: Path, dpi: int) -> Path | None:
     if got is None or not np.isfinite(got[0]).any():
         return None
     acc, counts, rho = got
-    fig = _figure(5.0, 4.0)
+    fig = _figure(6.4, 4.0)
     ax = fig.subplots()
     ax.scatter(counts, acc, s=14, alpha=0.7)
     if run.n_classes <= 30:
@@ -162,7 +165,7 @@ def _matrix_plot(run: Run, path: Path, dpi: int) -> Path | None:
     if m is None or m.size == 0:
         return None
     e, t = m.shape
-    fig = _figure(min(9.0, 3.0 + 0.25 * t), min(8.0, 2.5 + 0.22 * e))
+    fig = _figure(min(9.0, max(6.4, 3.0 + 0.25 * t)), min(8.0, max(4.0, 2.5 + 0.22 * e)))
     ax = fig.subplots()
     im = ax.imshow(m, vmin=0, vmax=1, cmap="viridis", aspect="auto", interpolation="nearest")
     if e * t <= 400:
@@ -178,9 +181,9 @@ def _matrix_plot(run: Run, path: Path, dpi: int) -> Path | None:
         ax.set_yticks(range(0, e, step), [str(v) for v in after[::step]])
     ax.set_ylabel("after task (task-end evaluation i)")
     mx = (run.summary or {}).get("matrix") or {}
-    ax.set_title(f"{_title(run)}\nACC {_fmt(mx.get('ACC'))}, BWT {_fmt(mx.get('BWT'))}, forgetting "
-                 f"{_fmt(mx.get('forgetting_chaudhry'))} (Chaudhry) / {_fmt(mx.get('forgetting_avalanche'))} "
-                 "(Avalanche)", fontsize=7)
+    ax.set_title(f"{_title(run)}\nACC {_fmt(mx.get('ACC'))}, BWT {_fmt(mx.get('BWT'))}\nforgetting "
+                 f"{_fmt(mx.get('forgetting_chaudhry'))} (Chaudhry), {_fmt(mx.get('forgetting_avalanche'))} "
+                 "(Avalanche)", fontsize=TITLE_FONTSIZE)
     return _save(fig, path, dpi)
 
 
@@ -304,7 +307,7 @@ def plot_overlay(runs, out_dir, dpi: int = 80) -> list[Path]:
             ax.plot(c["task"] + 1, c["acc"], linewidth=1.2, label=lab)
         _int_ticks(ax.xaxis)
         ax.set_xlabel(TASKS_TRAINED)
-        _fraction_axes(ax, "iid accuracy (all classes)", f"knowledge accumulation, {len(curves)} runs", fontsize=9)
+        _fraction_axes(ax, "iid accuracy (all classes)", f"knowledge accumulation, {len(curves)} runs")
         written.append(_save(fig, out / "ka_overlay.png", dpi))
     memo = [(lab, r.memorization) for lab, r in zip(labels, runs) if len(r.memorization)]
     if memo:
@@ -319,6 +322,7 @@ def plot_overlay(runs, out_dir, dpi: int = 80) -> list[Path]:
                 ax.plot(t["samples"], t["acc"], color=f"C{i % 10}", linestyle=":", label=f"{lab}: test accuracy")
         ax.set_xlabel("training samples seen")
         _fraction_axes(ax, "fraction of noisy rows seen",
-                       "noisy rows: memorized (solid), predicted with their true label (dashed); test acc (dotted)")
+                       "noisy rows: memorized (solid), predicted with their true label\n"
+                       "(dashed); test accuracy (dotted)")
         written.append(_save(fig, out / "memorization_overlay.png", dpi))
     return written
