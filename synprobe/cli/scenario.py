@@ -51,11 +51,20 @@ def build_cmd(recipe, data, out, seed):
                f"({s['distinct_train_rows']:,} distinct rows), {s['val_rows']:,} val, "
                f"task size {s['task_size'][0]}..{s['task_size'][1]}, seed {stream.seed}")
     click.echo("eval sets: " + ", ".join(f"{k} ({v:,})" for k, v in s["eval_sets"].items()))
+    click.echo(_pool_line(s["held_out"]))
     nz = stream.spec.get("noise")
     if nz:
         click.echo(f"noise: {nz['model']} rate {nz['params'].get('rate', '?')}: {nz['n_flipped']:,} of "
                    f"{nz['n']:,} rows flipped ({nz['rate']:.3f}); {nz['n_occurrences_flipped']:,} of "
                    f"{nz['n_occurrences']:,} training occurrences")
+
+
+def _pool_line(held: dict) -> str:
+    """Which splits the training pool leaves out, and what each costs (a split added to the file
+    later is held out only when the recipe names it in ``ood``)."""
+    parts = [f"{name} removes {n:,}" for name, n in held["removed"].items()] or ["none"]
+    return (f"training pool: {held['train_rows']:,} of the {held['train_part_rows']:,} rows in the train part; "
+            f"held-out splits: {', '.join(parts)} (the recipe's `ood` chooses them)")
 
 
 @scenario.command("show")

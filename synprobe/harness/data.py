@@ -104,6 +104,10 @@ def _check_match(stream, path: Path, n_rows: int, source: str) -> None:
         raise HarnessError(f"{source}: built over {rec.get('file', 'another file')} with {rec['n_rows']:,} rows, "
                            f"but {path} has {n_rows:,}; rebuild the stream over this file")
     if rec.get("sha256") and rec["sha256"] != file_sha256_cached(path):
+        if rec.get("file") == path.name:  # same name, other bytes: most often a split added since the build
+            raise HarnessError(f"{source}: {path} changed since the stream was built over it (sha256 "
+                               f"{rec['sha256'][:12]}…; a `synprobe split` changes it too); rebuild the stream: "
+                               f"synprobe scenario build RECIPE --data {path} -o {source}")
         raise HarnessError(f"{source}: built over {rec.get('file', 'another file')} (sha256 {rec['sha256'][:12]}…), "
                            f"which is not {path}; rebuild the stream over this file")
     hi = max([int(stream.indices.max(initial=-1))] + [int(v.max(initial=-1)) for v in stream.eval_sets.values()])

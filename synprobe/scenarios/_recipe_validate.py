@@ -57,7 +57,9 @@ class ScenarioSpec:
         attribute: numeric attribute column that drifts (``drift``).
         n_classes: seeded class subset for ``class_incremental`` (passed as ``class_order``).
         noise: ``{"model": ..., "rate": ..., ...}`` applied to the training labels, or None.
-        ood: names of the file's other splits used as OOD eval sets (None: all others).
+        ood: names of the file's other splits held out of training and used as OOD eval sets (None:
+            the splits ``synprobe generate`` writes, other than ``split_name``; a split added to the
+            file later is held out only when named here).
         seed: default seed of every random choice.
         source: where the recipe came from (file path or ``<recipe>``).
     """

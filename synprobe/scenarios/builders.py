@@ -34,7 +34,13 @@ from synprobe.scenarios._assemble import (
     task_classes,
 )
 from synprobe.scenarios._common import ScenarioError, csr_take
-from synprobe.scenarios._files import attach_eval_sets, eval_sets_from_file, train_from_file
+from synprobe.scenarios._files import (
+    attach_eval_sets,
+    eval_sets_from_file,
+    held_out_counts,
+    held_out_splits,
+    train_from_file,
+)
 from synprobe.scenarios.laws import Law, Uniform, law_from_spec
 from synprobe.scenarios.stream import Stream
 
@@ -45,6 +51,8 @@ __all__ = [
     "domain_incremental",
     "drift",
     "eval_sets_from_file",
+    "held_out_counts",
+    "held_out_splits",
     "instance_incremental",
     "recurring",
     "train_from_file",

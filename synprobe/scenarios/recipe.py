@@ -37,7 +37,7 @@ from synprobe.errors import InvalidRecipe, SynprobeError
 from synprobe.load import read_table
 from synprobe.paths import bundled, read_text_file
 from synprobe.scenarios._common import ScenarioError
-from synprobe.scenarios._files import attach_eval_sets, train_from_file
+from synprobe.scenarios._files import attach_eval_sets, held_out_counts, train_from_file
 from synprobe.scenarios._kinds import KINDS_BY_NAME, TrainData
 from synprobe.scenarios._recipe_checks import Ctx, hint, quoted
 from synprobe.scenarios._recipe_noise import noisy_stream_labels
@@ -153,6 +153,7 @@ def _record(spec: ScenarioSpec, stream: Stream, data: TrainData, path: Path) -> 
         "target": spec.target,
         "split_name": spec.split_name,
         "data": {"file": path.name, "sha256": file_sha256(path), "n_rows": int(table.n)},
+        "held_out": _held_out(spec, path),
     }
     names = table.categories.get(table.resolve(spec.target))
     if names is not None:  # what the class ids mean, for plots and reports (stream.classes order)
@@ -162,6 +163,13 @@ def _record(spec: ScenarioSpec, stream: Stream, data: TrainData, path: Path) -> 
     if record is not None:
         rec.update(record(spec, data, stream))
     return rec
+
+
+def _held_out(spec: ScenarioSpec, path: Path) -> dict:
+    """The training pool, explicit: which splits were held out and how many train rows each removed."""
+    counts = held_out_counts(path, spec.split_name, list(spec.ood) if spec.ood is not None else None)
+    train, kept = counts.pop("train"), counts.pop("kept")
+    return {"splits": list(counts), "removed": counts, "train_part_rows": train, "train_rows": kept}
 
 
 def summarize(stream) -> dict:
@@ -176,6 +184,8 @@ def summarize(stream) -> dict:
         "task_size": [int(sizes.min()), int(sizes.max())] if len(sizes) else [0, 0],
         "eval_sets": {k: int(len(v)) for k, v in stream.eval_sets.items()},
     }
+    if "held_out" in stream.spec:
+        out["held_out"] = stream.spec["held_out"]
     nz = stream.spec.get("noise")
     if nz:
         out["noise"] = {k: nz[k] for k in ("model", "rate", "n", "n_flipped") if k in nz}
