@@ -202,3 +202,4 @@ def test_cli_check_agrees_with_committed_coverage():
     res = CliRunner().invoke(fonts, ["check", "--no-legibility"])  # the re-audit trains: minutes
     assert res.exit_code == 0, res.output
     assert "agree" in res.output and "legibility: re-audit skipped (--no-legibility)" in res.output
+    assert f"auditing {len(MANIFEST['fonts']):,} fonts of" in res.stderr  # not a silent minute (issue 17)

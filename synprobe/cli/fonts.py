@@ -9,6 +9,7 @@ Root group wiring (in ``synprobe/cli/__init__.py``)::
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -83,6 +84,15 @@ def list_cmd(script, tier, as_json, all_roles) -> None:
     )
 
 
+def _audit_with_progress(d, workers) -> dict:
+    """``audit_dir`` with a progress bar on stderr: the bundled set takes about a minute."""
+    from synprobe.fonts import audit_dir
+
+    n = len(json.loads((d / "manifest.json").read_text(encoding="utf-8"))["fonts"])
+    with click.progressbar(length=n, label=f"auditing {n:,} fonts of {d}", file=sys.stderr) as bar:
+        return audit_dir(d, workers, progress=bar.update)
+
+
 @fonts.command("check")
 @click.option("--write", is_flag=True, help="Rewrite coverage.json (and legibility.json) from the fresh audits.")
 @click.option("--workers", type=int, default=None, help="Audit processes (default: all cores).")
@@ -95,7 +105,7 @@ def list_cmd(script, tier, as_json, all_roles) -> None:
 def check_cmd(write, workers, legibility) -> None:
     """Re-audit every bundled and user font, verify checksums, compare with coverage.json and
     legibility.json."""
-    from synprobe.fonts import audit_dir, dump_json, verify
+    from synprobe.fonts import dump_json, verify
     from synprobe.paths import bundled, user_home
 
     reg = _registry() if not write else None
@@ -105,7 +115,7 @@ def check_cmd(write, workers, legibility) -> None:
     if (user_home() / "fonts" / "manifest.json").is_file():
         dirs.append(user_home() / "fonts")
     for d in dirs:
-        fresh = audit_dir(d, workers)
+        fresh = _audit_with_progress(d, workers)
         if write:
             dump_json(d / "coverage.json", fresh)
             click.echo(f"wrote {d / 'coverage.json'}: {len(fresh['fonts'])} fonts, {len(fresh['dropped'])} dropped")

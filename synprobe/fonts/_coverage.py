@@ -19,17 +19,26 @@ from synprobe.fonts.audit import audit_font, dedup, probe_font
 from synprobe.paths import bundled
 
 
-def audit_dir(d: Path, workers: int | None = None) -> dict:
-    """Audit every font of the folder ``d``'s manifest; return its coverage document."""
+def audit_dir(d: Path, workers: int | None = None, progress=None) -> dict:
+    """Audit every font of the folder ``d``'s manifest; return its coverage document.
+
+    ``progress(n)``, when given, is called with the number of fonts done since its last call."""
     raw = (d / "manifest.json").read_bytes()
     man = json.loads(raw)
     entries = man["fonts"]
     jobs = [(e["id"], str(d / e["file"])) for e in entries]
+    tick = progress or (lambda n: None)
     if workers == 1 or len(jobs) < 8:
-        results = [audit_job(j) for j in jobs]
+        results = []
+        for j in jobs:
+            results.append(audit_job(j))
+            tick(1)
     else:
         with mp.get_context("fork").Pool(workers) as pool:
-            results = pool.map(audit_job, jobs, chunksize=4)
+            results = []
+            for r in pool.imap(audit_job, jobs, chunksize=4):  # in order, as pool.map
+                results.append(r)
+                tick(1)
     fonts, dropped, probes = {}, {}, {}
     for fid, cov, probe, err in results:
         if err:
