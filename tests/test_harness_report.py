@@ -125,10 +125,12 @@ def make_run(root, name="run", *, n_tasks=20, k=4, ood=OOD, memorization=False, 
         np.save(d / "accuracy_matrix.npy", R)
         if R.shape[0] == R.shape[1]:
             mx = {"ACC": M.average_accuracy(R), "BWT": M.backward_transfer(R), "FWT": M.forward_transfer(R),
-                  "forgetting_chaudhry": M.forgetting_chaudhry(R), "forgetting_avalanche": M.forgetting_avalanche(R)}
+                  "forgetting_since_trained": M.forgetting_since_trained(R),
+                  "forgetting_max_earlier": M.forgetting_max_earlier(R),
+                  "forgetting_avalanche": M.forgetting_avalanche(R)}
         else:  # evaluated every few tasks: the GEM metrics need one row per task
-            mx = {"ACC": float(R[-1].mean()), "BWT": None, "FWT": None, "forgetting_chaudhry": None,
-                  "forgetting_avalanche": None}
+            mx = {"ACC": float(R[-1].mean()), "BWT": None, "FWT": None, "forgetting_since_trained": None,
+                  "forgetting_max_earlier": None, "forgetting_avalanche": None}
     last_memo = next((dict((k_, v) for k_, v in r.items() if k_ != "kind") for r in reversed(rows)
                       if r["kind"] == "memorization"), None)
     summary = {"final": {s: _acc(n_tasks - 1, i) for i, s in enumerate(sets)},
@@ -393,17 +395,18 @@ def test_report_rows_hold_the_summary_numbers(tmp_path):
     assert row["seen_acc"] == s["seen_acc_final"]
     R = np.load(d / "accuracy_matrix.npy")
     assert row["ACC"] == pytest.approx(M.average_accuracy(R)) and row["BWT"] == pytest.approx(M.backward_transfer(R))
-    assert row["forgetting_chaudhry"] == pytest.approx(M.forgetting_chaudhry(R))
+    assert row["forgetting_since_trained"] == pytest.approx(M.forgetting_since_trained(R))
+    assert row["forgetting_max_earlier"] == pytest.approx(M.forgetting_max_earlier(R))
     assert row["forgetting_avalanche"] == pytest.approx(M.forgetting_avalanche(R))
-    assert row["forgetting_chaudhry"] > row["forgetting_avalanche"]  # the bump after each task's own training
+    assert row["forgetting_since_trained"] > row["forgetting_avalanche"]  # the bump after each task's own training
     assert row["ood_gap"] == pytest.approx({OOD[0]: 0.12, OOD[1]: 0.24, "mean": 0.18})
     assert row["memorized"] == pytest.approx(0.6) == s["memorization"]["noisy_memorized"]
     text = format_table([row])
     for needle in ("resnet20-seen", "resnet20", "seen/ce/none", "1,234", f"{row['final_iid']:.3f}",
                    f"{row['ka_auc']:.3f}", f"{row['ACC']:.3f}", f"{row['BWT']:+.3f}",
-                   f"{row['forgetting_chaudhry']:.3f}", f"{row['forgetting_avalanche']:.3f}", "+0.120", "+0.240",
-                   "0.600", "gap stratified_font", "gap scale", "gap mean", "+0.180", "memorized", "F chaudhry",
-                   "F avalanche"):
+                   f"{row['forgetting_since_trained']:.3f}", f"{row['forgetting_max_earlier']:.3f}",
+                   f"{row['forgetting_avalanche']:.3f}", "+0.120", "+0.240", "0.600", "gap stratified_font",
+                   "gap scale", "gap mean", "+0.180", "memorized", "F since", "F earlier", "F avalanche"):
         assert needle in text, needle
     header, rule, line = text.splitlines()
     names = ["run", "model", "opt", "mlr", "K", "tasks", "sps", "iid", "auc", "t5", "t75", "t9"]
@@ -420,7 +423,8 @@ def test_report_without_optional_data_uses_none(tmp_path):
     _dump(d / "summary.json", s)
     (row,) = report([d])
     assert row["ood_gap"] == {} and row["memorized"] is None and row["seen_acc"] is None
-    assert all(row[k] is None for k in ("ACC", "BWT", "FWT", "forgetting_chaudhry", "forgetting_avalanche"))
+    matrix_keys = ("ACC", "BWT", "FWT", "forgetting_since_trained", "forgetting_max_earlier", "forgetting_avalanche")
+    assert all(row[k] is None for k in matrix_keys)
     assert row["tasks_to"] == {"0.5": 1, "0.75": None, "0.9": None}
     text = format_table([row])
     header = text.splitlines()[0].split()
@@ -463,10 +467,11 @@ def test_report_nan_in_summary_becomes_null(tmp_path):
     assert row["samples_per_s"] is None and "1,234" not in format_table([row])
 
 
-@given(vals=st.lists(st.none() | st.floats(allow_nan=True, allow_infinity=True), min_size=8, max_size=8),
+@given(vals=st.lists(st.none() | st.floats(allow_nan=True, allow_infinity=True), min_size=9, max_size=9),
        gaps=st.dictionaries(st.sampled_from(["ood_a", "b", "ood_c"]), st.none() | st.floats(-1, 1), max_size=3))
 def test_format_table_and_json_take_any_values(vals, gaps):
-    keys = ("samples_per_s", "final_iid", "ka_auc", "seen_acc", "ACC", "BWT", "forgetting_chaudhry", "memorized")
+    keys = ("samples_per_s", "final_iid", "ka_auc", "seen_acc", "ACC", "BWT", "forgetting_since_trained",
+            "forgetting_max_earlier", "memorized")
     row = {"name": "r", "model": "mlp", "masking": "none", "loss": "ce", "replay": "none", "n_classes": 3,
            "tasks": 2, "tasks_to": {"0.5": None}, "forgetting_avalanche": None, "ood_gap": gaps,
            **dict(zip(keys, vals))}
@@ -535,3 +540,16 @@ def test_cli_report_usage(runner):
     assert r.exit_code == 2 and "Missing argument 'RUN_DIR...'" in r.output
     r = runner.invoke(main, ["report", "--help"])
     assert r.exit_code == 0 and "--json" in r.output and "-o, --out" in r.output
+
+
+def test_a_summary_from_before_both_forgettings_reads_its_one_as_since_trained(tmp_path):
+    d = make_run(tmp_path)
+    p = d / "summary.json"
+    s = json.loads(p.read_text())
+    mx = s["matrix"]
+    mx["forgetting_chaudhry"] = mx.pop("forgetting_since_trained")  # the key runs wrote before
+    del mx["forgetting_max_earlier"]
+    p.write_text(json.dumps(s))
+    (row,) = report([d])
+    assert row["forgetting_since_trained"] == mx["forgetting_chaudhry"]
+    assert row["forgetting_max_earlier"] is None

@@ -22,6 +22,8 @@ from synprobe.harness.metrics import (
     forgetting_avalanche,
     forgetting_chaudhry,
     forgetting_events,
+    forgetting_max_earlier,
+    forgetting_since_trained,
     forward_transfer,
     ka_summary,
     min_acc,
@@ -396,3 +398,36 @@ def test_errors(call):
         call()
     assert isinstance(info.value, SynprobeError) and isinstance(info.value, ValueError)
     assert "\n" not in str(info.value)
+
+
+# --- the three forgetting definitions on a recurring stream (issue 14) ----------------------------------
+
+# Two tasks of the same classes, recurring: task 1's classes were already learnt in task 0 (0.8),
+# dropped while task 0 was trained again. R[l, j]: accuracy on task j's test set after training task l.
+R_RECURRING = np.array(
+    [
+        [0.9, 0.8, 0.1],
+        [0.5, 0.6, 0.2],
+        [0.4, 0.3, 0.7],
+    ]
+)
+
+
+def test_the_three_forgettings_on_a_worked_recurring_example():
+    # since trained: max over l in [j, T-2]: j=0 -> max(0.9, 0.5) - 0.4 = 0.5; j=1 -> 0.6 - 0.3 = 0.3
+    assert forgetting_since_trained(R_RECURRING, per_task=True) == approx([0.5, 0.3])
+    # all earlier models: j=1 -> max(0.8, 0.6) - 0.3 = 0.5 (the peak before task 1 was trained counts)
+    assert forgetting_max_earlier(R_RECURRING, per_task=True) == approx([0.5, 0.5])
+    # first minus last (Avalanche): R[j, j] - R[T-1, j]
+    assert forgetting_avalanche(R_RECURRING, per_task=True) == approx([0.5, 0.3])
+    assert forgetting_max_earlier(R_RECURRING) == approx(0.5) and forgetting_since_trained(R_RECURRING) == approx(0.4)
+    assert forgetting_chaudhry(R_RECURRING) == forgetting_since_trained(R_RECURRING)  # the older name
+
+
+@given(st.integers(1, 6).flatmap(lambda t: arrays(np.float64, (t, t), elements=st.floats(0, 1))))
+def test_forgettings_are_ordered_and_agree_when_nothing_is_learnt_early(R):
+    earlier = forgetting_max_earlier(R, per_task=True)
+    since = forgetting_since_trained(R, per_task=True)
+    assert np.all(earlier >= since - 1e-12) and np.all(since >= forgetting_avalanche(R, per_task=True) - 1e-12)
+    lower = np.tril(R)  # class-incremental: nothing of task j is known before it is trained
+    assert forgetting_max_earlier(lower, per_task=True) == approx(forgetting_since_trained(lower, per_task=True))

@@ -114,7 +114,8 @@ def _matrix_metrics(R: np.ndarray) -> dict:
     out = {"ACC": M.average_accuracy(R), "ACC_lower": M.average_accuracy(R, "lower")}
     if len(R) > 1:
         out.update(BWT=M.backward_transfer(R), FWT=M.forward_transfer(R),
-                   forgetting_chaudhry=M.forgetting_chaudhry(R), forgetting_avalanche=M.forgetting_avalanche(R))
+                   forgetting_since_trained=M.forgetting_since_trained(R),
+                   forgetting_max_earlier=M.forgetting_max_earlier(R), forgetting_avalanche=M.forgetting_avalanche(R))
     return out
 
 

@@ -181,9 +181,10 @@ def _matrix_plot(run: Run, path: Path, dpi: int) -> Path | None:
         ax.set_yticks(range(0, e, step), [str(v) for v in after[::step]])
     ax.set_ylabel("after task (task-end evaluation i)")
     mx = (run.summary or {}).get("matrix") or {}
+    since = mx.get("forgetting_since_trained", mx.get("forgetting_chaudhry"))
     ax.set_title(f"{_title(run)}\nACC {_fmt(mx.get('ACC'))}, BWT {_fmt(mx.get('BWT'))}\nforgetting "
-                 f"{_fmt(mx.get('forgetting_chaudhry'))} (Chaudhry), {_fmt(mx.get('forgetting_avalanche'))} "
-                 "(Avalanche)", fontsize=TITLE_FONTSIZE)
+                 f"{_fmt(since)} (since trained), {_fmt(mx.get('forgetting_max_earlier'))} (all earlier), "
+                 f"{_fmt(mx.get('forgetting_avalanche'))} (first-last)", fontsize=TITLE_FONTSIZE)
     return _save(fig, path, dpi)
 
 

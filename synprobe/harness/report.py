@@ -23,7 +23,9 @@ from synprobe.harness.rundir import Run, read_run
 __all__ = ["group_rows", "LEVELS", "format_table", "report", "row_of", "rows_json"]
 
 LEVELS = ("0.5", "0.75", "0.9")  # the tasks_to levels reported
-_MATRIX_KEYS = ("ACC", "BWT", "FWT", "forgetting_chaudhry", "forgetting_avalanche")
+_MATRIX_KEYS = ("ACC", "BWT", "FWT", "forgetting_since_trained", "forgetting_max_earlier", "forgetting_avalanche")
+# summaries written before both definitions were reported call forgetting_since_trained this
+_OLD_MATRIX_NAMES = {"forgetting_since_trained": "forgetting_chaudhry"}
 
 
 def _level(k) -> str:
@@ -80,7 +82,7 @@ def row_of(run: Run) -> dict:
         "ka_max": ka["max"],
         "tasks_to": {lv: ka["tasks_to"].get(lv) for lv in LEVELS},
         "seen_acc": s.get("seen_acc_final"),
-        **{k: mx.get(k) for k in _MATRIX_KEYS},
+        **{k: mx.get(k, mx.get(_OLD_MATRIX_NAMES.get(k, k))) for k in _MATRIX_KEYS},
         "ood_gap": dict(s.get("ood_gap") or {}),
         "memorized": memo.get("noisy_memorized") if isinstance(memo, dict) else None,
     }
@@ -132,7 +134,8 @@ def _columns(rows: list[dict]) -> list[tuple[str, object, bool]]:
         ("seen", lambda r: _num(r["seen_acc"]), True),
         ("ACC", lambda r: _num(r["ACC"]), True),
         ("BWT", lambda r: _num(r["BWT"], "+.3f"), True),
-        ("F chaudhry", lambda r: _num(r["forgetting_chaudhry"]), True),
+        ("F since", lambda r: _num(r["forgetting_since_trained"]), True),
+        ("F earlier", lambda r: _num(r["forgetting_max_earlier"]), True),
         ("F avalanche", lambda r: _num(r["forgetting_avalanche"]), True),
     ]
     sets = list(dict.fromkeys(k for r in rows for k in r["ood_gap"]))

@@ -34,6 +34,8 @@ from synprobe.harness.metrics._matrix import (
     backward_transfer,
     forgetting_avalanche,
     forgetting_chaudhry,
+    forgetting_max_earlier,
+    forgetting_since_trained,
     forward_transfer,
 )
 from synprobe.harness.metrics._memorization import elr_fractions, feldman_zhang, forgetting_events
@@ -48,6 +50,8 @@ __all__ = [
     "feldman_zhang",
     "forgetting_avalanche",
     "forgetting_chaudhry",
+    "forgetting_max_earlier",
+    "forgetting_since_trained",
     "forgetting_events",
     "forward_transfer",
     "ka_summary",

@@ -1,4 +1,4 @@
-"""Accuracy-matrix metrics: ACC, BWT, FWT and both forgetting definitions.
+"""Accuracy-matrix metrics: ACC, BWT, FWT and the three forgetting definitions.
 
 Conventions: :mod:`synprobe.harness.metrics` (the package face, which re-exports every public name here;
 import from there) and ``docs/metrics.md``.
@@ -95,15 +95,37 @@ def forward_transfer(R, b=None) -> float:
     return float((R[i - 1, i] - b[i]).mean())
 
 
-def forgetting_chaudhry(R, per_task: bool = False):
-    """Forgetting, max-based (Chaudhry et al. 2018, eq. 3; Continuum's ``forgetting``).
+def forgetting_max_earlier(R, per_task: bool = False):
+    """Forgetting, best earlier accuracy minus the final one, the max over **all** earlier models
+    (Chaudhry et al. 2018, eq. 3 as the paper writes it: ``max_{l in 1..k-1}``).
 
-    For each earlier task ``j < T-1``: ``f_j = max_{j <= l <= T-2} R[l, j] - R[T-1, j]`` (best accuracy ever reached
-    on ``j`` before the last task, minus the final one); ``F = (1/(T-1)) sum_{j=0}^{T-2} f_j``.
+    For each earlier task ``j < T-1``: ``f_j = max_{0 <= l <= T-2} R[l, j] - R[T-1, j]``;
+    ``F = (1/(T-1)) sum_{j=0}^{T-2} f_j``. On class-incremental streams (nothing of task ``j`` is
+    learnt before it) this equals :func:`forgetting_since_trained`; on recurring streams, where
+    task ``j``'s classes were trained earlier too, it can be larger (a drop after an earlier peak).
+    ``f_j >= forgetting_since_trained >= forgetting_avalanche`` element-wise.
 
-    ``f_j`` is negative only when the final accuracy on ``j`` exceeds every earlier one (positive backward
-    transfer); ``f_j >= R[j, j] - R[T-1, j]`` always (the max includes the diagonal), so
-    ``forgetting_chaudhry >= forgetting_avalanche``.
+    Args:
+        R: shape ``(T, T)``.
+        per_task: return ``f`` (shape ``(T-1,)``) instead of its mean.
+
+    Returns:
+        float (NaN when ``T == 1``) or an array of shape ``(T-1,)``.
+    """
+    R = as_square(R)
+    T = R.shape[0]
+    f = R[: T - 1, : T - 1].max(axis=0) - R[T - 1, : T - 1] if T > 1 else np.zeros(0)
+    return _per_task_or_mean(np.asarray(f, dtype=float), per_task)
+
+
+def forgetting_since_trained(R, per_task: bool = False):
+    """Forgetting, best accuracy since task ``j`` was trained minus the final one (Continuum's
+    ``forgetting``, which implements Chaudhry et al.'s eq. 3 with the max starting at ``l = j``).
+
+    For each earlier task ``j < T-1``: ``f_j = max_{j <= l <= T-2} R[l, j] - R[T-1, j]``;
+    ``F = (1/(T-1)) sum_{j=0}^{T-2} f_j``. ``f_j`` is negative only when the final accuracy on ``j``
+    exceeds every one since it was trained (positive backward transfer); ``f_j >= R[j, j] -
+    R[T-1, j]`` always (the max includes the diagonal), so it is ``>= forgetting_avalanche``.
 
     Args:
         R: shape ``(T, T)``.
@@ -116,6 +138,13 @@ def forgetting_chaudhry(R, per_task: bool = False):
     T = R.shape[0]
     f = np.array([R[j : T - 1, j].max() - R[T - 1, j] for j in range(T - 1)], dtype=float)
     return _per_task_or_mean(f, per_task)
+
+
+def forgetting_chaudhry(R, per_task: bool = False):
+    """The older name of :func:`forgetting_since_trained` (kept for existing code). Ambiguous:
+    Chaudhry et al.'s paper takes the max over all earlier models (:func:`forgetting_max_earlier`),
+    Continuum's code from task ``j`` on (this one); run summaries report both under those names."""
+    return forgetting_since_trained(R, per_task)
 
 
 def forgetting_avalanche(R, per_task: bool = False):
