@@ -176,6 +176,20 @@ def test_mlflow_metrics_read_back_with_its_client(data, stream, tmp_path, monkey
     assert r.info.artifact_uri.startswith((out / "mlflow").resolve().as_uri())  # the final folder, not .incomplete
 
 
+def test_mlflow_rerun_into_the_same_folder(data, stream, tmp_path, monkeypatch):
+    """MLflow caches its file store per URI: a second run into a new folder of the same name (--overwrite) once
+    failed with "'.../r.incomplete/mlflow' does not exist"."""
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    out = tmp_path / "r"
+    for _ in range(2):
+        lg = MLflowLogger()
+        run(stream, data, out=out, callbacks=[lg], tasks=1, overwrite=True, **FAST)
+    client = MlflowClient(tracking_uri=(out / "mlflow").as_uri())
+    assert client.get_run(lg.run_id).info.status == "FINISHED"
+
+
 def test_csv_logger_long_format(data, stream, tmp_path):
     out = tmp_path / "r"
     run(stream, data, out=out, callbacks=[CSVLogger(dir=tmp_path / "logs")], **FAST)

@@ -240,8 +240,13 @@ class MLflowLogger(_Logger):
         from mlflow.tracking import MlflowClient
 
         where = self._start(run_dir)
-        uri = self.tracking_uri or (where.parent if self.dir is not None else where).resolve().as_uri()
-        self.uri = uri
+        default = self.tracking_uri is None
+        if default:
+            root = self.dir if self.dir is not None else where
+            # MLflow caches a file store per URI and makes its folders only once: a rerun into a new folder of the
+            # same name (--overwrite) makes them again
+            (root / ".trash").mkdir(parents=True, exist_ok=True)
+        uri = root.resolve().as_uri() if default else self.tracking_uri
         if uri.startswith("file:"):
             allow_mlflow_file_store()
         self.client = MlflowClient(tracking_uri=uri)
@@ -249,7 +254,7 @@ class MLflowLogger(_Logger):
         if exp is not None:
             exp_id = exp.experiment_id
         else:  # the store's default names the folder being written, which the run renames at its end
-            final = Path(run_dir).with_name(self.run_name) / self.folder if uri == where.resolve().as_uri() else None
+            final = Path(run_dir).with_name(self.run_name) / self.folder if default and self.dir is None else None
             art = None if final is None else (final / "artifacts").resolve().as_uri()
             exp_id = self.client.create_experiment(self.experiment, artifact_location=art)
         self.run_id = self.client.create_run(exp_id, run_name=self.run_name).info.run_id
