@@ -250,3 +250,25 @@ def test_cli_logger_option(data, tmp_path):
     r = CliRunner().invoke(main, ["run", "x", "--data", str(data), "-o", str(tmp_path / "s"), "--logger", "mlfow"])
     assert r.exit_code != 0 and "did you mean 'mlflow'" in r.output
     assert "--logger NAME[,NAME]" in CliRunner().invoke(main, ["run", "--help"]).output
+
+
+def test_seeds_give_every_run_its_own_log(data, stream, tmp_path):
+    from synprobe.harness.config import TrainConfig
+    from synprobe.harness.seeds import run_seeds
+
+    rec = Recorder()
+    out = tmp_path / "s"
+    run_seeds(
+        stream,
+        data,
+        TrainConfig(tasks=1),
+        out,
+        [0, 1],
+        device="cpu",
+        plots=False,
+        progress=False,
+        callbacks=[TensorBoardLogger(), rec],
+    )
+    assert rec.calls.count("start") == rec.calls.count("end") == 2
+    for s in (0, 1):
+        assert len(list((out / f"seed-{s}" / "tensorboard").glob("events.out.tfevents.*"))) == 2
