@@ -272,3 +272,14 @@ def test_seeds_give_every_run_its_own_log(data, stream, tmp_path):
     assert rec.calls.count("start") == rec.calls.count("end") == 2
     for s in (0, 1):
         assert len(list((out / f"seed-{s}" / "tensorboard").glob("events.out.tfevents.*"))) == 2
+
+
+def test_a_slow_logger_start_is_not_the_runs_time(data, stream):
+    import time
+
+    class SlowStart(Callback):
+        def on_run_start(self, record, run_dir):
+            time.sleep(2.0)  # wandb's service takes seconds to start
+
+    s = run(stream, data, tasks=1, callbacks=[SlowStart()], **FAST)
+    assert s["rows"][0]["time"] < 2.0 and s["time_s"] < 2.0

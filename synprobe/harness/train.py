@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,15 +105,19 @@ def _run(torch, stream, data, cfg: TrainConfig, out, hw, *, progress, overwrite,
 
     # --- metrics and files -----------------------------------------------------------------------
     time_s = log.clock.elapsed()
-    if on_end is not None:
-        trainer.model.eval()
-        on_end(trainer.model, trainer.X, rd)
-    matrix = trainer.accuracy_matrix(log.rows)
-    events = trainer.trained.forgetting_events(rd.rows)
-    summary = summarize(log.rows, task_classes=rd.task_classes, class_n=trainer.evaluator.class_n,
-                        n_classes=rd.n_classes, matrix=matrix, events=events, time_s=time_s,
-                        eval_s=log.clock.eval_s, samples=log.clock.samples, device=hw.name)
-    summary["amp_used"] = hw.amp
+    try:
+        if on_end is not None:
+            trainer.model.eval()
+            on_end(trainer.model, trainer.X, rd)
+        matrix = trainer.accuracy_matrix(log.rows)
+        events = trainer.trained.forgetting_events(rd.rows)
+        summary = summarize(log.rows, task_classes=rd.task_classes, class_n=trainer.evaluator.class_n,
+                            n_classes=rd.n_classes, matrix=matrix, events=events, time_s=time_s,
+                            eval_s=log.clock.eval_s, samples=log.clock.samples, device=hw.name)
+        summary["amp_used"] = hw.amp
+    except BaseException as e:
+        log.abort(e)
+        raise
     log.end(summary)
     if writer:
         writer.finish(summary, matrix, events, trainer.checkpoint(), plots=plots)
@@ -131,11 +136,13 @@ class RunLog:
         self.clock = Clock()
 
     def start(self, record: dict) -> None:
+        t = time.perf_counter()
         try:
             self.callbacks.run_start(record, self.writer.dir if self.writer else None)
         except BaseException as e:
             self.abort(e)
             raise
+        self.clock.t0 += time.perf_counter() - t  # a logger's start-up (wandb: seconds) is not the run's time
 
     def emit(self, row: dict) -> dict:
         row = clean_json(row)
