@@ -200,7 +200,6 @@ class WandbLogger(_Logger):
             dir=str(where),
             mode=self.mode,
             config=hyperparameters(record),
-            reinit="create_new",
             **self.init,
         )
 
