@@ -13,6 +13,7 @@
   (``$SYNPROBE_CACHE/glyphs``), which saves rasterising the same glyphs in every run.
 - ``SYNPROBE_CATALOG``: an extra dataset catalog (TOML) whose entries override the bundled ones.
 - ``SYNPROBE_OFFLINE``: ``1`` never touches the network; catalog datasets are generated locally.
+- ``MLFLOW_ALLOW_FILE_STORE``: set to ``true`` (unless set) when a run logs to MLflow's ``file:`` store.
 - ``SOURCE_DATE_EPOCH``: when set, the ``created`` timestamp written into dataset files, so
   that two runs give identical bytes (the reproducible-builds convention).
 """
@@ -24,8 +25,8 @@ import time
 from pathlib import Path
 
 __all__ = [
-    "c_compiler", "cache_home", "catalog_override", "created_timestamp", "environment", "fsync_enabled",
-    "glyph_cache_dir", "kernels_setting", "offline", "use_numba_cache", "user_home",
+    "allow_mlflow_file_store", "c_compiler", "cache_home", "catalog_override", "created_timestamp", "environment",
+    "fsync_enabled", "glyph_cache_dir", "kernels_setting", "offline", "use_numba_cache", "user_home",
 ]  # fmt: skip
 
 
@@ -80,6 +81,12 @@ def use_numba_cache() -> None:
     """Point numba's cache of compiled kernels at ``$SYNPROBE_CACHE/numba`` unless
     ``NUMBA_CACHE_DIR`` is set (call before numba is imported: numba reads it then)."""
     os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_home() / "numba"))
+
+
+def allow_mlflow_file_store() -> None:
+    """Let MLflow 3 open the ``file:`` tracking store the run loggers write by default (it refuses unless
+    ``MLFLOW_ALLOW_FILE_STORE`` is true); a value already set is kept."""
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
 
 
 def fsync_enabled() -> bool:

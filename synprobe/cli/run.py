@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from synprobe.cli._errors import friendly_errors
-from synprobe.cli.train_options import train_config, training_options
+from synprobe.cli.train_options import logger_options, make_loggers, train_config, training_options
 
 
 @click.command("run")
 @click.argument("stream")
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
 @training_options
+@logger_options
 @click.option("--reset-optimizer/--keep-optimizer", default=None, help="Fresh optimizer state every task. [keep]")
 @click.option("--eval-every-tasks", type=int, help="Evaluate every k tasks; 0 = at the end only. [1]")
 @click.option("--ood-every-tasks", type=int, help="Evaluate the non-iid sets every k tasks. [T/20]")
@@ -25,7 +26,8 @@ from synprobe.cli.train_options import train_config, training_options
               help="With --seeds: train this many seeds at once, each in its own process with its share of the "
                    "cores (faster in total on CPU for small networks).")
 @friendly_errors
-def run_cmd(stream, data, out, config_file, device, overwrite, no_plots, quiet, seeds, jobs, **opts):
+def run_cmd(stream, data, out, config_file, device, overwrite, no_plots, quiet, seeds, jobs, logger_names, logger_args,
+            **opts):
     """Train over STREAM (a scenario recipe name/path, or a stream .npz) on --data; write -o RUN_DIR.
 
     Example: synprobe run scole-10c-2pt --data default.h5 -o runs/a
@@ -36,18 +38,19 @@ def run_cmd(stream, data, out, config_file, device, overwrite, no_plots, quiet, 
     from synprobe.harness.train import run
 
     cfg = train_config(config_file, opts)
+    loggers = make_loggers(logger_names, logger_args)
     if seeds is None:
         if jobs != 1:
             raise HarnessError("--jobs: only with --seeds (several runs)")
         _one(run(stream, data, cfg, out, device=device, progress=not quiet, overwrite=overwrite, argv=sys.argv,
-                 plots=not no_plots), out)
+                 plots=not no_plots, callbacks=loggers), out)
         return
     from synprobe.harness.seeds import parse_seeds, run_seeds
 
     if opts.get("seed") is not None:
         raise HarnessError("--seed and --seeds: give one of them")
     results = run_seeds(stream, data, cfg, out, parse_seeds(seeds), jobs=jobs, device=device, overwrite=overwrite,
-                        plots=not no_plots, progress=not quiet, argv=sys.argv,
+                        plots=not no_plots, progress=not quiet, argv=sys.argv, callbacks=loggers,
                         on_done=lambda seed, s, d: _one(s, d))
     finals = [s["final"].get(s["iid_set"]) if s.get("iid_set") else None for s in results.values()]
     ok = [f for f in finals if f is not None]

@@ -1,4 +1,4 @@
-"""Options shared by the training commands (``synprobe run``, ``synprobe memorization``)."""
+"""Options shared by the training commands (``synprobe run``, ``synprobe memorization``), and ``run``'s loggers."""
 
 from __future__ import annotations
 
@@ -98,3 +98,47 @@ def training_options(fn):
     for opt in reversed(_SHARED):
         fn = opt(fn)
     return fn
+
+
+def _logger_names(ctx, param, values):
+    """``--logger a,b --logger c`` to ``["a", "b", "c"]`` (checked when the loggers are made)."""
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+def _logger_args(ctx, param, values):
+    """``NAME.KEY=VALUE`` pairs to ``{name: {key: value}}``."""
+    out: dict[str, dict] = {}
+    for key, value in _kv(ctx, param, values).items():
+        name, sep, field = key.partition(".")
+        if not sep or not field:
+            raise click.BadParameter(f"{key!r}: expected LOGGER.KEY=VALUE, e.g. wandb.project=myproject",
+                                     ctx=ctx, param=param)
+        out.setdefault(name, {})[field] = value
+    return out
+
+
+LOGGER_OPTIONS = [
+    click.option("--logger", "logger_names", multiple=True, callback=_logger_names, metavar="NAME[,NAME]",
+                 help="Also log the run to tensorboard, wandb, mlflow or csv (repeatable or comma-separated); "
+                      "logs go inside RUN_DIR (RUN_DIR/tensorboard, RUN_DIR/wandb, RUN_DIR/mlflow, RUN_DIR/csv). "
+                      "Needs the loggers extra: pip install -e '.[loggers]'."),
+    click.option("--logger-arg", "logger_args", multiple=True, callback=_logger_args, metavar="LOGGER.KEY=VALUE",
+                 help="A logger's keyword (repeatable): tensorboard.dir=ROOT, wandb.mode=offline, "
+                      "wandb.project=NAME, mlflow.tracking_uri=URI, mlflow.experiment=NAME, csv.dir=ROOT."),
+]
+
+
+def logger_options(fn):
+    """Add ``--logger`` and ``--logger-arg``."""
+    for opt in reversed(LOGGER_OPTIONS):
+        fn = opt(fn)
+    return fn
+
+
+def make_loggers(names: list[str], args: dict):
+    """The loggers of ``--logger``/``--logger-arg`` (an error names a missing extra before training starts)."""
+    if not names and not args:
+        return []
+    from synprobe.harness.loggers import make_loggers as make
+
+    return make(names, args)

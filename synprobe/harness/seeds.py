@@ -40,12 +40,13 @@ def parse_seeds(text: str) -> list[int]:
 
 def run_seeds(stream, data, config: TrainConfig | None, out, seeds, *, jobs: int = 1, device: str = "auto",
               overwrite: bool = False, plots: bool = True, progress: bool = True, argv=None,
-              on_done=None) -> dict[int, dict]:
+              on_done=None, callbacks=()) -> dict[int, dict]:
     """Train ``config`` once per seed into ``out/seed-S``; returns {seed: summary (without "rows")}.
 
     Args:
         jobs: seeds trained at once, each in its own process (1: one after the other, here).
         on_done: optional ``on_done(seed, summary, run_dir)``, called as each run finishes.
+        callbacks: given to every run (loggers write one log per seed; with ``jobs > 1`` each worker gets a copy).
         Other arguments: as :func:`synprobe.harness.train.run`; ``progress`` applies to ``jobs=1``.
     """
     cfg = config or TrainConfig()
@@ -57,7 +58,7 @@ def run_seeds(stream, data, config: TrainConfig | None, out, seeds, *, jobs: int
     jobs = min(jobs, len(seeds))
     if jobs > 1 and cfg.threads is None:
         cfg = replace(cfg, threads=max(1, (os.cpu_count() or 1) // jobs))
-    kw = dict(device=device, overwrite=overwrite, plots=plots, argv=argv)
+    kw = dict(device=device, overwrite=overwrite, plots=plots, argv=argv, callbacks=list(callbacks))
     dirs = {s: Path(out) / f"seed-{s}" for s in seeds}
     results: dict[int, dict] = {}
 

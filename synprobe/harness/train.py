@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from synprobe.harness import data as run_data  # by module: a test counts its prepare() and DeviceData() calls
+from synprobe.harness.callbacks import CallbackList
 from synprobe.harness.config import TrainConfig
 from synprobe.harness.data import resolve_stream
 from synprobe.harness.device import resolve
@@ -42,7 +44,7 @@ __all__ = ["resolve_stream", "run"]
 
 def run(stream, data, config: TrainConfig | None = None, out=None, *, device: str = "auto", progress: bool = True,
         overwrite: bool = False, argv=None, plots: bool = True, on_end=None, announce: bool = True, prepared=None,
-        **overrides) -> dict:
+        callbacks=(), **overrides) -> dict:
     """Train over ``stream`` (Stream, ``.npz`` or scenario recipe) on dataset file ``data``.
 
     Args:
@@ -53,6 +55,8 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
             finished: the trained model (eval mode), the :class:`DeviceData` and the :class:`RunData`.
         announce: print the one-line device/precision note on stderr.
         prepared: ``(RunData, DeviceData)`` of ``stream`` already loaded (``memorization.estimate``), or None.
+        callbacks: :class:`~synprobe.harness.callbacks.Callback` objects (loggers: ``synprobe.harness.loggers``)
+            told of the run's start, every evaluation and task, and its end; they change no number of the run.
 
     Returns:
         The summary dict (also ``summary.json``), with ``"rows"``: every metric row.
@@ -72,11 +76,11 @@ def run(stream, data, config: TrainConfig | None = None, out=None, *, device: st
     with torch.random.fork_rng(devices=gpus):
         torch.manual_seed(cfg.seed)
         return _run(torch, stream, data, cfg, out, hw, progress=progress, overwrite=overwrite, argv=argv,
-                    plots=plots, on_end=on_end, prepared=prepared)
+                    plots=plots, on_end=on_end, prepared=prepared, callbacks=CallbackList(callbacks))
 
 
 def _run(torch, stream, data, cfg: TrainConfig, out, hw, *, progress, overwrite, argv, plots, on_end,
-         prepared) -> dict:
+         prepared, callbacks: CallbackList) -> dict:
     # --- setup -----------------------------------------------------------------------------------
     stream, source = resolve_stream(stream, data)
     if prepared is None:
@@ -85,28 +89,36 @@ def _run(torch, stream, data, cfg: TrainConfig, out, hw, *, progress, overwrite,
         rd, X = prepared
     trainer = Trainer(torch, cfg, hw, rd, X)
     writer = RunWriter(out, overwrite) if out is not None else None
-    if writer:
+    log = RunLog(writer, callbacks)
+    if writer or callbacks:
         ev = trainer.evaluator
         sets = {"eval_sets": {n: len(p) for n, (p, _) in rd.evals.items()}, "eval_class_counts": ev.class_n,
                 "skipped_eval_sets": rd.skipped}
-        writer.write_json("config.json", run_record(FORMAT, hw, cfg, argv, stream=stream, source=source, rd=rd,
-                                                    data=data, stream_extra=sets))
-    log = RunLog(writer)
+        record = clean_json(run_record(FORMAT, hw, cfg, argv, stream=stream, source=source, rd=rd, data=data,
+                                       stream_extra=sets))
+        if writer:
+            writer.write_json("config.json", record)
+        log.start(record)
 
     # --- train -----------------------------------------------------------------------------------
     trainer.train(log, progress)
 
     # --- metrics and files -----------------------------------------------------------------------
     time_s = log.clock.elapsed()
-    if on_end is not None:
-        trainer.model.eval()
-        on_end(trainer.model, trainer.X, rd)
-    matrix = trainer.accuracy_matrix(log.rows)
-    events = trainer.trained.forgetting_events(rd.rows)
-    summary = summarize(log.rows, task_classes=rd.task_classes, class_n=trainer.evaluator.class_n,
-                        n_classes=rd.n_classes, matrix=matrix, events=events, time_s=time_s,
-                        eval_s=log.clock.eval_s, samples=log.clock.samples, device=hw.name)
-    summary["amp_used"] = hw.amp
+    try:
+        if on_end is not None:
+            trainer.model.eval()
+            on_end(trainer.model, trainer.X, rd)
+        matrix = trainer.accuracy_matrix(log.rows)
+        events = trainer.trained.forgetting_events(rd.rows)
+        summary = summarize(log.rows, task_classes=rd.task_classes, class_n=trainer.evaluator.class_n,
+                            n_classes=rd.n_classes, matrix=matrix, events=events, time_s=time_s,
+                            eval_s=log.clock.eval_s, samples=log.clock.samples, device=hw.name)
+        summary["amp_used"] = hw.amp
+    except BaseException as e:
+        log.abort(e)
+        raise
+    log.end(summary)
     if writer:
         writer.finish(summary, matrix, events, trainer.checkpoint(), plots=plots)
     summary["rows"] = log.rows
@@ -114,18 +126,49 @@ def _run(torch, stream, data, cfg: TrainConfig, out, hw, *, progress, overwrite,
 
 
 class RunLog:
-    """A run's metric rows, kept and (with a writer) written as they come, and its :class:`Clock`."""
+    """A run's metric rows, kept, (with a writer) written and told to the callbacks as they come; its
+    :class:`Clock`."""
 
-    def __init__(self, writer: RunWriter | None):
+    def __init__(self, writer: RunWriter | None, callbacks: CallbackList | None = None):
         self.rows: list[dict] = []
         self.writer = writer
+        self.callbacks = callbacks or CallbackList()
         self.clock = Clock()
 
-    def emit(self, row: dict) -> None:
+    def start(self, record: dict) -> None:
+        t = time.perf_counter()
+        try:
+            self.callbacks.run_start(record, self.writer.dir if self.writer else None)
+        except BaseException as e:
+            self.abort(e)
+            raise
+        self.clock.t0 += time.perf_counter() - t  # a logger's start-up (wandb: seconds) is not the run's time
+
+    def emit(self, row: dict) -> dict:
         row = clean_json(row)
         self.rows.append(row)
         if self.writer:
             self.writer.row(row)
+        return row
+
+    def task(self, row: dict) -> None:
+        self.callbacks.task_end(self.emit(row))
+
+    def evaluation(self, rows: list[dict]) -> None:
+        self.callbacks.evaluation([self.emit(r) for r in rows])
+
+    def end(self, summary: dict) -> None:
+        """Before the folder is finished: the callbacks close their logs inside it."""
+        try:
+            self.callbacks.run_end(clean_json(summary))
+        except BaseException as e:
+            self.abort(e)
+            raise
+
+    def abort(self, error: BaseException) -> None:
+        if self.writer:
+            self.writer.abort()
+        self.callbacks.run_error(error)
 
 
 @dataclass
@@ -188,9 +231,8 @@ class Trainer:
                 self.train_task(t)
                 bar.update(1)
                 bar.set_postfix_str(self._speed(), refresh=False)
-        except BaseException:
-            if log.writer:
-                log.writer.abort()
+        except BaseException as e:
+            log.abort(e)
             raise
         finally:
             bar.close()
@@ -215,7 +257,7 @@ class Trainer:
             if self.schedule.after_epoch(epoch, last_epoch):
                 self.evaluate("epoch", t, epoch)
         self.replay.update(t, rd.pos[own], rd.label[own], rd.task_classes[t])
-        self.log.emit(self.task_row(t, n, n_replayed, sums))
+        self.log.task(self.task_row(t, n, n_replayed, sums))
         if self.schedule.after_task(t):
             self.evaluate("task_end", t, self.schedule.task_end_epoch(epoch))
 
@@ -272,8 +314,7 @@ class Trainer:
             _set_lr(opt, cfg.lr * _cosine(self.clock.step, self.total))
 
     def evaluate(self, at: str, task: int, epoch=None) -> None:
-        for row in self.evaluator(at, task, epoch, self.clock):
-            self.log.emit(row)
+        self.log.evaluation(self.evaluator(at, task, epoch, self.clock))
 
     def task_row(self, t: int, n: int, n_replayed: int, sums: TaskSums) -> dict:
         """The ``task`` metric row: training loss/accuracy and val accuracy, read in the task's one sync."""
