@@ -379,6 +379,20 @@ def test_gpu_smoke_script_reduced_on_the_cpu(data, tmp_path):
     assert "PASS" in r.stdout
 
 
+def test_gpu_scole_script_reduced_on_the_cpu(data, tmp_path):
+    """The SCoLe GPU script's reduced form: both models, 8 tasks, the CPU comparison equal to the run."""
+    env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run(["bash", str(ROOT / "bench" / "gpu_scole.sh"), "--cpu", "--data", str(data), "--out",
+                        str(tmp_path / "scole.json")], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    res = json.loads((tmp_path / "scole.json").read_text())
+    assert res["ok"] and res["mode"] == "cpu (reduced)" and "PASS" in r.stdout
+    assert [c["model"] for c in res["checks"]] == ["scole_cnn", "resnet18"]
+    assert all(c["mean_abs_diff"] == 0 and c["tasks"] > 0 for c in res["checks"])  # the CPU path is deterministic
+    runs = {(x["model"], x["tasks"]) for x in res["runs"]}
+    assert ("scole_cnn", 8) in runs and all(len(x["curve"]) == x["tasks"] for x in res["runs"])
+
+
 # ----------------------------------------------------------------------------- CUDA only
 
 
