@@ -1,0 +1,73 @@
+"""``to_avalanche``: a synprobe stream as an Avalanche 0.6.0 benchmark, every experience an index view.
+
+One training experience per task (its entries with the labels trained on: observed, possibly noisy), one
+``valid`` experience per task when the stream has val parts, and the eval sets: ``test_stream`` holds one
+experience per eval set (in the stream's order, named by ``benchmark.eval_set_names``) and each set is also
+a one-experience stream of its own name (``benchmark.iid_stream``, ``benchmark.ood_<split>_stream``).
+Every dataset is a ``TorchRows`` over the same image array: no image is copied.
+"""
+
+from __future__ import annotations
+
+from synprobe.adapters._resolve import AdapterError, StreamData, resolve
+from synprobe.adapters._views import torch_rows_class
+from synprobe.errors import SynprobeError
+
+_RESERVED = ("train", "valid", "test")
+
+
+def _avalanche():
+    try:
+        from avalanche.benchmarks.scenarios.dataset_scenario import benchmark_from_datasets
+        from avalanche.benchmarks.utils import as_classification_dataset
+    except ImportError:
+        raise SynprobeError(
+            "to_avalanche needs avalanche-lib: pip install -e '.[avalanche]' (from the synprobe checkout)"
+        ) from None
+    return benchmark_from_datasets, as_classification_dataset
+
+
+def to_avalanche(stream, data, *, tasks: int | None = None, eval_sets=None, transform=None):
+    """An Avalanche benchmark (``CLScenario``) of ``stream`` over ``data``.
+
+    Args:
+        stream: a Stream, a ``.npz`` stream file or a scenario recipe name/path.
+        data: the dataset file's path, or a Dataset from ``synprobe.load(path, "all", target=...)``.
+        tasks: only the first N tasks (classes stay the whole stream's, as in ``synprobe run --tasks``).
+        eval_sets: eval-set names to include; None = all the stream's.
+        transform: ``fn(uint8 (H, W, C) array) -> tensor``; None = ``synprobe run``'s normalisation.
+
+    Returns:
+        The benchmark, with ``train_stream``, ``valid_stream`` (streams with val parts), ``test_stream`` and a
+        ``<name>_stream`` per eval set, plus ``classes``/``class_names`` (label k is class id ``classes[k]``),
+        ``eval_set_names``, ``skipped_eval_sets`` and ``stream_data`` (the resolved arrays).
+    """
+    benchmark_from_datasets, as_cls = _avalanche()
+    sd = resolve(stream, data, tasks, eval_sets)
+    rows_cls = torch_rows_class()
+
+    def ds(pos, labels, true=None):
+        return as_cls(rows_cls(sd.x, pos, labels, true, transform))
+
+    streams = {"train": [ds(*sd.task(t), sd.true[sd.offsets[t] : sd.offsets[t + 1]]) for t in range(sd.n_tasks)]}
+    if sd.has_val:
+        streams["valid"] = [ds(p, y) for p, y in sd.val]
+    if not sd.evals:
+        raise AdapterError(
+            "eval_sets: none left with rows of the stream's classes; skipped: "
+            + "; ".join(f"{k} ({v})" for k, v in sd.skipped.items())
+        )
+    streams["test"] = [ds(p, y) for p, y in sd.evals.values()]
+    for name, (p, y) in sd.evals.items():
+        if name not in _RESERVED and name.isidentifier():
+            streams[name] = [ds(p, y)]
+    bm = benchmark_from_datasets(**streams)
+    _describe(bm, sd)
+    return bm
+
+
+def _describe(bm, sd: StreamData) -> None:
+    """What a user needs next to the streams: the class table, the eval sets, the resolved arrays."""
+    bm.classes, bm.class_names = sd.classes.tolist(), list(sd.class_names)
+    bm.eval_set_names, bm.skipped_eval_sets = list(sd.evals), dict(sd.skipped)
+    bm.stream_data = sd
