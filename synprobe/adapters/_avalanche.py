@@ -9,6 +9,8 @@ Every dataset is a ``TorchRows`` over the same image array: no image is copied.
 
 from __future__ import annotations
 
+import warnings
+
 from synprobe.adapters._resolve import AdapterError, StreamData, resolve
 from synprobe.adapters._views import torch_rows_class
 from synprobe.errors import SynprobeError
@@ -17,9 +19,13 @@ _RESERVED = ("train", "valid", "test")
 
 
 def _avalanche():
+    # importing avalanche warns about optional solvers of its dependencies (qpsolvers, JAXopt) that these
+    # benchmarks never use; the warnings say nothing a user can act on, so they are silenced here, once
     try:
-        from avalanche.benchmarks.scenarios.dataset_scenario import benchmark_from_datasets
-        from avalanche.benchmarks.utils import as_classification_dataset
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from avalanche.benchmarks.scenarios.dataset_scenario import benchmark_from_datasets
+            from avalanche.benchmarks.utils import as_classification_dataset
     except ImportError:
         raise SynprobeError(
             "to_avalanche needs avalanche-lib: pip install -e '.[avalanche]' (from the synprobe checkout)"

@@ -1,0 +1,188 @@
+"""The adapters against the real libraries: Avalanche 0.6.0, Continuum 1.2.7, Hugging Face datasets.
+
+Checked: classes relabelled as ``synprobe run`` does (``synprobe.harness.data.prepare`` is the reference),
+``targets``, observed (noisy) labels, eval sets restricted to the stream's classes, no image copies (every
+dataset indexes the one image array), HF features/ClassLabel names/parts, and an Avalanche ``Naive`` run
+whose accuracy matrix equals ``synprobe run``'s when both see the same minibatches.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+
+import numpy as np
+import pytest
+
+from synprobe.harness.data import prepare
+from synprobe.load import load
+from synprobe.scenarios.recipe import build
+
+data = pytest.fixture(scope="module", name="data")(lambda tiny_h5: tiny_h5)  # the session's tiny dataset
+
+
+def _need(module: str):
+    """The library, or a skip that prints why (only when the import itself fails)."""
+    try:
+        with warnings.catch_warnings():  # avalanche's dependencies warn about optional solvers on import
+            warnings.simplefilter("ignore")
+            return importlib.import_module(module)
+    except ImportError as e:
+        print(f"skipping: {module} does not import: {e}")
+        pytest.skip(f"{module} does not import: {e}")
+
+
+@pytest.fixture(scope="module")
+def stream(data):
+    return build("scole-10c-2pt", data, overrides={"n_tasks": 5, "ood": ["stratified_font"]})
+
+
+@pytest.fixture(scope="module")
+def noisy(data):
+    return build("noisy-40-sym", data, overrides={"n_tasks": 3, "ood": ["stratified_font"]})
+
+
+def _same_as_run(sd, rd):
+    """The adapter's resolution and ``synprobe run``'s agree on every label and image."""
+    assert sd.classes.tolist() == rd.classes.tolist() and list(sd.class_names) == rd.class_names
+    np.testing.assert_array_equal(sd.label, rd.label)
+    np.testing.assert_array_equal(sd.true, rd.true)
+    np.testing.assert_array_equal(sd.x[sd.pos], rd.x[rd.pos])
+    assert set(sd.evals) == set(rd.evals) and sd.skipped == rd.skipped
+    for n, (p, y) in sd.evals.items():
+        np.testing.assert_array_equal(y, rd.evals[n][1])
+        np.testing.assert_array_equal(sd.rows[p], rd.rows[rd.evals[n][0]])
+
+
+def test_resolve_matches_synprobe_run_from_a_path_and_a_dataset(data, stream, noisy):
+    from synprobe.adapters import resolve
+
+    for st in (stream, noisy):
+        _same_as_run(resolve(st, data), prepare(st, data))
+    full = load(data, "all")
+    sd = resolve(stream, full)
+    assert sd.x is full.x  # a loaded Dataset's images are used as they are
+    _same_as_run(sd, prepare(stream, data))
+
+
+def test_resolve_errors_are_one_line(data, stream):
+    from synprobe.adapters import AdapterError, resolve
+
+    with pytest.raises(AdapterError, match="lacks file row .* split='all'"):
+        resolve(stream, load(data, "test"))
+    with pytest.raises(AdapterError, match="target='font'.*target='char'"):
+        resolve(stream, load(data, "all", target="font"))
+    with pytest.raises(AdapterError, match="'ood_nope' is not an eval set"):
+        resolve(stream, data, eval_sets=["ood_nope"])
+    with pytest.raises(AdapterError, match="tasks: 9 is not in 1..5"):
+        resolve(stream, data, tasks=9)
+    with pytest.raises(AdapterError, match="no such dataset file"):
+        resolve(stream, data.parent / "nope.h5")
+
+
+def test_avalanche_benchmark_targets_eval_sets_and_no_copies(data, stream):
+    _need("avalanche")
+    from synprobe.adapters import to_avalanche
+
+    bm = to_avalanche(stream, data)
+    rd = prepare(stream, data)
+    assert len(bm.train_stream) == len(stream) and bm.classes == rd.classes.tolist()
+    assert bm.eval_set_names == list(rd.evals) and len(bm.test_stream) == len(rd.evals)
+    for t, exp in enumerate(bm.train_stream):
+        sl = rd.task_slice(t)
+        assert list(exp.dataset.targets) == rd.label[sl].tolist()
+        base = exp.dataset._datasets[0]
+        assert base.x is bm.stream_data.x  # every experience indexes the one array: no image copy
+        x0, y0 = exp.dataset[0]
+        expect = (rd.x[rd.pos[sl][0]].astype(np.float32) / 255 - 0.5) / 0.5
+        np.testing.assert_allclose(x0.numpy(), expect.transpose(2, 0, 1), atol=1e-6)
+        assert y0 == rd.label[sl][0]
+    for e, name in enumerate(bm.eval_set_names):
+        labels = list(bm.test_stream[e].dataset.targets)
+        assert labels == rd.evals[name][1].tolist() == list(getattr(bm, f"{name}_stream")[0].dataset.targets)
+        assert set(labels) <= set(range(len(bm.classes)))  # restricted to the stream's classes
+
+
+def test_avalanche_honours_noisy_labels(data, noisy):
+    _need("avalanche")
+    from synprobe.adapters import to_avalanche
+
+    bm = to_avalanche(noisy, data)
+    got = np.concatenate([np.asarray(list(e.dataset.targets)) for e in bm.train_stream])
+    true = np.concatenate([e.dataset._datasets[0].true_targets.numpy() for e in bm.train_stream])
+    sd = bm.stream_data
+    np.testing.assert_array_equal(got, sd.label)
+    np.testing.assert_array_equal(true, sd.true)
+    assert (got != true).mean() > 0.2  # noisy-40-sym flips ~40 % of the labels; the benchmark trains on them
+
+
+def test_continuum_scenario_is_index_views(data, stream, noisy):
+    _need("continuum")
+    from synprobe.adapters import IndexedRows, to_continuum
+
+    cs = to_continuum(noisy, data)
+    sd = cs.stream_data
+    assert len(cs.train) == len(noisy)
+    for t, ts in enumerate(cs.train):
+        assert isinstance(ts._x, IndexedRows) and np.shares_memory(ts._x.base, sd.x)  # a view, no copy
+        pos, lab = sd.task(t)
+        np.testing.assert_array_equal(ts._x.pos, pos)
+        np.testing.assert_array_equal(ts._y, lab)  # observed (noisy) labels
+        x0, y0, t0 = ts[0]
+        assert tuple(x0.shape) == (sd.x.shape[3], *sd.x.shape[1:3]) and float(x0.min()) >= -1 and t0 == t
+    assert set(cs.test) == set(sd.evals) and len(cs.valid) == len(noisy)  # noisy-40-sym has val parts
+    for ts, (p, y) in zip(cs.valid, sd.val, strict=True):
+        np.testing.assert_array_equal(ts._x.pos, p)
+        np.testing.assert_array_equal(ts._y, y)
+    rd = prepare(stream, data)
+    cs = to_continuum(stream, data)
+    for name, ts in cs.test.items():
+        np.testing.assert_array_equal(ts._y, rd.evals[name][1])
+
+
+def test_continuum_memory_is_positions_not_images(data):
+    """A recurring stream re-uses rows in many tasks: with index views the entries cost positions only."""
+    _need("continuum")
+    import tracemalloc
+
+    from synprobe.adapters import to_continuum
+
+    st = build("scole-10c-2pt", data, overrides={"n_tasks": 200, "ood": ["stratified_font"]})
+    full = load(data, "all")  # the images, loaded before measuring
+    tracemalloc.start()
+    cs = to_continuum(st, full)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    entries = len(st.indices)
+    per_image = full.x[0].nbytes
+    assert len(cs.train) == 200 and entries * per_image > 4 * peak  # a per-entry copy would cost >4x what it did
+    assert peak < 64 * entries + 2_000_000
+
+
+def test_hf_parts_features_and_class_names(data, tmp_path):
+    datasets = _need("datasets")
+    from synprobe.adapters import to_hf
+
+    dd = to_hf(data, cache_dir=tmp_path)
+    assert isinstance(dd, datasets.DatasetDict) and set(dd) == {"train", "val", "test"}
+    for part, ds in dd.items():
+        d = load(data, part)
+        assert len(ds) == len(d) and ds["row"] == d.index.tolist()
+        f = ds.features
+        assert isinstance(f["image"], datasets.Image)
+        assert isinstance(f["char"], datasets.ClassLabel) and f["char"].names == list(d.categories["char"])
+        assert f["char"].int2str(ds[0]["char"]) == d.decode("char")[0]
+        assert isinstance(f["rotation"], datasets.Value) and ds[0]["rotation"] == pytest.approx(d.attrs["rotation"][0])
+        img = np.asarray(ds[0]["image"])
+        np.testing.assert_array_equal(img.reshape(d.x[0].shape), d.x[0])  # PNG round trip is lossless
+    one = to_hf(load(data, "val"), cache_dir=tmp_path)
+    assert one["row"] == dd["val"]["row"]
+
+
+def test_hf_bad_parts_and_split(data, tmp_path):
+    from synprobe.adapters import AdapterError, to_hf
+
+    with pytest.raises(AdapterError, match="'tran' is not a part"):
+        to_hf(data, parts=["tran"], cache_dir=tmp_path)
+    with pytest.raises(AdapterError, match="no split 'randm'.*did you mean 'random'"):
+        to_hf(data, split_name="randm", cache_dir=tmp_path)
