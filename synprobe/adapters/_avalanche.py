@@ -25,12 +25,26 @@ def _avalanche():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             from avalanche.benchmarks.scenarios.dataset_scenario import benchmark_from_datasets
-            from avalanche.benchmarks.utils import as_classification_dataset
+            from avalanche.benchmarks.utils.classification_dataset import TaskAwareClassificationDataset
+            from avalanche.benchmarks.utils.data_attribute import DataAttribute, TaskLabels
+            from avalanche.benchmarks.utils.flat_data import ConstantSequence
     except ImportError:
         raise SynprobeError(
             "to_avalanche needs avalanche-lib: pip install -e '.[avalanche]' (from the synprobe checkout)"
         ) from None
-    return benchmark_from_datasets, as_classification_dataset
+
+    def as_dataset(rows):
+        """Avalanche's classification dataset over ``rows``: ``targets`` and task label 0 (one head, no task id,
+        as ``synprobe run``); strategies read minibatches as (x, y, task label)."""
+        return TaskAwareClassificationDataset(
+            [rows],
+            data_attributes=[
+                DataAttribute(rows.targets.tolist(), "targets"),
+                TaskLabels(ConstantSequence(0, len(rows))),
+            ],
+        )
+
+    return benchmark_from_datasets, as_dataset
 
 
 def to_avalanche(stream, data, *, tasks: int | None = None, eval_sets=None, transform=None):
@@ -48,12 +62,12 @@ def to_avalanche(stream, data, *, tasks: int | None = None, eval_sets=None, tran
         ``<name>_stream`` per eval set, plus ``classes``/``class_names`` (label k is class id ``classes[k]``),
         ``eval_set_names``, ``skipped_eval_sets`` and ``stream_data`` (the resolved arrays).
     """
-    benchmark_from_datasets, as_cls = _avalanche()
+    benchmark_from_datasets, as_dataset = _avalanche()
     sd = resolve(stream, data, tasks, eval_sets)
     rows_cls = torch_rows_class()
 
     def ds(pos, labels, true=None):
-        return as_cls(rows_cls(sd.x, pos, labels, true, transform))
+        return as_dataset(rows_cls(sd.x, pos, labels, true, transform))
 
     streams = {"train": [ds(*sd.task(t), sd.true[sd.offsets[t] : sd.offsets[t + 1]]) for t in range(sd.n_tasks)]}
     if sd.has_val:
