@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st_
 
 from synprobe.harness.data import prepare
 from synprobe.load import load
@@ -264,3 +266,48 @@ def test_avalanche_naive_matches_synprobe_run(data, tmp_path, one_torch_thread):
     assert got.shape == expect.shape == (8, 8)
     assert expect.max() > 0.3  # the run learns something: the comparison is not between two untrained models
     np.testing.assert_allclose(got, expect, atol=1e-6)
+
+
+@given(st_.data())
+def test_indexed_rows_equal_the_fancy_index_they_replace(d):
+    base = np.arange(7 * 2 * 3, dtype=np.uint8).reshape(7, 2, 3)
+    pos = np.array(d.draw(st_.lists(st_.integers(0, 6), max_size=12)), np.int64)
+    from synprobe.adapters import IndexedRows
+
+    v = IndexedRows(base, pos)
+    assert len(v) == len(pos) and v.shape == (len(pos), 2, 3) and v.dtype == base.dtype
+    np.testing.assert_array_equal(np.asarray(v), base[pos])
+    if len(pos):
+        sel = np.array(d.draw(st_.lists(st_.integers(0, len(pos) - 1), max_size=8)), np.int64)
+        np.testing.assert_array_equal(np.asarray(v[sel]), base[pos][sel])
+        i = d.draw(st_.integers(0, len(pos) - 1))
+        assert v[i] is not None and np.shares_memory(v[i], base)  # one item: a view of the base row
+
+
+@pytest.mark.parametrize(
+    "module, fn", [("avalanche", "to_avalanche"), ("continuum", "to_continuum"), ("datasets", "to_hf")]
+)
+def test_a_missing_library_is_one_line_naming_the_extra(data, stream, monkeypatch, module, fn):
+    import sys
+
+    import synprobe.adapters as adapters
+    from synprobe.errors import SynprobeError
+
+    for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, module, None)  # "import module" now raises ImportError
+    args = (data,) if fn == "to_hf" else (stream, data)
+    extra = {"datasets": "hf"}.get(module, module)
+    with pytest.raises(SynprobeError, match=rf"pip install -e '\.\[{extra}\]'"):
+        getattr(adapters, fn)(*args)
+
+
+def test_avalanche_transform_gets_the_uint8_image(data, stream):
+    _need("avalanche")
+    from synprobe.adapters import to_avalanche
+
+    seen = []
+    bm = to_avalanche(stream, data, tasks=1, eval_sets=["iid"], transform=lambda a: seen.append(a) or a.shape)
+    x, y, _ = bm.train_stream[0].dataset[0]
+    assert x == seen[0].shape and seen[0].dtype == np.uint8 and seen[0].ndim == 3
+    assert len(bm.train_stream) == 1 and bm.eval_set_names == ["iid"]
