@@ -311,3 +311,36 @@ def test_avalanche_transform_gets_the_uint8_image(data, stream):
     x, y, _ = bm.train_stream[0].dataset[0]
     assert x == seen[0].shape and seen[0].dtype == np.uint8 and seen[0].ndim == 3
     assert len(bm.train_stream) == 1 and bm.eval_set_names == ["iid"]
+
+
+def test_streams_without_eval_sets_and_with_only_unusable_ones(data, stream):
+    _need("avalanche")
+    from synprobe.adapters import AdapterError, to_avalanche
+    from synprobe.scenarios import Stream
+
+    bare = Stream(stream.indices, stream.offsets, stream.class_indices, stream.class_offsets, spec=stream.spec)
+    bm = to_avalanche(bare[:2], data)
+    assert len(bm.train_stream) == 2 and bm.eval_set_names == [] and "test" not in bm.streams
+    other = np.flatnonzero(~np.isin(load(data, "all").y, np.asarray(stream.spec["classes"])))[:5]
+    held_out = Stream(
+        stream.indices,
+        stream.offsets,
+        stream.class_indices,
+        stream.class_offsets,
+        eval_sets={"ood_x": other},
+        spec=stream.spec,
+    )
+    with pytest.raises(AdapterError, match="none left with rows of the stream's classes.*ood_x"):
+        to_avalanche(held_out, data)
+
+
+def test_continuum_refuses_an_empty_task_in_one_line(data, stream):
+    _need("continuum")
+    from synprobe.adapters import AdapterError, to_continuum
+    from synprobe.scenarios import Stream
+
+    off = np.concatenate([[0], stream.offsets])  # task 0 now has no entries
+    co = np.concatenate([[0], stream.class_offsets])
+    empty_first = Stream(stream.indices, off, stream.class_indices, co, spec=stream.spec)
+    with pytest.raises(AdapterError, match="task 0 has no training entries"):
+        to_continuum(empty_first, data)

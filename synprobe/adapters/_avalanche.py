@@ -58,7 +58,7 @@ def to_avalanche(stream, data, *, tasks: int | None = None, eval_sets=None, tran
         transform: ``fn(uint8 (H, W, C) array) -> tensor``; None = ``synprobe run``'s normalisation.
 
     Returns:
-        The benchmark, with ``train_stream``, ``valid_stream`` (streams with val parts), ``test_stream`` and a
+        The benchmark, with ``train_stream``, ``valid_stream`` (streams with val parts), ``test_stream`` (streams with eval sets) and a
         ``<name>_stream`` per eval set, plus ``classes``/``class_names`` (label k is class id ``classes[k]``),
         ``eval_set_names``, ``skipped_eval_sets`` and ``stream_data`` (the resolved arrays).
     """
@@ -72,12 +72,13 @@ def to_avalanche(stream, data, *, tasks: int | None = None, eval_sets=None, tran
     streams = {"train": [ds(*sd.task(t), sd.true[sd.offsets[t] : sd.offsets[t + 1]]) for t in range(sd.n_tasks)]}
     if sd.has_val:
         streams["valid"] = [ds(p, y) for p, y in sd.val]
-    if not sd.evals:
+    if sd.skipped and not sd.evals:
         raise AdapterError(
             "eval_sets: none left with rows of the stream's classes; skipped: "
             + "; ".join(f"{k} ({v})" for k, v in sd.skipped.items())
         )
-    streams["test"] = [ds(p, y) for p, y in sd.evals.values()]
+    if sd.evals:  # a stream without eval sets gets no test stream
+        streams["test"] = [ds(p, y) for p, y in sd.evals.values()]
     for name, (p, y) in sd.evals.items():
         if name not in _RESERVED and name.isidentifier():
             streams[name] = [ds(p, y)]
