@@ -59,8 +59,9 @@ def to_avalanche(stream, data, *, tasks: int | None = None, eval_sets=None, tran
 
     Returns:
         The benchmark, with ``train_stream``, ``valid_stream`` (streams with val parts), ``test_stream``
-        (streams with eval sets) and a ``<name>_stream`` per eval set, plus ``classes``/``class_names`` (label k is class id ``classes[k]``),
-        ``eval_set_names``, ``skipped_eval_sets`` and ``stream_data`` (the resolved arrays).
+        (streams with eval sets) and a ``<name>_stream`` per eval set, plus ``classes``/``class_names`` (label k
+        is class id ``classes[k]``), ``eval_set_names``, ``skipped_eval_sets`` and ``stream_data`` (the resolved
+        arrays).
     """
     benchmark_from_datasets, as_dataset = _avalanche()
     sd = resolve(stream, data, tasks, eval_sets)
