@@ -4,7 +4,7 @@ part of a split (``synprobe view``).
     >>> from synprobe.view import view_file
     >>> view_file("default.h5", "view.png", by=("char", "scale"))      # doctest: +SKIP
 
-Needs matplotlib (``pip install 'synprobe[view]'``), drawn with the Agg backend (no display).
+Needs matplotlib (``pip install -e '.[view]'`` from the synprobe checkout), drawn with the Agg backend (no display).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_BY", "view_file"]
 DEFAULT_BY = ("char", "font", "scale", "rotation")
 _PARTS = ("train", "val", "test")
 _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c")
-MATPLOTLIB_MISSING = "synprobe view needs matplotlib: pip install 'synprobe[view]'"
+MATPLOTLIB_MISSING = "synprobe view needs matplotlib: pip install -e '.[view]' from the synprobe checkout"
 
 
 def _matplotlib():

@@ -40,7 +40,6 @@ TIMEOUT_S = {"fast": 600, "slow": 5400}
 PENDING: dict[str, str] = {
     "docs/fonts.md": "block 1 runs tools/collect_fonts.py from the repository root and re-collects the font set",
     "docs/format.md": "block 1 reads default.h5, which no block of the page makes",
-    "docs/loading.md": "default.h5 not made by the page; block 2 uses block 1's variables; block 3 is a synopsis",
     "docs/memorization.md": "block 1 needs default.h5 (no block makes it), trains 20 models; block 2 reads its output",
     "docs/runs.md": "reads runs/resnet20-seen, runs/a, runs/b, which no block of the page makes",
     "docs/training.md": "trains SCoLe's 500-task stream on 100,000 images (over 10 min here): needs docs-test: slow",

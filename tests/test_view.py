@@ -29,7 +29,7 @@ def path(tmp_path_factory):
 
 
 def _mpl():
-    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install 'synprobe[view]'")
+    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install -e '.[view]'")
 
 
 def _png(p):
@@ -73,11 +73,11 @@ def test_view_without_matplotlib_says_how_to_install(path, tmp_path, monkeypatch
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     from synprobe.view import view_file
 
-    with pytest.raises(SynprobeError, match=r"synprobe view needs matplotlib: pip install 'synprobe\[view\]'"):
+    with pytest.raises(SynprobeError, match=r"matplotlib: pip install -e '\.\[view\]' from the synprobe checkout"):
         view_file(path, tmp_path / "v.png")
     r = CliRunner().invoke(view, [str(path), "-o", str(tmp_path / "v.png")])
     assert r.exit_code == 1
-    assert "Error: synprobe view needs matplotlib: pip install 'synprobe[view]'" in r.output
+    assert "Error: synprobe view needs matplotlib: pip install -e '.[view]' from the synprobe checkout" in r.output
 
 
 def test_view_synbols_layout_and_no_splits(tmp_path):

@@ -160,7 +160,7 @@ def _legibility(dirs, write: bool) -> list[str]:
     except ImportError:
         click.echo(
             "legibility: bundled re-audit skipped (it trains a classifier and needs torch: "
-            "pip install 'synprobe[train]'); checked that legibility.json is current"
+            "pip install -e '.[train]'); checked that legibility.json is current"
         )
         problems += _registry().legibility_notes
     else:
