@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 
@@ -419,6 +420,27 @@ def test_lazy_rows_and_several_runs_of_chunks(path):
     (s, e, off), rb = x.runs[0], int(np.prod(x.row_shape))
     split = LazyRows(x.path, [(s, 120, off), (120, e, off + 120 * rb)], x.row_shape, x.dtype, np.arange(N))
     assert np.array_equal(split[[299, 0, 119, 120]], load(path, "all").x[[299, 0, 119, 120]])
+
+
+@given(
+    st.lists(st.integers(-N, N - 1), max_size=40),
+    st.lists(st.integers(0, N - 1), min_size=1, max_size=40, unique=True),
+)
+@settings(max_examples=25, deadline=None)
+def test_lazy_indexing_and_take_agree_with_the_array(path, pos, keep):
+    """Any positions (repeated, unsorted, negative) read what the in-memory array holds; take()
+    composes like indexing, without reading."""
+    eager, lazy = _all(path), load(path, "all", lazy=True)
+    p = np.array(pos, np.int64)
+    assert np.array_equal(lazy.x[p], eager.x[p])
+    k = np.array(keep, np.int64)
+    sub = lazy.x.take(k)
+    assert sub.shape == (len(k), *eager.x.shape[1:]) and np.array_equal(sub[p % len(k)], eager.x[k][p % len(k)])
+
+
+@functools.cache
+def _all(path):  # one in-memory load per file for the property test
+    return load(path, "all")
 
 
 def test_lazy_pickles_without_pixels(path):

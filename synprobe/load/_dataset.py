@@ -48,7 +48,7 @@ class Dataset:
     split_name: str
     target: str
     target_kind: str
-    x: np.ndarray
+    x: np.ndarray | LazyRows
     y: np.ndarray
     classes: tuple
     index: np.ndarray
