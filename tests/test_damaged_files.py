@@ -212,9 +212,9 @@ MUTATIONS = {
     "split_int8": lambda f: _replace(f, "split/random", data=f["split/random"][()].astype(np.int8)),
     "split_short": lambda f: _replace(f, "split/random", data=f["split/random"][()][:-1]),
     "split_member_group": lambda f: f.create_group("split/sub"),
-    "mask_bad_shape": lambda f: f.create_dataset("mask", data=np.zeros((N, 4, 4, 1), np.uint8)),
-    "mask_short": lambda f: f.create_dataset("mask", data=np.zeros((N - 1, 8, 8, 1), np.uint8)),
-    "mask_float32_4d": lambda f: f.create_dataset("mask", data=np.zeros((N, 8, 8, 1), np.float32)),
+    "mask_bad_shape": lambda f: _replace(f, "mask", data=np.zeros((N, 4, 4, 1), np.uint8)),
+    "mask_short": lambda f: _replace(f, "mask", data=np.zeros((N - 1, 8, 8, 1), np.uint8)),
+    "mask_float32_4d": lambda f: _replace(f, "mask", data=np.zeros((N, 8, 8, 1), np.float32)),
     # category tables
     "categories_not_list": lambda f: f["attrs/char"].attrs.__setitem__("categories", '{"a": 1}'),
     "categories_ints": lambda f: f["attrs/char"].attrs.__setitem__("categories", "[1, 2, 3]"),

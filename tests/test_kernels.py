@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -113,6 +116,44 @@ def test_without_a_compiler_auto_falls_back_to_numba_and_c_is_a_clear_error(monk
     finally:
         backend._kernels.cache_clear()
     assert not list(tmp_path.glob("kernels/*"))  # a failed build leaves nothing behind
+
+
+NO_KERNELS = (r"^no rendering kernels: the C kernels cannot be built \(no C compiler found \(set CC\)\) and numba is "
+              r"not installed; install a C compiler \(e\.g\. apt install gcc, or set CC\) or numba "
+              r"\(pip install -e '\.\[numba\]' from the synprobe checkout\)$")
+
+
+def test_without_a_compiler_and_without_numba_one_line_says_what_to_install(monkeypatch):
+    """numba is an extra: with neither it nor a compiler, ``auto`` names both ways out;
+    ``SYNPROBE_KERNELS=numba`` without numba names the extra."""
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
+    monkeypatch.setattr(ckernels, "load", lambda: (None, "no C compiler found (set CC)"))
+    backend._kernels.cache_clear()
+    try:
+        assert not backend.numba_installed()
+        monkeypatch.setenv("SYNPROBE_KERNELS", "auto")
+        with pytest.raises(SynprobeError, match=NO_KERNELS):
+            backend.kernels()
+        monkeypatch.setenv("SYNPROBE_KERNELS", "numba")
+        with pytest.raises(SynprobeError) as e:
+            backend.kernels()
+        assert str(e.value) == ("SYNPROBE_KERNELS=numba: numba is not installed: "
+                                "pip install -e '.[numba]' from the synprobe checkout")
+    finally:
+        backend._kernels.cache_clear()
+
+
+def test_generate_without_a_compiler_or_numba_prints_the_line(tmp_path):
+    """End to end, in a process where numba does not import and the compiler fails: exit 1, one line."""
+    (tmp_path / "numba.py").write_text("raise ImportError('No module named numba')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path]), CC="false",
+               SYNPROBE_CACHE=str(tmp_path / "cache"), SYNPROBE_KERNELS="auto")
+    r = subprocess.run([sys.executable, "-c", "from synprobe.cli import main; main()", "generate", "tiny", "-n", "4",
+                        "-o", str(tmp_path / "d.h5"), "--workers", "1"], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith("Error: no rendering kernels: the C kernels cannot be built (false failed")
+    assert r.stderr.count("\n") == 1 and "pip install -e '.[numba]'" in r.stderr
 
 
 def test_an_unknown_choice_is_a_one_line_error(monkeypatch):

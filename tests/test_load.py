@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from synprobe.errors import FormatError, SynprobeError
 from synprobe.load import Dataset, LoadError, load, read_table
 from synprobe.load._images import XReader
+from synprobe.load._lazy import LazyRows
 
 N = 300
 
@@ -362,7 +364,7 @@ def test_synbols_table_disk_cache(synbols, monkeypatch):
 
 
 def test_torch_dataset(path):
-    torch = pytest.importorskip("torch", reason="torch not installed: pip install synprobe[train]")
+    torch = pytest.importorskip("torch", reason="torch not installed: pip install -e '.[train]'")
     ds = load(path, "train")
     td = ds.torch()
     assert len(td) == len(ds)
@@ -389,7 +391,72 @@ def test_torch_missing_is_a_clear_error(path, monkeypatch):
     monkeypatch.delitem(L.__dict__, "_TorchDatasetClass", raising=False)
     with pytest.raises(SynprobeError) as e:
         load(path, "val").torch()
-    assert "pip install 'synprobe[train]'" in _one_line(e)
+    assert "pip install -e '.[train]'" in _one_line(e)
+
+
+# --------------------------------------------------------------------------- lazy
+
+
+@pytest.mark.parametrize("split", ["train", "test", "all"])
+def test_lazy_holds_the_same_images_without_reading_them(path, split):
+    eager, lazy = load(path, split), load(path, split, lazy=True)
+    assert lazy.lazy and not eager.lazy and repr(lazy) == repr(eager)
+    assert lazy.x.shape == eager.x.shape and len(lazy) == len(eager)
+    assert np.array_equal(lazy.numpy()[0], eager.x) and np.array_equal(lazy.y, eager.y)
+    for i in (0, 5, -1):
+        assert np.array_equal(lazy[i][0], eager[i][0]) and lazy[i][1] == eager[i][1]
+    pos = np.array([7, 2, 2, 11])
+    assert np.array_equal(lazy.x[pos], eager.x[pos]) and np.array_equal(lazy.x[3:9], eager.x[3:9])
+    sub = lazy.subset(lazy.y % 2 == 0)
+    assert sub.lazy and np.array_equal(np.asarray(sub.x), eager.subset(eager.y % 2 == 0).x)
+
+
+def test_lazy_rows_and_several_runs_of_chunks(path):
+    """rows= with lazy; and a file whose chunks lie in several runs (mapped run by run)."""
+    rows = np.array([250, 3, 99, 100])
+    lazy, eager = load(path, "all", rows=rows, lazy=True), load(path, "all", rows=rows)
+    assert np.array_equal(np.asarray(lazy.x), eager.x) and np.array_equal(lazy.index, eager.index)
+    x = lazy.x
+    (s, e, off), rb = x.runs[0], int(np.prod(x.row_shape))
+    split = LazyRows(x.path, [(s, 120, off), (120, e, off + 120 * rb)], x.row_shape, x.dtype, np.arange(N))
+    assert np.array_equal(split[[299, 0, 119, 120]], load(path, "all").x[[299, 0, 119, 120]])
+
+
+@given(
+    st.lists(st.integers(-N, N - 1), max_size=40),
+    st.lists(st.integers(0, N - 1), min_size=1, max_size=40, unique=True),
+)
+@settings(max_examples=25, deadline=None)
+def test_lazy_indexing_and_take_agree_with_the_array(path, pos, keep):
+    """Any positions (repeated, unsorted, negative) read what the in-memory array holds; take()
+    composes like indexing, without reading."""
+    eager, lazy = _all(path), load(path, "all", lazy=True)
+    p = np.array(pos, np.int64)
+    assert np.array_equal(lazy.x[p], eager.x[p])
+    k = np.array(keep, np.int64)
+    sub = lazy.x.take(k)
+    assert sub.shape == (len(k), *eager.x.shape[1:]) and np.array_equal(sub[p % len(k)], eager.x[k][p % len(k)])
+
+
+@functools.cache
+def _all(path):  # one in-memory load per file for the property test
+    return load(path, "all")
+
+
+def test_lazy_pickles_without_pixels(path):
+    import pickle
+
+    lazy = load(path, "all", lazy=True)
+    blob = pickle.dumps(lazy.x)
+    assert len(blob) < 8 * N + 1024 < lazy.x.nbytes  # row numbers, path, offsets; no pixels
+    back = pickle.loads(blob)
+    assert back._maps is None and np.array_equal(back[[1, 2]], lazy.x[[1, 2]])
+
+
+def test_lazy_on_a_compressed_file_is_a_clear_error(files):
+    with pytest.raises(LoadError) as e:
+        load(files[1], "train", lazy=True)
+    assert "x is compressed (lzf)" in _one_line(e) and "without lazy=True" in str(e.value)
 
 
 @given(st.lists(st.integers(0, N - 1), max_size=60))

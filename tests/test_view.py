@@ -30,7 +30,7 @@ def path(tmp_path_factory):
 
 
 def _mpl():
-    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install 'synprobe[view]'")
+    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install -e '.[view]'")
 
 
 def _png(p):

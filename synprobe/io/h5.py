@@ -4,7 +4,8 @@ Layout (the contract, documented in ``docs/format.md``):
 
     x                uint8 (N, H, W, C), chunked along N, C = 3 (1 when gray)
     y                utf-8 str (N,), one Synbols-compatible JSON object per sample
-    mask             uint8 (N, H, W, S), optional: per-symbol coverage after occlusion
+    mask             uint8 (N, H, W, S): per-symbol coverage after occlusion; without masks a
+                     zero-size (N, H, W, 0) placeholder (no bytes on disk) that Synbols' loader reads
     attrs/<name>     typed column (N,) or (N, slots); categorical columns hold int codes and a
                      ``categories`` attribute (JSON list) naming them
     split/<name>     bool (N, 3): train / val / test membership
@@ -25,7 +26,8 @@ import numpy as np
 
 from synprobe.io import validate
 
-__all__ = ["FORMAT", "SAMPLES_VERSION", "H5Writer", "chunk_rows", "read_info", "open_dataset"]
+__all__ = ["FORMAT", "NO_MASKS_DOC", "SAMPLES_VERSION", "H5Writer", "chunk_rows", "has_masks", "read_info",
+           "open_dataset"]
 
 FORMAT = "synprobe-h5/1"
 #: Version of what the generator writes for a given (recipe, seed, fonts): bumped whenever those
@@ -37,6 +39,8 @@ FORMAT = "synprobe-h5/1"
 #:    after rotation) and gradients (cairo's linear and two-circle radial laws); draws keyed by the
 #:    recipe's stream as well as the seed; legible fonts only.
 SAMPLES_VERSION = 4
+#: The ``doc`` attribute of the zero-size ``mask`` placeholder of files written without masks.
+NO_MASKS_DOC = "no masks (recipe masks = false): a zero-size placeholder so that Synbols' load_h5 opens the file"
 _SLAB = 8192  # samples copied per write when assembling
 
 
@@ -69,6 +73,8 @@ class H5Writer:
         if mask_slots:
             self.mask = self.f.create_dataset("mask", (n, h, w, mask_slots), np.uint8,
                                               chunks=(self.rows, h, w, mask_slots), **kw)
+        else:  # Synbols 1.0.2's load_h5 reads f["mask"] unconditionally; S = 0 slots: no masks
+            self.f.create_dataset("mask", (n, h, w, 0), np.uint8).attrs["doc"] = NO_MASKS_DOC
         self.n = n
         self.y = None
         self.columns: dict = {}  # name -> h5py dataset (handles kept: no group lookups per write)
@@ -188,11 +194,17 @@ def read_info(path) -> dict:
         info["path"] = str(path)
         info["x_shape"] = list(f["x"].shape)
         info["n"] = int(f["x"].shape[0])
-        info["has_masks"] = "mask" in f
+        info["has_masks"] = has_masks(f)
         info["columns"] = sorted(f["attrs"].keys()) if "attrs" in f else []
         info["splits"] = sorted(f["split"].keys()) if "split" in f else []
         info["size_bytes"] = os.path.getsize(path)
         return info
+
+
+def has_masks(f) -> bool:
+    """Whether an open dataset file holds masks: a ``mask`` dataset with at least one slot (a
+    synprobe file without masks has the zero-size (N, H, W, 0) placeholder; older ones none)."""
+    return "mask" in f and f["mask"].size > 0
 
 
 def _py(v):

@@ -12,7 +12,8 @@ strings, ``split/<name>``; no ``attrs/``) through the same API. See ``docs/loadi
 Import from this module (``from synprobe.load import ...``): after ``import synprobe``, the
 attribute ``synprobe.load`` is the function :func:`load`, not this module. Inside: ``_load`` (the
 API and the resolver hook), ``_dataset`` (:class:`Dataset`, its torch view), ``_table`` (the
-attribute table, Synbols parsing, its cache), ``_targets`` (target specs), ``_images`` (image reads).
+attribute table, Synbols parsing, its cache), ``_targets`` (target specs), ``_images`` (image
+reads), ``_lazy`` (``lazy=True``: rows read from a memory map of the file).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from synprobe.io import validate
 from synprobe.io.h5 import open_dataset
 from synprobe.load._dataset import Dataset
 from synprobe.load._images import XReader
+from synprobe.load._lazy import LazyRows
 from synprobe.load._table import LoadError, Table, file_table
 from synprobe.load._targets import make_target, parse_target
 from synprobe.paths import missing_file_hint
@@ -47,8 +48,9 @@ def load(
     target_kind: str | None = None,
     resolver: Callable | None = None,
     rows=None,
+    lazy: bool = False,
 ) -> Dataset:
-    """Load one split of a dataset file into memory.
+    """Load one split of a dataset file into memory (its images mapped, with ``lazy=True``).
 
     Args:
         source: path of a ``.h5`` file (synprobe or Synbols 1.0.2), or a dataset name that the
@@ -64,6 +66,10 @@ def load(
         resolver: ``fn(name) -> path`` for names that are not existing files.
         rows: with ``split="all"``, only these row numbers (int array; sorted and deduplicated
             here): the images a training run needs, without reading the rest of the file.
+        lazy: keep no images in memory: ``x`` is a :class:`~synprobe.load._lazy.LazyRows` that
+            reads rows from a memory map of the file's uncompressed ``x`` when indexed, and
+            pickles as the path, offsets and row numbers (DataLoader workers get no copy).
+            Compressed files (``--compression``, Synbols' gzip files) raise a LoadError.
 
     Raises:
         LoadError (a SynprobeError and ValueError): unknown split, split name, target or option,
@@ -89,7 +95,7 @@ def load(
                 hint = did_you_mean(split_name, t.splits)
                 raise LoadError(f"{path}: no split {split_name!r}{hint}; the file's splits: {have}")
             rows = np.flatnonzero(t.splits[split_name][:, SPLITS.index(split)])
-        x = XReader(f["x"], path).read(rows)
+        x = LazyRows.of(f["x"], path, rows) if lazy else XReader(f["x"], path).read(rows)
     index = np.arange(t.n, dtype=np.int64) if rows is None else rows.astype(np.int64)
     pick = (lambda a: a) if rows is None else (lambda a: a[rows])
     return Dataset(
