@@ -131,9 +131,7 @@ def test_install_hints_say_what_works_from_a_clone():
     assert install_hint("train") == "pip install -e '.[train]' (from the synprobe checkout)"
     assert MATPLOTLIB_MISSING.endswith(install_hint("view")) and VIEW_MISSING.endswith(install_hint("view"))
     root = Path(__file__).resolve().parent.parent
-    # errors.py: install_hint's docstring quotes the form that fails. load.py, cli/fonts.py: owned by the
-    # issue-13 refactor while this was written; their owners switch to install_hint.
-    not_yet = {"synprobe/errors.py", "synprobe/load/_dataset.py"}
+    not_yet = {"synprobe/errors.py"}  # install_hint's docstring quotes the form that fails
     files = [root / "README.md", *(root / "docs").glob("*.md"), *(root / "synprobe").rglob("*.py")]
     stale = [f"{p.relative_to(root)}:{n}" for p in files if p.relative_to(root).as_posix() not in not_yet
              for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if "'synprobe[" in line]

@@ -297,7 +297,7 @@ def test_unknown_row_kinds_are_skipped(tmp_path):
 
 
 def test_plot_run_writes_the_plots_with_data(tmp_path):
-    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install 'synprobe[view]'")
+    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install -e '.[view]'")
     a = make_run(tmp_path, "memo", n_tasks=8, memorization=True)
     got = plot_run(a)
     assert [p.name for p in got] == ["ka.png", "per_class_vs_frequency.png", "accuracy_matrix.png",
@@ -332,7 +332,7 @@ def test_plot_titles_are_readable(tmp_path, monkeypatch):
 
 
 def test_matrix_of_a_run_evaluated_every_few_tasks(tmp_path):
-    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install 'synprobe[view]'")
+    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install -e '.[view]'")
     d = make_run(tmp_path, n_tasks=7, eval_every_tasks=3, ood=())
     run = read_run(d)
     assert run.matrix.shape == (3, 7) and run.curve("iid")["task"].tolist() == [-1, 2, 5, 6]
@@ -343,7 +343,7 @@ def test_matrix_of_a_run_evaluated_every_few_tasks(tmp_path):
 
 
 def test_plot_run_without_per_class_data(tmp_path):
-    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install 'synprobe[view]'")
+    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install -e '.[view]'")
     d = make_run(tmp_path, n_tasks=3, ood=(), matrix=False)
     s = _summary(d)
     s["per_class_final"] = [None] * 4
@@ -352,7 +352,7 @@ def test_plot_run_without_per_class_data(tmp_path):
 
 
 def test_plot_overlay_mixed_runs(tmp_path):
-    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install 'synprobe[view]'")
+    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install -e '.[view]'")
     runs = [make_run(tmp_path, "k4", k=4, n_tasks=6), make_run(tmp_path, "k6", k=6, n_tasks=9, memorization=True)]
     got = plot_overlay(runs, tmp_path / "out" / "deep")
     assert [p.name for p in got] == ["ka_overlay.png", "memorization_overlay.png"] and all(map(_png_ok, got))
@@ -487,7 +487,7 @@ def test_format_table_and_json_take_any_values(vals, gaps):
 
 
 def test_cli_report_table_and_overlays(tmp_path, runner, monkeypatch):
-    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install 'synprobe[view]'")
+    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install -e '.[view]'")
     a = make_run(tmp_path / "runs", "k4-memo", k=4, n_tasks=8, memorization=True)
     b = make_run(tmp_path / "runs", "k6-plain", k=6, n_tasks=5, ood=(), matrix=False, model="mlp", replay="random")
     r = runner.invoke(main, ["report", str(a), str(b), "-o", str(tmp_path / "rep")])
@@ -508,7 +508,7 @@ def test_cli_report_table_and_overlays(tmp_path, runner, monkeypatch):
 
 
 def test_cli_report_json(tmp_path, runner):
-    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install 'synprobe[view]'")
+    pytest.importorskip("matplotlib", reason="matplotlib not installed: pip install -e '.[view]'")
     a = make_run(tmp_path, "a", n_tasks=5)
     b = make_run(tmp_path, "b", n_tasks=5, k=7, ood=(), matrix=False)
     r = runner.invoke(main, ["report", str(a), str(b), "--json", "-o", str(tmp_path / "o")])
