@@ -13,6 +13,8 @@
   (``$SYNPROBE_CACHE/glyphs``), which saves rasterising the same glyphs in every run.
 - ``SYNPROBE_CATALOG``: an extra dataset catalog (TOML) whose entries override the bundled ones.
 - ``SYNPROBE_OFFLINE``: ``1`` never touches the network; catalog datasets are generated locally.
+- ``RAY_ADDRESS``: the Ray cluster ``synprobe generate --backend ray`` connects to when no
+  ``--address`` is given (Ray's own convention); unset: a local Ray on this machine.
 - ``SOURCE_DATE_EPOCH``: when set, the ``created`` timestamp written into dataset files, so
   that two runs give identical bytes (the reproducible-builds convention).
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 
 __all__ = [
     "c_compiler", "cache_home", "catalog_override", "created_timestamp", "environment", "fsync_enabled",
-    "glyph_cache_dir", "kernels_setting", "offline", "use_numba_cache", "user_home",
+    "glyph_cache_dir", "kernels_setting", "offline", "ray_address", "use_numba_cache", "user_home",
 ]  # fmt: skip
 
 
@@ -80,6 +82,11 @@ def use_numba_cache() -> None:
     """Point numba's cache of compiled kernels at ``$SYNPROBE_CACHE/numba`` unless
     ``NUMBA_CACHE_DIR`` is set (call before numba is imported: numba reads it then)."""
     os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_home() / "numba"))
+
+
+def ray_address() -> str | None:
+    """``RAY_ADDRESS``: the Ray cluster to connect to (``ray://HOST:10001``, ``HOST:6379``, ``auto``), or None."""
+    return os.environ.get("RAY_ADDRESS", "").strip() or None
 
 
 def fsync_enabled() -> bool:
