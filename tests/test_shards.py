@@ -225,3 +225,17 @@ def test_a_shard_records_the_run(tmp_path):
     info = generate_shard("tiny", N, 0, 10, tmp_path / "s.h5", seed=5)
     assert json.loads(info.run["recipe"])["resolution"] == [8, 8]
     assert set(info.checksums) >= {"x", "y", "attrs/char"}
+
+
+def test_an_unfinished_local_run_is_not_discarded_without_overwrite(tmp_path, local_tiny):
+    partial = tmp_path / "o.h5.partial"
+    partial.mkdir()
+    (partial / "meta.json").write_text("{}")
+    with pytest.raises(SynprobeError, match=r"o\.h5\.partial: an unfinished local run is there"):
+        generate_ray("tiny", N, tmp_path / "o.h5", seed=5)  # refused before anything is rendered
+    assert not (tmp_path / "o.h5.shards").exists()
+    paths = _shards(tmp_path, [])
+    with pytest.raises(SynprobeError, match="an unfinished local run is there"):
+        merge_shards(paths, tmp_path / "o.h5")
+    merge_shards(paths, tmp_path / "o.h5", overwrite=True)
+    assert same_file(tmp_path / "o.h5", local_tiny) and not partial.exists()

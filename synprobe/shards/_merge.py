@@ -30,7 +30,7 @@ from synprobe.render.labels import label_starts
 from synprobe.sampling import Vocab
 from synprobe.shards._shard import RUN_KEYS, ShardInfo, load_shard, read_shard, shard_ranges
 
-__all__ = ["check_cover", "merge_shards", "shard_files"]
+__all__ = ["check_cover", "check_no_local_run", "merge_shards", "shard_files"]
 
 _WHAT = {
     "recipe": "recipe",
@@ -166,18 +166,30 @@ def _open_work(out: Path, rc, meta: dict, overwrite: bool) -> WorkDir:
     work = WorkDir(
         out.with_name(out.name + ".partial"), rc, meta["n"], meta["chunk"], direct=meta["compression"] is None
     )
+    check_no_local_run(out, overwrite)
     if work.root.exists():
-        if not overwrite and not (work.meta() or {}).get("merge"):
-            raise SynprobeError(
-                f"{work.root}: an unfinished local run is there; finish it with --resume "
-                "(without --backend ray) or pass --overwrite"
-            )
         shutil.rmtree(work.root)
     tmp = out.with_name(f".{out.name}.tmp")
     for p in (tmp, tmp.with_name(tmp.name + ".old")):
         p.unlink(missing_ok=True)
     work.create({**meta, "merge": True})
     return work
+
+
+def check_no_local_run(out: Path, overwrite: bool) -> None:
+    """Refuse to discard an unfinished local run of ``out`` (``OUT.partial/``) unless ``overwrite``;
+    an interrupted merge's work folder is not one (a merge is a copy: nothing to keep)."""
+    root = out.with_name(out.name + ".partial")
+    if root.exists() and not overwrite:
+        try:
+            merge = json.loads((root / "meta.json").read_text()).get("merge")
+        except (OSError, ValueError, AttributeError):
+            merge = False
+        if not merge:
+            raise SynprobeError(
+                f"{root}: an unfinished local run is there; finish it with --resume "
+                "(without --backend ray) or pass --overwrite"
+            )
 
 
 def _no_replay(table, start):  # every chunk's labels come from its shards

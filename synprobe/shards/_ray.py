@@ -19,10 +19,11 @@ from synprobe.errors import SynprobeError
 from synprobe.fonts import FontRegistry
 from synprobe.generator import GenerateResult, WriteMode, check_arguments, check_output
 from synprobe.io.assemble import slab_rows
+from synprobe.io.lock import output_lock
 from synprobe.io.partial import image_shape
 from synprobe.recipe import recipe_json, resolve_recipe
 from synprobe.sampling import Vocab
-from synprobe.shards._merge import merge_shards
+from synprobe.shards._merge import check_no_local_run, merge_shards
 from synprobe.shards._shard import render_shard, shard_ranges, verify_shard, write_shard
 
 __all__ = ["generate_ray", "import_ray"]
@@ -83,13 +84,17 @@ def generate_ray(
         "shard_rows": rows,
         "fonts_manifest_sha256": vocab.fonts_sha256,
     }
+    check_no_local_run(out, mode.replaces)
     folder = out.with_name(out.name + ".shards")
-    kept = _open_folder(folder, run, mode, plan)
-    todo = [(name, a, b) for name, (a, b) in plan.items() if name not in kept]
-    if todo:
-        _render(folder, run, todo, len(plan), address, progress)
-    merge_shards([folder / name for name in plan], out, overwrite=True, compression=compression, registry=registry)
-    shutil.rmtree(folder, ignore_errors=True)
+    with output_lock(folder):  # one driver per output (the merge also takes OUT's own lock)
+        kept = _open_folder(folder, run, mode, plan)
+        todo = [(name, a, b) for name, (a, b) in plan.items() if name not in kept]
+        if todo:
+            _render(folder, run, todo, len(plan), address, progress)
+        merge_shards(
+            [folder / name for name in plan], out, overwrite=mode.replaces, compression=compression, registry=registry
+        )
+        shutil.rmtree(folder, ignore_errors=True)
     dt = time.perf_counter() - t0
     return GenerateResult(out, n, dt, n / dt, len(kept))
 
