@@ -109,7 +109,10 @@ class _Rows:
                 arrays, y, starts = self._shard(i)
                 lo, hi = max(a, s.start) - s.start, min(b, s.stop) - s.start
                 parts.append(({k: v[lo:hi] for k, v in arrays.items() if k != "y"}, y[starts[lo] : starts[hi]]))
-        cat = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
+        if len(parts) == 1:  # a chunk inside one shard (the default: shards of whole chunks): views, no copy
+            cat = parts[0][0]
+        else:
+            cat = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
         table = {k.removeprefix("attrs/"): v for k, v in cat.items() if k.startswith("attrs/")}
         return table, cat["x"], cat.get("mask"), b"".join(p[1] for p in parts)
 
