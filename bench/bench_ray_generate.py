@@ -3,7 +3,8 @@
     python bench/bench_ray_generate.py                      # default -n 200000, 32x32 (a few minutes on 2 cores)
     python bench/bench_ray_generate.py --n 50000 --repeat 1 # quick look
 
-What is timed, in this process (imports done, glyph atlas warm: a first untimed local run fills it):
+What is timed, in this process (imports done, glyph atlas warm: a first untimed local run of the
+same rows fills it):
 - ``local``: ``synprobe.generator.generate(recipe, n, workers=W)``: fork pool, the whole run.
 - ``ray_init``: ``ray.init(num_cpus=W)`` of a local Ray (paid once per session; a cluster's is
   the connection instead).
@@ -111,7 +112,9 @@ def main() -> None:
     sizes = [slab // 4, slab, slab * 4]
     tmp = Path(tempfile.mkdtemp(prefix="bench-ray-", dir=os.environ.get("TMPDIR")))
     try:
-        generate(args.recipe, 2000, tmp / "warm.h5", resolution=args.resolution)  # the glyph atlas, warm
+        # the glyph atlas, warm for every run: a first local run of the same rows saves it (Ray's
+        # workers load it when they start; their own new glyphs would be saved after every shard)
+        generate(args.recipe, args.n, tmp / "warm.h5", resolution=args.resolution)
         local, by_size = [], {s: [] for s in sizes}
         t = time.perf_counter()
         ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)

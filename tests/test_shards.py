@@ -239,3 +239,12 @@ def test_an_unfinished_local_run_is_not_discarded_without_overwrite(tmp_path, lo
         merge_shards(paths, tmp_path / "o.h5")
     merge_shards(paths, tmp_path / "o.h5", overwrite=True)
     assert same_file(tmp_path / "o.h5", local_tiny) and not partial.exists()
+
+
+def test_a_shard_process_saves_the_glyphs_it_rasterised(tmp_path, monkeypatch):
+    """The machine's glyph atlas (per node on a cluster) gets the glyphs a shard rasterised."""
+    from synprobe.fonts import FontRegistry
+
+    monkeypatch.setenv("SYNPROBE_CACHE", str(tmp_path / "cache"))
+    generate_shard("tiny", N, 0, 50, tmp_path / "s.h5", seed=5, registry=FontRegistry.load(user=False))
+    assert list((tmp_path / "cache" / "glyphs").glob("atlas-*.npz"))

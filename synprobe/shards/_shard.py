@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from synprobe.generator import GlyphStore, check_arguments, render_samples
 from synprobe.io.h5 import SAMPLES_VERSION
 from synprobe.recipe import recipe_json, resolve_recipe
 from synprobe.render.compose import Renderer
+from synprobe.render.glyphs import ATLAS_MAX_LEVEL
 from synprobe.render.labels import y_json
 from synprobe.sampling import Vocab
 
@@ -105,6 +107,24 @@ def _renderer(rc_json: str, registry=None):
     return hit
 
 
+SAVE_GLYPHS, SAVE_SECONDS = 5000, 30.0  # when a worker saves its atlas (a whole rewrite: ~80 MB for default)
+
+
+def _save_atlas(store) -> None:
+    """Save the glyphs this process rasterised to the machine's atlas, for the next shards and runs
+    on it: once there are many new ones, or some after a while. A Ray worker has no end to save
+    at, and rewriting the atlas after every shard of a cold run costs more than it saves."""
+    new = store.glyphs.count(ATLAS_MAX_LEVEL) - store.kept
+    now = time.monotonic()
+    if new >= SAVE_GLYPHS or (new > 0 and now - _SAVED.get(id(store), 0.0) >= SAVE_SECONDS):
+        store.save()
+        _SAVED.clear()
+        _SAVED[id(store)] = now
+
+
+_SAVED: dict = {}  # id(glyph store) -> when it was last saved
+
+
 def render_shard(recipe, n: int, start: int, stop: int, *, seed: int = 0, resolution=None, registry=None) -> Shard:
     """Render rows [start, stop) of an ``n``-row run of ``recipe`` (as :func:`synprobe.generator.generate`
     takes it) in memory, with their checksums."""
@@ -116,7 +136,7 @@ def render_shard(recipe, n: int, start: int, stop: int, *, seed: int = 0, resolu
     index = np.arange(start, stop, dtype=np.int64)
     table, x, m = render_samples(renderer, seed, index)
     y = y_json(renderer, table, seed, index)
-    store.save()  # the glyphs this shard rasterised, for the next run on this machine
+    _save_atlas(store)
     arrays = {"x": x, "y": np.frombuffer(y, np.uint8), **{f"attrs/{k}": v for k, v in table.items()}}
     if m is not None:
         arrays["mask"] = m
