@@ -35,6 +35,7 @@ from synprobe.checksum import file_sha256
 from synprobe.generator import generate
 from synprobe.io.assemble import slab_rows
 from synprobe.shards import generate_ray
+from synprobe.shards._shard import load_shard, read_shard, render_shard, write_shard
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,6 +89,24 @@ def run_local(args, tmp: Path) -> dict:
     }
 
 
+def driver_costs(args, tmp: Path) -> dict:
+    """What the driver does per shard of the default size, serially, on top of rendering: write the
+    shard file that comes back, and (merge) read it back with its checksums verified."""
+    rows = slab_rows(args.resolution, args.resolution, 3)
+    shard = render_shard(args.recipe, args.n, 0, rows, resolution=args.resolution)
+    nbytes = sum(a.nbytes for a in shard.arrays.values())
+    write, load = [], []
+    for _ in range(5):
+        t = time.perf_counter()
+        info = read_shard(write_shard(tmp / "one.h5", shard))
+        write.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        load_shard(info)
+        load.append(time.perf_counter() - t)
+    ms = lambda ts: round(statistics.median(ts) * 1e3, 1)  # noqa: E731
+    return {"shard_rows": rows, "shard_mb": round(nbytes / 1e6, 1), "write_ms": ms(write), "load_verify_ms": ms(load)}
+
+
 def noop_round_trip(ray, k: int = 200) -> float:
     f = ray.remote(num_cpus=1)(lambda: None)
     ray.get(f.remote())
@@ -127,12 +146,13 @@ def main() -> None:
             for s in sizes:
                 by_size[s].append(run_ray(args, tmp, s))
         ray.shutdown()
+        driver = driver_costs(args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    report(args, local, by_size, init_s, noop)
+    report(args, local, by_size, init_s, noop, driver)
 
 
-def report(args, local: list, by_size: dict, init_s: float, noop: float) -> None:
+def report(args, local: list, by_size: dict, init_s: float, noop: float, driver: dict) -> None:
     med = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
     ref = local[0]["sha256"]
     same = all(r["sha256"] == ref for rows in [local, *by_size.values()] for r in rows)
@@ -146,6 +166,11 @@ def report(args, local: list, by_size: dict, init_s: float, noop: float) -> None
     print(
         f"ray.init (local, {args.workers} CPUs): {init_s:.2f} s; empty task round trip: {noop * 1e3:.2f} ms; "
         f"render phase per extra shard: {per_shard * 1e3:.1f} ms"
+    )
+    d = driver
+    print(
+        f"driver, per shard of {d['shard_rows']:,} rows ({d['shard_mb']} MB): write {d['write_ms']} ms, "
+        f"read back + verify {d['load_verify_ms']} ms"
     )
     print("| backend | shard rows | shards | wall s | render s | merge s | images/s |")
     print("|---|---|---|---|---|---|---|")
@@ -165,6 +190,7 @@ def report(args, local: list, by_size: dict, init_s: float, noop: float) -> None
         "bytes_equal": same,
         "ray_init_s": round(init_s, 3),
         "noop_task_ms": round(noop * 1e3, 3),
+        "driver": driver,
         "per_shard_ms": round(per_shard * 1e3, 2),
         "local": local,
         "ray": {str(s): rows for s, rows in by_size.items()},
