@@ -92,12 +92,12 @@ class _Rows:
     """Rows [a, b) across the shards, in order; each shard is loaded (and checked against its
     checksums) once, when the first of its rows is asked for."""
 
-    def __init__(self, infos: list[ShardInfo]):
-        self.infos, self.i, self.cur = infos, -1, None
+    def __init__(self, infos: list[ShardInfo], verify: bool):
+        self.infos, self.verify, self.i, self.cur = infos, verify, -1, None
 
     def _shard(self, i: int) -> dict:
         if i != self.i:
-            arrays = load_shard(self.infos[i])
+            arrays = load_shard(self.infos[i], self.verify)
             y = arrays["y"].tobytes()
             self.i, self.cur = i, (arrays, y, np.append(label_starts(y), len(y)))
         return self.cur
@@ -118,7 +118,7 @@ class _Rows:
 
 
 def merge_shards(
-    shards, out, *, overwrite: bool = False, compression: str | None = None, registry=None
+    shards, out, *, overwrite: bool = False, compression: str | None = None, verify: bool = True, registry=None
 ) -> GenerateResult:
     """Merge shard files (paths, or a folder of ``*.h5``) covering rows 0..n of one run into the
     dataset file ``out``: the bytes of ``synprobe generate`` with the same recipe, seed and n.
@@ -128,6 +128,8 @@ def merge_shards(
         out: output path (``.h5``); refused if it exists unless ``overwrite``.
         overwrite: replace ``out`` (and discard an unfinished local run of it, ``OUT.partial/``).
         compression: None, "lzf" or "gzip", as for a local run.
+        verify: check every dataset against its shard's sha256 while copying (False: shards this
+            process has just verified or written).
     """
     t0 = time.perf_counter()
     infos = check_cover([read_shard(p) for p in shard_files(shards)])
@@ -152,7 +154,7 @@ def merge_shards(
     meta = run_meta(rc, n, seed, vocab, chunk, compression)
     with output_lock(out):
         work = _open_work(out, rc, meta, overwrite)
-        _copy(work, out, infos, vocab, meta, rc, registry)
+        _copy(work, out, infos, vocab, meta, rc, registry, verify)
         shutil.rmtree(work.root, ignore_errors=True)
     dt = time.perf_counter() - t0
     return GenerateResult(out, n, dt, n / dt, 0)
@@ -199,9 +201,9 @@ def _no_replay(table, start):  # every chunk's labels come from its shards
     raise AssertionError("a merge never replays chunks")
 
 
-def _copy(work: WorkDir, out: Path, infos: list[ShardInfo], vocab, meta: dict, rc, registry) -> None:
+def _copy(work: WorkDir, out: Path, infos: list[ShardInfo], vocab, meta: dict, rc, registry, verify: bool) -> None:
     """Copy the shards' rows into the file chunk by chunk (slabs of the writer), then finish it."""
-    rows = _Rows(infos)
+    rows = _Rows(infos, verify)
     table, _, _, _ = rows.rows(0, 1)
     h, w, c = work.shape
     pixels = 0 if meta["compression"] is None else meta["n"] * h * w * (c + work.slots)
