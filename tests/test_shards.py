@@ -248,3 +248,14 @@ def test_a_shard_process_saves_the_glyphs_it_rasterised(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNPROBE_CACHE", str(tmp_path / "cache"))
     generate_shard("tiny", N, 0, 50, tmp_path / "s.h5", seed=5, registry=FontRegistry.load(user=False))
     assert list((tmp_path / "cache" / "glyphs").glob("atlas-*.npz"))
+
+
+def test_an_error_on_a_ray_node_is_one_line(local_ray):
+    from synprobe.shards._ray import _result
+
+    def on_a_node():
+        raise SynprobeError("fonts: not installed on this node")
+
+    with pytest.raises(SynprobeError) as e:
+        _result(local_ray, local_ray.remote(on_a_node).remote())
+    assert str(e.value) == "on a Ray node: fonts: not installed on this node"

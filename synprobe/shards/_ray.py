@@ -159,9 +159,7 @@ def _render(folder: Path, run: dict, todo: list, total: int, address: str | None
     ray = import_ray()
     started = not ray.is_initialized()
     if started:
-        ray.init(
-            address=address or ray_address(), include_dashboard=False, log_to_driver=False, configure_logging=False
-        )
+        _connect(ray, address or ray_address())
     bar = _bar(total, total - len(todo), progress)
     try:
         task = ray.remote(num_cpus=1)(_task)
@@ -173,7 +171,7 @@ def _render(folder: Path, run: dict, todo: list, total: int, address: str | None
                 pending[task.remote(run["recipe"], run["seed"], run["n"], a, b)] = name
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
-                shard = ray.get(ref)
+                shard = _result(ray, ref)
                 if shard.run["fonts_manifest_sha256"] != run["fonts_manifest_sha256"]:
                     raise SynprobeError(
                         "a Ray node has other font files than this machine (fonts_manifest_sha256 "
@@ -185,6 +183,27 @@ def _render(folder: Path, run: dict, todo: list, total: int, address: str | None
         bar.close()
         if started:
             ray.shutdown()
+
+
+def _connect(ray, address: str | None) -> None:
+    """Start a Ray here (no address) or join the cluster at ``address``; one line if that fails."""
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    except Exception as e:  # noqa: BLE001 - Ray raises plain Exception when its processes do not start
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise SynprobeError(f"--backend ray: cannot start or join {where}: {first}") from None
+
+
+def _result(ray, ref):
+    """A task's shard; a SynprobeError raised on a node (missing fonts, a bad recipe there) comes
+    back as its own one line, not wrapped in Ray's remote traceback."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as e:
+        if isinstance(e.cause, SynprobeError):
+            raise SynprobeError(f"on a Ray node: {e.cause}") from None
+        raise
 
 
 class _NoBar:
