@@ -1,7 +1,7 @@
 """Sharded generation: shards merged into one file are the bytes of a local run; the Ray driver too.
 
 The shard API is tested without Ray (hypothesis over shard boundaries); the Ray tests start one
-local Ray with 2 CPUs for the session.
+local Ray with 2 CPUs for the module.
 """
 
 from __future__ import annotations
@@ -176,8 +176,9 @@ def test_a_missing_ray_is_one_line(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- the Ray driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_ray():
+    """One local Ray for this module's tests, shut down after them (tests/test_sweep.py starts its own)."""
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
