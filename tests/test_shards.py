@@ -260,3 +260,9 @@ def test_an_error_on_a_ray_node_is_one_line(local_ray):
     with pytest.raises(SynprobeError) as e:
         _result(local_ray, local_ray.remote(on_a_node).remote())
     assert str(e.value) == "on a Ray node: fonts: not installed on this node"
+
+
+def test_a_run_that_cannot_fit_on_the_disk_is_refused_before_rendering(tmp_path):
+    with pytest.raises(SynprobeError, match="not enough free disk space: the shards and the merged file need about"):
+        generate_ray("default", 10**10, tmp_path / "big.h5")  # ~60 TB
+    assert not (tmp_path / "big.h5.shards").exists()

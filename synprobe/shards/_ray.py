@@ -21,6 +21,7 @@ from synprobe.generator import GenerateResult, WriteMode, check_arguments, check
 from synprobe.io.assemble import slab_rows
 from synprobe.io.lock import output_lock
 from synprobe.io.partial import image_shape
+from synprobe.paths import format_size
 from synprobe.recipe import recipe_json, resolve_recipe
 from synprobe.sampling import Vocab
 from synprobe.shards._merge import check_no_local_run, merge_shards
@@ -89,6 +90,12 @@ def generate_ray(
     with output_lock(folder):  # one driver per output (the merge also takes OUT's own lock)
         kept = _open_folder(folder, run, mode, plan)
         todo = [(name, a, b) for name, (a, b) in plan.items() if name not in kept]
+        try:
+            _check_space(out, rc, sum(b - a for _, a, b in todo) + n)  # the missing shards, then the file
+        except SynprobeError:
+            if not kept:
+                shutil.rmtree(folder, ignore_errors=True)  # nothing to resume: leave nothing behind
+            raise
         if todo:
             _render(folder, run, todo, len(plan), address, progress)
         # every shard was verified (kept ones above) or written by this process from checksummed arrays
@@ -142,6 +149,19 @@ def _open_folder(folder: Path, run: dict, mode: WriteMode, plan: dict) -> set[st
         else:
             p.unlink()  # damaged, half-written, or not one of this run's
     return kept
+
+
+def _check_space(out: Path, rc, rows: int) -> None:
+    """Refuse a run whose shards and merged file cannot fit on the disk, before rendering: pixels
+    (and masks) plus ~1 KB of labels and columns per row."""
+    h, w, c = image_shape(rc)
+    need = rows * (h * w * (c + (rc.max_symbols if rc.masks else 0)) + 1024)
+    free = shutil.disk_usage(out.parent).free
+    if need > free:
+        raise SynprobeError(
+            f"{out.parent}: not enough free disk space: the shards and the merged file need about "
+            f"{format_size(need)}, {format_size(free)} is free"
+        )
 
 
 def _same_run(shard_run: dict, run: dict) -> bool:
