@@ -14,6 +14,8 @@
 - ``SYNPROBE_CATALOG``: an extra dataset catalog (TOML) whose entries override the bundled ones.
 - ``SYNPROBE_OFFLINE``: ``1`` never touches the network; catalog datasets are generated locally.
 - ``MLFLOW_ALLOW_FILE_STORE``: set to ``true`` (unless set) when a run logs to MLflow's ``file:`` store.
+- ``RAY_ADDRESS``: the Ray cluster ``synprobe generate --backend ray`` connects to when no
+  ``--address`` is given (Ray's own convention); unset: a local Ray on this machine.
 - ``SOURCE_DATE_EPOCH``: when set, the ``created`` timestamp written into dataset files, so
   that two runs give identical bytes (the reproducible-builds convention).
 """
@@ -26,7 +28,7 @@ from pathlib import Path
 
 __all__ = [
     "allow_mlflow_file_store", "c_compiler", "cache_home", "catalog_override", "created_timestamp", "environment",
-    "fsync_enabled", "glyph_cache_dir", "kernels_setting", "offline", "use_numba_cache", "user_home",
+    "fsync_enabled", "glyph_cache_dir", "kernels_setting", "offline", "ray_address", "use_numba_cache", "user_home",
 ]  # fmt: skip
 
 
@@ -87,6 +89,11 @@ def allow_mlflow_file_store() -> None:
     """Let MLflow 3 open the ``file:`` tracking store the run loggers write by default (it refuses unless
     ``MLFLOW_ALLOW_FILE_STORE`` is true); a value already set is kept."""
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+
+
+def ray_address() -> str | None:
+    """``RAY_ADDRESS``: the Ray cluster to connect to (``ray://HOST:10001``, ``HOST:6379``, ``auto``), or None."""
+    return os.environ.get("RAY_ADDRESS", "").strip() or None
 
 
 def fsync_enabled() -> bool:

@@ -57,7 +57,10 @@ from synprobe.render.labels import y_json
 from synprobe.sampling import Vocab
 from synprobe.splits import DEFAULT_SPLITS, default_splits, split_attrs
 
-__all__ = ["GenerateResult", "WriteMode", "generate", "render_samples"]
+__all__ = [
+    "GenerateResult", "GlyphStore", "WriteMode", "check_arguments", "check_output", "file_default_splits", "generate",
+    "render_samples", "run_meta",
+]  # fmt: skip
 
 MAX_SAMPLES = 10**12  # far beyond any disk; larger values overflow HDF5's dimensions
 BATCH_PIXELS = 8 << 20  # pixels rendered per call of the compiled kernels (amortises Python overhead)
@@ -105,14 +108,16 @@ def _check_int(value, name: str, lo: int, hi: int | None, expected: str) -> None
         raise SynprobeError(f"{name}: expected {expected}, got {value!r}")
 
 
-def _check_arguments(n, seed, compression) -> None:
+def check_arguments(n, seed, compression) -> None:
+    """One line for a bad ``-n``, ``--seed`` or ``--compression`` (also checked by the sharded runs)."""
     _check_int(n, "-n", 1, MAX_SAMPLES, f"an integer from 1 to {MAX_SAMPLES:,}")
     _check_int(seed, "--seed", 0, 2**63 - 1, "an integer in 0..2**63-1")
     if compression not in (None, "lzf", "gzip"):
         raise SynprobeError(f"--compression: unknown {compression!r}; expected one of 'lzf', 'gzip'")
 
 
-def _check_output(out) -> Path:
+def check_output(out) -> Path:
+    """The output path, once its folder is known to exist and to take files."""
     out = Path(out)
     if not out.parent.exists():
         raise SynprobeError(f"{out.parent}: output folder does not exist")
@@ -120,7 +125,8 @@ def _check_output(out) -> Path:
     return out
 
 
-def _meta(recipe: Recipe, n: int, seed: int, vocab: Vocab, chunk: int, compression) -> dict:
+def run_meta(recipe: Recipe, n: int, seed: int, vocab: Vocab, chunk: int, compression) -> dict:
+    """A run's arguments as ``OUT.partial/meta.json`` records them; the provenance comes from it."""
     return {
         "recipe": recipe_json(recipe),
         "n": n,
@@ -199,7 +205,7 @@ def _discard_tmp(out: Path) -> None:
         p.unlink(missing_ok=True)
 
 
-class _GlyphStore:
+class GlyphStore:
     """The on-disk glyph atlas of a run: loaded before the workers start, topped up with the glyphs
     they rasterise (each chunk's new glyphs travel back with its result), saved at the end.
 
@@ -224,6 +230,7 @@ class _GlyphStore:
         if self.path is not None and self.glyphs.count(ATLAS_MAX_LEVEL) > self.kept:
             try:
                 save_atlas(self.path, self.glyphs.export(max_level=ATLAS_MAX_LEVEL))
+                self.kept = self.glyphs.count(ATLAS_MAX_LEVEL)  # saved once (a shard driver saves after each shard)
             except OSError:
                 pass  # a read-only cache folder only costs speed
 
@@ -322,7 +329,7 @@ def generate(
     """
     t0 = time.perf_counter()
     mode = WriteMode.of(resume, overwrite)
-    _check_arguments(n, seed, compression)
+    check_arguments(n, seed, compression)
     rc = resolve_recipe(recipe, resolution)
     registry = FontRegistry.load() if registry is None else registry
     vocab = Vocab.build(rc, registry)
@@ -332,8 +339,8 @@ def generate(
     _check_int(chunk, "chunk", 1, None, "a positive integer")
     workers = (os.cpu_count() or 1) if workers is None else workers
     _check_int(workers, "--workers", 1, None, "a positive integer")
-    out = _check_output(out)
-    meta = _meta(rc, n, seed, vocab, chunk, compression)
+    out = check_output(out)
+    meta = run_meta(rc, n, seed, vocab, chunk, compression)
     renderer = Renderer(rc, registry=registry, vocab=vocab)
     first = renderer.sample(seed, np.arange(1))  # the first row: sizes for the space check, caches, columns
     tail = _check_space(out, rc, meta, renderer, first, mode)
@@ -418,7 +425,7 @@ def _render_and_write(work: WorkDir, out: Path, renderer, first: dict, registry,
         with _CtrlC() as ctrl_c:
             for k in sorted(work.done()):  # replay what an interrupted run finished
                 asm.add(k)
-            store = _GlyphStore(renderer)
+            store = GlyphStore(renderer)
             if workers == 1:
                 _init_worker(renderer, seed, work, report=False)
                 for job in todo:
@@ -438,7 +445,7 @@ def _render_and_write(work: WorkDir, out: Path, renderer, first: dict, registry,
                         asm.add(k, work.labels_file(k))
                         bar.update(done)
                         ctrl_c.check()
-            asm.finish(meta, rc, registry, _default_splits(asm.file, seed))
+            asm.finish(meta, rc, registry, file_default_splits(asm.file, seed))
         store.save()
     except BaseException:
         asm.abort()
@@ -449,7 +456,7 @@ def _render_and_write(work: WorkDir, out: Path, renderer, first: dict, registry,
     return resumed
 
 
-def _default_splits(f, seed: int) -> dict[str, tuple[np.ndarray, dict]]:
+def file_default_splits(f, seed: int) -> dict[str, tuple[np.ndarray, dict]]:
     """Synbols' four default splits of the file's rows, with the attributes each is stored with."""
     return {name: (m, split_attrs(*DEFAULT_SPLITS[name], seed=seed))
             for name, m in default_splits(f, seed=seed).items()}

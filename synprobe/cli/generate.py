@@ -23,19 +23,38 @@ from synprobe.cli.options import parse_resolution
 @click.option("--preview/--no-preview", default=True, show_default=True,
               help="Also write OUT_preview.png (an image grid).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: worker processes here; ray: Ray tasks render shards, merged here (same bytes).")
+@click.option("--address", default=None, metavar="ADDR",
+              help="--backend ray: the Ray cluster [default: $RAY_ADDRESS, else a Ray on this machine].")
+@click.option("--shard-rows", type=click.IntRange(min=1), default=None,
+              help="--backend ray: rows per task and shard file [default: 16 MB of pixels].")
 @friendly_errors
-def generate(recipe, n, out, seed, workers, resolution, resume, overwrite, compression, preview, quiet):
+def generate(recipe, n, out, seed, workers, resolution, resume, overwrite, compression, preview, quiet, backend,
+             address, shard_rows):
     """Generate N images of RECIPE (a bundled name, see `synprobe recipes`, or a TOML file)."""
     from pathlib import Path
 
-    from synprobe.generator import generate as run
-
+    _check_backend_options(backend, workers, address, shard_rows)
     try:
-        res = run(recipe, n, out, seed=seed, workers=workers, resolution=resolution, resume=resume,
-                  overwrite=overwrite, compression=compression, progress=not quiet)
+        if backend == "ray":
+            from synprobe.shards import generate_ray
+
+            res = generate_ray(recipe, n, out, seed=seed, resolution=resolution, address=address,
+                               shard_rows=shard_rows, resume=resume, overwrite=overwrite, compression=compression,
+                               progress=not quiet)
+        else:
+            from synprobe.generator import generate as run
+
+            res = run(recipe, n, out, seed=seed, workers=workers, resolution=resolution, resume=resume,
+                      overwrite=overwrite, compression=compression, progress=not quiet)
     except KeyboardInterrupt:
         partial = Path(out).with_name(Path(out).name + ".partial")
-        if partial.exists():
+        shards = Path(out).with_name(Path(out).name + ".shards")
+        if backend == "ray" and shards.exists():
+            click.echo(f"\ninterrupted: the finished shards are kept in {shards}/; run the same command with "
+                       "--resume to finish, or with --overwrite to start again", err=True)
+        elif partial.exists():
             click.echo(f"\ninterrupted: the finished chunks are kept in {partial}/; run the same command with "
                        "--resume to finish, or with --overwrite to start again", err=True)
         else:
@@ -55,3 +74,12 @@ def generate(recipe, n, out, seed, workers, resolution, resume, overwrite, compr
         png = p.with_name(p.stem + "_preview.png")
         preview_file(p, png)
         click.echo(f"wrote {png}")
+
+
+def _check_backend_options(backend: str, workers, address, shard_rows) -> None:
+    """Options of one backend given to the other: one line, not silently ignored."""
+    if backend == "ray" and workers is not None:
+        raise click.UsageError("--workers: applies to --backend local (Ray schedules its own workers)")
+    if backend == "local" and (address is not None or shard_rows is not None):
+        flag = "--address" if address is not None else "--shard-rows"
+        raise click.UsageError(f"{flag}: applies to --backend ray only")
