@@ -13,6 +13,8 @@
   (``$SYNPROBE_CACHE/glyphs``), which saves rasterising the same glyphs in every run.
 - ``SYNPROBE_CATALOG``: an extra dataset catalog (TOML) whose entries override the bundled ones.
 - ``SYNPROBE_OFFLINE``: ``1`` never touches the network; catalog datasets are generated locally.
+- ``RAY_ADDRESS``: the Ray cluster ``synprobe sweep --backend ray`` joins when ``--address`` is not
+  given (Ray's own variable); unset: a new local Ray on this machine.
 - ``SOURCE_DATE_EPOCH``: when set, the ``created`` timestamp written into dataset files, so
   that two runs give identical bytes (the reproducible-builds convention).
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 
 __all__ = [
     "c_compiler", "cache_home", "catalog_override", "created_timestamp", "environment", "fsync_enabled",
-    "glyph_cache_dir", "kernels_setting", "offline", "use_numba_cache", "user_home",
+    "glyph_cache_dir", "kernels_setting", "offline", "ray_address", "use_numba_cache", "user_home",
 ]  # fmt: skip
 
 
@@ -61,6 +63,11 @@ def offline() -> bool:
     return os.environ.get("SYNPROBE_OFFLINE", "0").strip().lower() not in ("", "0", "false", "no", "off")
 
 
+def ray_address() -> str | None:
+    """``RAY_ADDRESS``, the Ray cluster to join (``ray://host:10001``, ``host:6379`` or ``auto``), when set."""
+    return os.environ.get("RAY_ADDRESS", "").strip() or None
+
+
 def created_timestamp() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch) if epoch else None))
@@ -88,5 +95,6 @@ def fsync_enabled() -> bool:
 
 
 def environment() -> dict[str, str]:
-    """The settings this module reads that are set (``SYNPROBE_*``, ``SOURCE_DATE_EPOCH``), by name."""
-    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("SYNPROBE_") or k == "SOURCE_DATE_EPOCH"}
+    """The settings this module reads that are set (``SYNPROBE_*``, ``SOURCE_DATE_EPOCH``, ``RAY_ADDRESS``)."""
+    named = ("SOURCE_DATE_EPOCH", "RAY_ADDRESS")
+    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("SYNPROBE_") or k in named}
