@@ -136,7 +136,8 @@ def _plan(sweep: Sweep, out: Path, overwrite: bool, echo) -> list[Cell]:
             echo(f"{c.name}: training again: {one_line(state)}")
         todo.append(c)
     if len(todo) < len(sweep.cells):
-        echo(f"{out}: {len(sweep.cells) - len(todo)} runs already finished (verified), skipped")
+        k = len(sweep.cells) - len(todo)
+        echo(f"{out}: {k} run{'s' * (k != 1)} already finished (verified), skipped")
     return todo
 
 

@@ -224,11 +224,16 @@ def _labels(key: str, values: list) -> list[str]:
     values would give the same label."""
     out = []
     for v in values:
-        if isinstance(v, dict):
-            v = ",".join(f"{k}={x}" for k, x in v.items())
-        elif isinstance(v, list):
-            v = ",".join(map(str, v))
-        elif isinstance(v, str) and key in ("stream", "data", "config") and ("/" in v or "." in v):
+        if isinstance(v, str) and key in ("stream", "data", "config") and ("/" in v or "." in v):
             v = Path(v).stem
-        out.append(_UNSAFE.sub("-", str(v)).strip("-") or "x")
+        out.append(_UNSAFE.sub("-", _text(v)).strip("-") or "x")
     return out if len(set(out)) == len(out) else [str(i) for i in range(len(values))]
+
+
+def _text(v) -> str:
+    """A grid value as text: ``{hidden = [64, 64]}`` -> ``hidden=64,64``."""
+    if isinstance(v, dict):
+        return ",".join(f"{k}={_text(x)}" for k, x in v.items())
+    if isinstance(v, list):
+        return ",".join(_text(x) for x in v)
+    return str(v)
