@@ -8,8 +8,7 @@ from synprobe.cli._errors import friendly_errors
 
 
 @click.command("report")
-@click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR|SWEEP_DIR...",
-                type=click.Path(file_okay=False))
+@click.argument("run_dirs", nargs=-1, required=True, metavar="RUN_DIR...", type=click.Path(file_okay=False))
 @click.option("-o", "--out", "out_dir", default="report", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the overlay plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable rows instead of the table.")
