@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from synprobe.errors import SynprobeError, did_you_mean
-from synprobe.harness.config import TrainConfig
+from synprobe.harness.config import TrainConfig, read_train_file
 from synprobe.harness.errors import HarnessError
 from synprobe.harness.seeds import parse_seeds
 from synprobe.paths import read_text_file
@@ -207,12 +207,9 @@ def _train_file(path, where: str) -> dict:
     if path is None:
         return {}
     try:
-        d = tomllib.loads(read_text_file(path))
-    except tomllib.TOMLDecodeError as e:
-        raise SweepError(f"{where}: config {path}: not valid TOML ({e})") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SweepError(f"{where}: config {path}: cannot read it ({e})") from None
-    d = d.get("train", d)
+        d = read_train_file(path)
+    except HarnessError as e:
+        raise SweepError(f"{where}: config {e}") from None
     return {k: v for k, v in d.items() if k != "seed"}
 
 
