@@ -318,3 +318,29 @@ def test_a_killed_sweep_resumes(tmp_path, tiny_h5, backend, request):
     assert sorted(got["done"]) == sorted(unfinished) and "masking-none/seed-0" in got["skipped"]
     assert first.stat().st_mtime_ns == stamp and not got["failed"]
     assert not list(out.rglob("*.incomplete"))
+
+
+def test_ray_address_comes_from_the_option_else_ray_address(tmp_path, tiny_h5, runner, monkeypatch):
+    import synprobe.sweep
+
+    seen = []
+    monkeypatch.setattr(
+        synprobe.sweep,
+        "run_sweep",
+        lambda spec, out, **kw: seen.append(kw["address"]) or {"done": [], "skipped": [], "failed": {}, "wall_s": 0.0},
+    )
+    spec = _spec(tmp_path, SWEEP_2X2.format(data=tiny_h5, tasks=1))
+    monkeypatch.setenv("RAY_ADDRESS", "ray://head:10001")
+    for extra in ([], ["--address", "other:6379"]):
+        assert (
+            runner.invoke(main, ["sweep", str(spec), "-o", str(tmp_path / "o"), "--backend", "ray", *extra]).exit_code
+            == 0
+        )
+    assert seen == ["ray://head:10001", "other:6379"]
+
+
+def test_without_ray_one_line_says_how_to_install(tmp_path, tiny_h5, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    s = sweep_from_dict({"base": {**BASE, "data": str(tiny_h5)}})
+    with pytest.raises(SweepError, match=r"needs Ray: pip install -e '\.\[ray\]'"):
+        run_sweep(s, tmp_path / "o", backend="ray")
