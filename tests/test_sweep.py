@@ -105,6 +105,10 @@ def test_a_config_file_gives_settings_that_options_override(tmp_path):
         ({"base": BASE, "sweep": {"num_gpus": -1}}, "sweep.num_gpus: -1: expected a number >= 0"),
         ({"base": BASE, "sweep": {"retries": 1.5}}, "sweep.retries: 1.5: expected an integer >= 0"),
         ({"base": BASE, "grid": {"masking": ["none", "gruop"]}}, "cell masking-gruop: train config: masking: unknown"),
+        ({"base": {**BASE, "eval_sets": 5}}, "train config: eval_sets: expected a list"),  # was a TypeError
+        ({"base": {**BASE, "device": None}, "grid": {}}, "base.device: None: expected a name"),
+        ({"base": {"stream": "s", "data": "d"}, "grid": {"device": [3]}}, "cell device-3: grid.device: 3: expected"),
+        ({"base": {**BASE, "data": 5}}, "base.data: 5: expected a file name"),  # was taken as a path
     ],
 )
 def test_bad_sweep_files_fail_in_one_line_naming_the_field(tmp_path, doc, needle):
@@ -344,3 +348,50 @@ def test_without_ray_one_line_says_how_to_install(tmp_path, tiny_h5, monkeypatch
     s = sweep_from_dict({"base": {**BASE, "data": str(tiny_h5)}})
     with pytest.raises(SweepError, match=r"needs Ray: pip install -e '\.\[ray\]'"):
         run_sweep(s, tmp_path / "o", backend="ray")
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 3),
+    st.floats(-1, 2),
+    st.text(max_size=4),
+    st.lists(st.integers(0, 2), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+)
+_KEYS = st.sampled_from(
+    [
+        "stream",
+        "data",
+        "device",
+        "config",
+        "lr",
+        "masking",
+        "eval_sets",
+        "model_args",
+        "seeds",
+        "retries",
+        "num_cpus",
+        "num_gpus",
+        "plots",
+        "seed",
+        "tasks",
+        "threads",
+    ]
+)
+
+
+@given(
+    st.dictionaries(_KEYS, _VALUES, max_size=3),
+    st.dictionaries(_KEYS, st.lists(_VALUES, max_size=2), max_size=2),
+    st.dictionaries(_KEYS, _VALUES, max_size=2),
+)
+def test_any_sweep_document_is_a_sweep_or_one_line_error(tmp_path_factory, base, grid, sweep):
+    root = tmp_path_factory.mktemp("fuzz")
+    doc = {"sweep": sweep, "base": {"stream": "scole-10c-2pt", "data": "d.h5", **base}, "grid": grid}
+    try:
+        s = sweep_from_dict(doc, source="f.toml", root=root)
+    except SweepError as e:
+        assert "\n" not in str(e) and str(e).startswith("f.toml")
+    else:
+        assert all(isinstance(c.stream, str) and isinstance(c.data, str) for c in s.cells)

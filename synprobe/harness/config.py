@@ -107,7 +107,7 @@ class TrainConfig:
         if self.optimizer != "sgd" and self.momentum:
             _bad("momentum", f"only for sgd (got optimizer {self.optimizer!r}); use 0")
         if self.eval_sets is not None:
-            if isinstance(self.eval_sets, str) or not all(isinstance(s, str) for s in self.eval_sets):
+            if not isinstance(self.eval_sets, (list, tuple)) or not all(isinstance(s, str) for s in self.eval_sets):
                 _bad("eval_sets", "expected a list of eval set names")
             object.__setattr__(self, "eval_sets", tuple(self.eval_sets))
         for name in ("reset_optimizer", "forgetting_events", "channels_last", "compile"):

@@ -168,6 +168,13 @@ def _cells(base: dict, grid: dict, settings: dict, source: str, root: Path) -> l
         opts = {**base, **{k: grid[k][i] for k, i in zip(grid, combo)}}
         group = "_".join(f"{k}-{labels[k][i]}" for k, i in zip(grid, combo))
         where = source if not group else f"{source}: cell {group}"
+        for k in ("stream", "data", "device", "config"):
+            if k in opts and (not isinstance(opts[k], str) or not opts[k]):
+                _bad(
+                    where,
+                    f"{'grid' if k in grid else 'base'}.{k}",
+                    f"{opts[k]!r}: expected {'a file name' if k in PATH_KEYS else 'a name'} (a string)",
+                )
         opts = _resolved_paths(opts, root)
         train = {**_train_file(opts.pop("config", None), where), **{k: v for k, v in opts.items() if k in TRAIN_KEYS}}
         if train.get("threads") is None:  # a cell's numbers depend on its thread count: fix it
