@@ -170,6 +170,11 @@ def test_local_sweep_resumes_and_refuses_another_sweeps_runs(tmp_path, tiny_h5, 
     r = runner.invoke(main, ["sweep", str(spec), "-o", str(out)])
     assert r.exit_code == 0 and "1 trained, 3 already finished" in r.output and "training again" in r.output
     assert (done / "summary.json").stat().st_mtime_ns == stamp
+    from synprobe.io.lock import output_lock
+
+    with output_lock(out):  # another sweep command at work on the folder
+        r = runner.invoke(main, ["sweep", str(spec), "-o", str(out)])
+    assert r.exit_code == 1 and f"pid {os.getpid()}" in r.output and "Traceback" not in r.output
     spec.write_text(SWEEP_2X2.format(data=tiny_h5, tasks=1))  # edited: the finished runs are not this sweep's
     r = runner.invoke(main, ["sweep", str(spec), "-o", str(out)])
     assert r.exit_code == 1 and "tasks 2, the cell's 1" in r.output and "--overwrite" in r.output

@@ -23,6 +23,7 @@ from synprobe.harness.errors import HarnessError
 from synprobe.harness.outputs import StagedDir
 from synprobe.harness.rundir import read_run
 from synprobe.harness.train import run
+from synprobe.io.lock import output_lock
 from synprobe.io.validate import one_line
 from synprobe.sweep._spec import Cell, Sweep, SweepError
 
@@ -71,20 +72,19 @@ def run_sweep(
         raise SweepError(f"--jobs: expected a positive integer, got {jobs!r}")
     out = Path(out)
     _check_inputs(sweep)
-    todo = _plan(sweep, out, overwrite, echo)
-    _write_manifest(sweep, out)
-    names = {c.name for c in todo}
-    result = SweepResult(done=[], skipped=[c.name for c in sweep.cells if c.name not in names], failed={}, wall_s=0.0)
+    out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    if todo:
-        echo(f"{out}: {len(todo)} of {len(sweep.cells)} runs to train on {backend}")
-        runner = (
-            _RayRunner(sweep, out, address, jobs, argv)
-            if backend == "ray"
-            else _LocalRunner(sweep, out, jobs or 1, argv)
-        )
-        with runner:
-            _schedule(todo, runner, sweep.retries, result, echo)
+    with output_lock(out):  # one sweep command per folder (a second one names the first's pid)
+        todo = _plan(sweep, out, overwrite, echo)
+        _write_manifest(sweep, out)
+        names = {c.name for c in todo}
+        result = SweepResult(done=[], skipped=[c.name for c in sweep.cells if c.name not in names], failed={})
+        if todo:
+            echo(f"{out}: {len(todo)} of {len(sweep.cells)} runs to train on {backend}")
+            ray = backend == "ray"
+            runner = _RayRunner(sweep, out, address, jobs, argv) if ray else _LocalRunner(sweep, out, jobs or 1, argv)
+            with runner:
+                _schedule(todo, runner, sweep.retries, result, echo)
     result["wall_s"] = time.perf_counter() - t0
     return result
 
