@@ -400,3 +400,16 @@ def test_any_sweep_document_is_a_sweep_or_one_line_error(tmp_path_factory, base,
         assert "\n" not in str(e) and str(e).startswith("f.toml")
     else:
         assert all(isinstance(c.stream, str) and isinstance(c.data, str) for c in s.cells)
+
+
+def test_a_cell_that_no_node_can_hold_is_refused(tmp_path):
+    from synprobe.sweep._driver import check_fits
+
+    s = sweep_from_dict({"sweep": {"num_gpus": 0.25, "num_cpus": 2}, "base": BASE}, source="s.toml")
+    check_fits([{"CPU": 1.0}, {"CPU": 16.0, "GPU": 1.0}], s)
+    with pytest.raises(
+        SweepError, match=r"s.toml: sweep.num_gpus = 0.25, but the largest node of this Ray has 0 GPUs"
+    ):
+        check_fits([{"CPU": 2.0}], s)
+    with pytest.raises(SweepError, match="sweep.num_cpus = 2, but .* has 1 CPUs"):
+        check_fits([{"CPU": 1.0, "GPU": 1.0}], s)

@@ -27,7 +27,7 @@ from synprobe.io.lock import output_lock
 from synprobe.io.validate import one_line
 from synprobe.sweep._spec import Cell, Sweep, SweepError
 
-__all__ = ["BACKENDS", "FORMAT", "SweepResult", "cell_state", "run_sweep", "sweep_runs", "train_cell"]
+__all__ = ["BACKENDS", "FORMAT", "SweepResult", "cell_state", "check_fits", "run_sweep", "sweep_runs", "train_cell"]
 
 FORMAT = "synprobe.sweep/1"  # sweep.json "format"
 BACKENDS = ("local", "ray")
@@ -249,6 +249,18 @@ def train_cell(cell: Cell, run_dir, plots: bool, argv, ship: bool = False) -> di
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def check_fits(nodes: list[dict], sweep: Sweep) -> None:
+    """Some node of ``nodes`` (Ray resource dicts: ``{"CPU": 2.0, "GPU": 1.0}``) can hold a cell, else Ray would
+    wait for one forever."""
+    for key, want in (("CPU", sweep.num_cpus), ("GPU", sweep.num_gpus)):
+        most = max((n.get(key, 0.0) for n in nodes), default=0.0)
+        if want > most:
+            raise SweepError(
+                f"{sweep.source}: sweep.num_{key.lower()}s = {want:g}, but the largest node of this Ray "
+                f"has {most:g} {key}s: no cell could start"
+            )
+
+
 class _LocalRunner:
     """Cells on this machine: in this process one at a time, or in ``jobs`` spawned processes."""
 
@@ -302,6 +314,12 @@ class _RayRunner:
         self.started = not ray.is_initialized()
         if self.started:  # "local": a new Ray on this machine, never another user's running one
             ray.init(address=address or "local", include_dashboard=False, logging_level="WARNING")
+            if not address:  # a cluster may add nodes on demand; this machine will not: a cell must fit it
+                try:
+                    check_fits([n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")], sweep)
+                except SweepError:
+                    ray.shutdown()
+                    raise
         self.remote = ray.remote(train_cell).options(num_cpus=sweep.num_cpus, num_gpus=sweep.num_gpus, max_retries=0)
         self.limit = jobs or len(sweep.cells)
 
