@@ -14,8 +14,8 @@
 - ``SYNPROBE_CATALOG``: an extra dataset catalog (TOML) whose entries override the bundled ones.
 - ``SYNPROBE_OFFLINE``: ``1`` never touches the network; catalog datasets are generated locally.
 - ``MLFLOW_ALLOW_FILE_STORE``: set to ``true`` (unless set) when a run logs to MLflow's ``file:`` store.
-- ``RAY_ADDRESS``: the Ray cluster ``synprobe generate --backend ray`` connects to when no
-  ``--address`` is given (Ray's own convention); unset: a local Ray on this machine.
+- ``RAY_ADDRESS``: the Ray cluster ``synprobe generate --backend ray`` and ``synprobe sweep --backend ray``
+  join when no ``--address`` is given (Ray's own variable); unset: a new local Ray on this machine.
 - ``SOURCE_DATE_EPOCH``: when set, the ``created`` timestamp written into dataset files, so
   that two runs give identical bytes (the reproducible-builds convention).
 """
@@ -64,6 +64,11 @@ def offline() -> bool:
     return os.environ.get("SYNPROBE_OFFLINE", "0").strip().lower() not in ("", "0", "false", "no", "off")
 
 
+def ray_address() -> str | None:
+    """``RAY_ADDRESS``, the Ray cluster to join (``ray://host:10001``, ``host:6379`` or ``auto``), when set."""
+    return os.environ.get("RAY_ADDRESS", "").strip() or None
+
+
 def created_timestamp() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch) if epoch else None))
@@ -91,16 +96,12 @@ def allow_mlflow_file_store() -> None:
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
 
 
-def ray_address() -> str | None:
-    """``RAY_ADDRESS``: the Ray cluster to connect to (``ray://HOST:10001``, ``HOST:6379``, ``auto``), or None."""
-    return os.environ.get("RAY_ADDRESS", "").strip() or None
-
-
 def fsync_enabled() -> bool:
     """Whether a finished dataset file is flushed to disk (``SYNPROBE_FSYNC``, default on)."""
     return os.environ.get("SYNPROBE_FSYNC", "1") != "0"
 
 
 def environment() -> dict[str, str]:
-    """The settings this module reads that are set (``SYNPROBE_*``, ``SOURCE_DATE_EPOCH``), by name."""
-    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("SYNPROBE_") or k == "SOURCE_DATE_EPOCH"}
+    """The settings this module reads that are set (``SYNPROBE_*``, ``SOURCE_DATE_EPOCH``, ``RAY_ADDRESS``)."""
+    named = ("SOURCE_DATE_EPOCH", "RAY_ADDRESS")
+    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("SYNPROBE_") or k in named}

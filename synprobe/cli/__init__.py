@@ -24,6 +24,7 @@ from synprobe.cli.report import report
 from synprobe.cli.run import run_cmd
 from synprobe.cli.scenario import scenario
 from synprobe.cli.split import split
+from synprobe.cli.sweep import sweep
 from synprobe.cli.view import view
 
 __all__ = ["main", "friendly_errors"]
@@ -37,7 +38,7 @@ def main() -> None:
 
 def _register() -> None:
     for cmd in (generate, preview, info, view, split, recipes, datasets, download, scenario, fonts,
-                run_cmd, report, memorization, doctor):
+                run_cmd, sweep, report, memorization, doctor):
         main.add_command(cmd)
     _help_everywhere(main)
 

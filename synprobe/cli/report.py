@@ -18,11 +18,12 @@ from synprobe.cli._errors import friendly_errors
 def report(run_dirs, out_dir, as_json, no_plots, group):
     """Compare runs written by 'synprobe run -o RUN_DIR': one row per run (model, masking/loss/replay,
     throughput, final iid accuracy, knowledge accumulation, ACC/BWT/forgetting, OOD gaps, memorization),
-    plus overlay plots of their curves in OUT_DIR."""
-    from synprobe.harness.report import format_table, group_rows, row_of, rows_json
+    plus overlay plots of their curves in OUT_DIR. A SWEEP_DIR ('synprobe sweep -o') stands for its finished
+    runs; with --group, also ka_group_overlay.png: mean ± std over the seeds of each group."""
+    from synprobe.harness.report import format_table, group_rows, group_runs, row_of, rows_json
     from synprobe.harness.rundir import read_run
 
-    runs = [read_run(d) for d in run_dirs]  # a missing or broken run dir is the first thing to hear about
+    runs = [read_run(d) for d in _expand(run_dirs, err=as_json)]  # a missing or broken run dir is heard of first
     if not no_plots:
         from synprobe.harness.plots import need_matplotlib
 
@@ -34,7 +35,33 @@ def report(run_dirs, out_dir, as_json, no_plots, group):
     from synprobe.harness.plots import plot_overlay
 
     written = plot_overlay(runs, out_dir)
+    if group:
+        from synprobe.harness.plots import plot_group_overlay
+
+        written += plot_group_overlay(group_runs(runs), out_dir)
     if written:
         click.echo(f"plots: {', '.join(str(p) for p in written)}", err=as_json)
     else:
         click.echo(f"plots: none written to {out_dir} (the runs have no task-end evaluations)", err=as_json)
+
+
+def _expand(dirs, err: bool) -> list:
+    """Run folders, a sweep's folder standing for its finished runs (its unfinished cells said on one line)."""
+    from pathlib import Path
+
+    out = []
+    for d in dirs:
+        if not (Path(d) / "sweep.json").is_file():
+            out.append(d)
+            continue
+        from synprobe.sweep import sweep_runs
+
+        done, missing = sweep_runs(d)
+        if missing:
+            click.echo(f"{d}: {len(missing)} runs not finished, left out: {', '.join(missing)}", err=True)
+        out += done
+    if not out:
+        from synprobe.harness.errors import HarnessError
+
+        raise HarnessError(f"{', '.join(map(str, dirs))}: no finished runs")
+    return out

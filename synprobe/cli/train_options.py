@@ -22,18 +22,9 @@ def _kv(ctx, param, values):
 
 
 def _load_config(path):
-    import tomllib
+    from synprobe.harness.config import read_train_file
 
-    from synprobe.harness.errors import HarnessError
-    from synprobe.paths import read_text_file
-
-    try:
-        d = tomllib.loads(read_text_file(path))
-    except tomllib.TOMLDecodeError as e:
-        raise HarnessError(f"{path}: not valid TOML ({e})") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise HarnessError(f"{path}: cannot read the config ({e})") from None
-    return d.get("train", d)
+    return read_train_file(path)
 
 
 def train_config(config_file, opts: dict):

@@ -7,13 +7,16 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import asdict, dataclass, field, fields
 
 from synprobe.errors import did_you_mean
 from synprobe.harness.errors import HarnessError
 from synprobe.harness.replay import REPLAYS
+from synprobe.paths import read_text_file
 
-__all__ = ["AMPS", "AUGMENTS", "LOSSES", "MASKINGS", "OPTIMIZERS", "SCHEDULES", "TAILS", "TrainConfig"]
+__all__ = ["AMPS", "AUGMENTS", "LOSSES", "MASKINGS", "OPTIMIZERS", "SCHEDULES", "TAILS", "TrainConfig",
+           "read_train_file"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 MASKINGS = ("none", "group", "seen")
@@ -104,7 +107,7 @@ class TrainConfig:
         if self.optimizer != "sgd" and self.momentum:
             _bad("momentum", f"only for sgd (got optimizer {self.optimizer!r}); use 0")
         if self.eval_sets is not None:
-            if isinstance(self.eval_sets, str) or not all(isinstance(s, str) for s in self.eval_sets):
+            if not isinstance(self.eval_sets, (list, tuple)) or not all(isinstance(s, str) for s in self.eval_sets):
                 _bad("eval_sets", "expected a list of eval set names")
             object.__setattr__(self, "eval_sets", tuple(self.eval_sets))
         for name in ("reset_optimizer", "forgetting_events", "channels_last", "compile"):
@@ -132,6 +135,18 @@ class TrainConfig:
             if source in ("train config", "options"):
                 raise
             raise HarnessError(f"{source}: {e}") from None  # name the TOML file the bad value came from
+
+
+def read_train_file(path) -> dict:
+    """The training settings of a TOML file (its ``[train]`` table, else its top level), unchecked: what
+    ``--config`` reads (:meth:`TrainConfig.from_dict` checks them)."""
+    try:
+        d = tomllib.loads(read_text_file(path))
+    except tomllib.TOMLDecodeError as e:
+        raise HarnessError(f"{path}: not valid TOML ({e})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise HarnessError(f"{path}: cannot read the config ({e})") from None
+    return d.get("train", d)
 
 
 def _bad(name: str, msg: str):

@@ -21,7 +21,7 @@ from synprobe.errors import install_hint
 from synprobe.harness.errors import HarnessError
 from synprobe.harness.rundir import Run, read_run
 
-__all__ = ["MATPLOTLIB_MISSING", "need_matplotlib", "plot_overlay", "plot_run"]
+__all__ = ["MATPLOTLIB_MISSING", "need_matplotlib", "plot_group_overlay", "plot_overlay", "plot_run"]
 
 MATPLOTLIB_MISSING = f"synprobe plots need matplotlib: {install_hint('view')}"
 TITLE_FONTSIZE = 11  # every figure title: readable at the PNG's own size
@@ -327,3 +327,44 @@ def plot_overlay(runs, out_dir, dpi: int = 80) -> list[Path]:
                        "(dashed); test accuracy (dotted)")
         written.append(_save(fig, out / "memorization_overlay.png", dpi))
     return written
+
+
+def plot_group_overlay(groups: dict, out_dir, dpi: int = 80) -> list[Path]:
+    """``ka_group_overlay.png``: one line per group of runs (e.g. a sweep's cell over its seeds), the mean iid
+    accuracy against tasks trained with a band of ± one standard deviation (over the tasks every run of the group
+    evaluated).
+
+    Args:
+        groups: {label: run directories or :class:`~synprobe.harness.rundir.Run` objects}
+            (:func:`synprobe.harness.report.group_runs`).
+        out_dir: created if missing.
+
+    Returns:
+        the paths written (none when no run has task-end evaluations).
+    """
+    need_matplotlib()
+    lines = []
+    for label, members in groups.items():
+        curves = [c for c in (_as_run(r).curve() for r in members) if len(c)]
+        if not curves:
+            continue
+        x = sorted(set.intersection(*(set(c["task"].tolist()) for c in curves)))
+        acc = np.array([[c["acc"][c["task"] == t][0] for t in x] for c in curves])
+        lines.append((f"{label} ({len(curves)} seed{'s' * (len(curves) > 1)})", np.array(x) + 1, acc))
+    if not lines:
+        return []
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    fig = _figure(6.4, 4.0)
+    ax = fig.subplots()
+    for i, (label, x, acc) in enumerate(lines):
+        mean = np.nanmean(acc, axis=0)
+        ax.plot(x, mean, color=f"C{i % 10}", linewidth=1.2, label=label)
+        if len(acc) > 1:
+            std = np.nanstd(acc, axis=0, ddof=1)
+            ax.fill_between(x, mean - std, mean + std, color=f"C{i % 10}", alpha=0.2, linewidth=0)
+    _int_ticks(ax.xaxis)
+    ax.set_xlabel(TASKS_TRAINED)
+    _fraction_axes(ax, "iid accuracy (all classes)", f"knowledge accumulation, mean ± std over seeds, "
+                                                      f"{len(lines)} groups", fontsize=9)
+    return [_save(fig, out / "ka_group_overlay.png", dpi)]

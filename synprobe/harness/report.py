@@ -20,7 +20,7 @@ from synprobe.harness.metrics import ka_summary
 from synprobe.harness.outputs import clean_json
 from synprobe.harness.rundir import Run, read_run
 
-__all__ = ["group_rows", "LEVELS", "format_table", "report", "row_of", "rows_json"]
+__all__ = ["group_rows", "group_runs", "LEVELS", "format_table", "report", "row_of", "rows_json"]
 
 LEVELS = ("0.5", "0.75", "0.9")  # the tasks_to levels reported
 _MATRIX_KEYS = ("ACC", "BWT", "FWT", "forgetting_since_trained", "forgetting_max_earlier", "forgetting_avalanche")
@@ -188,17 +188,23 @@ def _mean_std(values: list) -> tuple:
     return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else None
 
 
-def group_rows(runs: list[Run]) -> list[dict]:
-    """One row per group of runs that differ only in their seed: means over the group, with the sample standard
-    deviation of the final iid accuracy and KA AUC (``final_iid_std``, ``ka_auc_std``) and ``n_seeds``."""
+def group_runs(runs: list[Run]) -> dict[str, list[Run]]:
+    """The runs that differ only in their seed (and thread count), by group name (``cell/*`` for runs in one
+    folder), in order of first appearance."""
     groups: dict[str, list[Run]] = {}
     for r in runs:
         groups.setdefault(_config_key(r), []).append(r)
+    return {_group_name([r.path for r in members]): members for members in groups.values()}
+
+
+def group_rows(runs: list[Run]) -> list[dict]:
+    """One row per group of runs that differ only in their seed: means over the group, with the sample standard
+    deviation of the final iid accuracy and KA AUC (``final_iid_std``, ``ka_auc_std``) and ``n_seeds``."""
     out = []
-    for members in groups.values():
+    for name, members in group_runs(runs).items():
         rows = [row_of(r) for r in members]
         g = dict(rows[0])
-        g["name"] = _group_name([r.path for r in members])
+        g["name"] = name
         g["seeds"] = [r["seed"] for r in rows]
         g["n_seeds"] = len(rows)
         for key in ("samples_per_s", "final_iid", "ka_auc", "ka_final", "ka_max", "seen_acc", "memorized",
