@@ -366,5 +366,5 @@ def plot_group_overlay(groups: dict, out_dir, dpi: int = 80) -> list[Path]:
     _int_ticks(ax.xaxis)
     ax.set_xlabel(TASKS_TRAINED)
     _fraction_axes(ax, "iid accuracy (all classes)", f"knowledge accumulation, mean ± std over seeds, "
-                                                      f"{len(lines)} groups", fontsize=9)
+                                                      f"{len(lines)} groups")
     return [_save(fig, out / "ka_group_overlay.png", dpi)]
