@@ -10,7 +10,9 @@ Reproducible recipe (needs ``apt-get``, ``dpkg`` and ``npm``; run as a user that
 
 The Debian part (steps below) goes to ``--work``; the npm part is ``tools/collect_gfonts.py``
 (its own docstring has its steps), working in ``--npm-work``; it audits the Debian part alone to
-look for near-duplicates against it. ``--audit`` then audits the whole set (``coverage.json``).
+look for near-duplicates against it. The *late* Debian families (step 4) come last, after the npm
+part. ``--audit`` then audits the whole set (``coverage.json``). ``--skip-debian`` keeps the
+current Debian entries, late ones included, as they are.
 
 Steps:
 1. ``apt-get download`` every package in :data:`PACKAGES` into ``--work`` and ``dpkg -x`` it.
@@ -22,8 +24,16 @@ Steps:
    counts for a script when its cmap holds >= 80 % of the script's alphabet (95 % for CJK).
 4. Per family the upright regular face is kept, plus its bold face (non-CJK only) linked from it.
    Families seen in an earlier package are skipped (first package in :data:`PACKAGES` wins).
-5. Fonts larger than :data:`SUBSET_OVER` bytes are subset with fontTools to the characters of the
-   scripts they are bundled for plus printable ASCII; hinting is dropped, outlines and layout kept.
+   Caps (size budget): at most :data:`CJK_CAP` fonts per CJK script and :data:`NONLATIN_CAP` per
+   other non-Latin script. A family whose non-Latin scripts are all capped, and every family of
+   :data:`LATE_PACKAGES` (scripts without a synprobe alphabet), is bundled for its Latin, Greek,
+   Cyrillic and Vietnamese alone, as a *late* family: written after the npm part, and left out
+   when its family name is bundled already or its Latin probe is a near-duplicate of a bundled
+   font's (so the npm font with all its scripts, or the Latin design's own family, wins).
+5. Fonts larger than :data:`SUBSET_OVER` bytes, and late families, are subset with fontTools to
+   the characters of the scripts they are bundled for plus printable ASCII; hinting is dropped,
+   outlines and layout kept, optional tables fontTools cannot read (e.g. a damaged ``gasp``) are
+   dropped, and ``head.modified`` is kept, so that a rebuild writes the same bytes.
 6. ``fonts/manifest.json`` is written (sorted keys, indent 1); then, with ``--audit``, the glyph
    audit of :mod:`synprobe.fonts` writes ``fonts/coverage.json``.
 """
@@ -290,7 +300,58 @@ PACKAGES: dict[str, str] = {
     "fonts-mplus": _OFL,
     "fonts-sawarabi-gothic": _OFL,
     "fonts-sawarabi-mincho": _OFL,
+    # --- added last, so that the faces above keep their places and the per-script caps: text
+    # faces (mostly Latin), then fonts of other scripts and CJK fonts with their own Latin
+    # letters (bundled for Latin alone, subset to it; see the caps in pick())
+    "fonts-3270": "BSD-3-Clause OR OFL-1.1",
+    "fonts-arapey": _OFL,
+    "fonts-compagnon": _OFL,
+    "fonts-fantasma": "CC0-1.0",
+    "fonts-gemunu-libre": _OFL,
+    "fonts-katex": "MIT",
+    "fonts-lg-aboriginal": "GPL-3.0-only WITH Font-exception-2.0",
+    "fonts-monofur": _OFL,
+    "fonts-ocr-a": "LicenseRef-public-domain",
+    "fonts-ocr-b": "LicenseRef-public-domain",
+    "fonts-opendin": _OFL,
+    "fonts-osifont": "GPL-3.0-only WITH Font-exception-2.0 OR LGPL-3.0-only OR "
+                     "GPL-2.0-only WITH Font-exception-2.0",
+    "fonts-babelstone-modern": _OFL,
+    "fonts-bwht": _OFL,
+    "fonts-ecolier-lignes-court": _OFL,
+    "fonts-ferrite-core": _OFL,
+    "fonts-gnutypewriter": _OFL,
+    "fonts-sixtyfour": _OFL,
+    "fonts-spleen": "BSD-2-Clause",
+    "fonts-stick": _OFL,
+    "fonts-ddc-uchen": _OFL,
+    "fonts-sil-padauk": _OFL,
+    "fonts-sil-sophia-nubian": _OFL,
+    "fonts-senamirmir-washra": _OFL,
+    "fonts-myanmar": _OFL,  # the files with Latin letters are the OFL ones of the copyright file
+    "fonts-ukij-uyghur": "OFL-1.1 OR LGPL-3.0-only",
+    "fonts-nanum-eco": _OFL,
+    "fonts-nanum-extra": _OFL,
+    "fonts-naver-d2coding": _OFL,
+    "fonts-woowa-bm": _OFL,
+    "fonts-morisawa-bizud-mincho": _OFL,
+    "fonts-hanazono": "LicenseRef-Hanazono OR OFL-1.1",
+    "fonts-monapo": "IPA",
+    "fonts-seto": _OFL,
+    "fonts-horai-umefont": "LicenseRef-UmeFont",
+    "fonts-kiloji": "BSD-3-Clause",
+    "fonts-konatu": "MIT",
+    "fonts-kouzan-mouhitsu": "LicenseRef-public-domain",
+    "fonts-aoyagi-kouzan-t": "LicenseRef-public-domain",
+    "fonts-misaki": "LicenseRef-misaki-free",
+    "fonts-oradano-mincho-gsrr": "LicenseRef-oradano-free",
 }
+
+# Fonts of scripts synprobe has no alphabet for, whose Latin letters are often borrowed from a
+# Latin design (e.g. fonts-myanmar's Myanmar Gantgaw draws Google Fonts' Bree Serif): bundled
+# for Latin alone, as *late* families (see pick()).
+LATE_PACKAGES = {"fonts-myanmar", "fonts-ukij-uyghur", "fonts-senamirmir-washra", "fonts-ddc-uchen",
+                 "fonts-sil-padauk", "fonts-sil-sophia-nubian", "fonts-gemunu-libre"}
 
 # Looked at and left out.
 EXCLUDED = {
@@ -303,6 +364,33 @@ EXCLUDED = {
     "fonts-hack-ttf": "metapackage without font files in this release",
     "fonts-meera-taml": "no font files in this release",
     "fonts-mlym": "metapackage",
+    # looked at for more Latin families (issue 11), left out:
+    "fonts-bpg-georgian": "plain GPL-2 (no font exception)",
+    "fonts-freefarsi": "plain GPL-2+ (no font exception)",
+    "fonts-lexi-gulim": "plain GPL-2 (no font exception)",
+    "fonts-lexi-saebom": "plain GPL-2 (no font exception)",
+    "fonts-unfonts-extra": "plain GPL-2 (no font exception)",
+    "fonts-dkg-handwriting": "the font files are plain GPL-3+ (only the sources are OFL)",
+    "fonts-povray": "AGPL-3.0+ without font exception",
+    "fonts-alee": "Artistic licence: not OFL, Apache, GPL with font exception or permissive",
+    "fonts-femkeklaver": "CC-BY-SA-3.0: not OFL, Apache, GPL with font exception or permissive",
+    "fonts-pc": "CC-BY-SA-4.0: not OFL, Apache, GPL with font exception or permissive",
+    "fonts-pc-extra": "CC-BY-SA-4.0: not OFL, Apache, GPL with font exception or permissive",
+    "fonts-cegui": "fonts under several licences (Batang, GPL-2+, UFL, OFL) in one package",
+    "fonts-lyx": "TeX math fonts (the audit finds no legible text face)",
+    "fonts-jsmath": "TeX math fonts",
+    "fonts-mathjax": "TeX math fonts",
+    "fonts-wine": "bitmap faces, and a Tahoma that is a near-duplicate of a bundled face",
+    "fonts-unifont": "bitmap-style font; its Latin is not covered by the audit",
+    "fonts-glasstty": "the audit finds no legible Latin",
+    "fonts-amiga": "the audit finds no legible Latin",
+    "fonts-rampart": "the audit finds no legible Latin",
+    "fonts-hack": "near-duplicate of DejaVu Sans Mono (latin probe)",
+    "fonts-roboto-slab": "Roboto Slab is bundled from npm",
+    "fonts-noto-extra": "more weights and widths of the bundled Noto families",
+    "fonts-sil-gentium-basic": "near-duplicates of the bundled Gentium",
+    "fonts-sil-andikanewbasic": "near-duplicate of the bundled Andika",
+    "fonts-arundina": "near-duplicates of DejaVu (latin probe)",
 }
 
 # fonts-noto-core: only families for the target scripts (the package has ~200 scripts).
@@ -406,7 +494,11 @@ def pick(work: Path) -> list[dict]:
             continue
         fams: dict[str, list[dict]] = {}
         for path, idx, font in faces(root):
-            info = classify(font)
+            try:
+                info = classify(font)
+            except Exception as e:  # a damaged table (e.g. a short OS/2): skip, say so
+                print(f"  skip {path.name}: {type(e).__name__}: {e}", file=sys.stderr)
+                continue
             if not info or not info["scripts"] or not info["family"]:
                 continue
             if SKIP_FAMILY.search(info["family"]):
@@ -427,18 +519,25 @@ def pick(work: Path) -> list[dict]:
                 continue  # the JP faces draw all three CJK alphabets; other regions = same design
             if re.search(r" (HK|TW|TW MBE|TC)$", fam):
                 continue  # regional variants of a CN design: near-identical glyphs
+            # Caps: a family whose CJK (or other non-Latin) scripts are all capped is bundled for
+            # its major scripts alone (Latin, ...), subset to them: its own Latin letters cost
+            # kilobytes, and near-duplicates of bundled Latin designs are dropped by the audit.
+            capped = False
             cjk = [s for s in scripts if s in CJK]
             if cjk:
                 cjk = [s for s in cjk if per_script[s] < CJK_CAP
                        and per_pkg.get((pkg, s), 0) < CJK_PER_PKG]
-                if not cjk:
-                    continue
+                capped = not cjk
                 scripts = [s for s in scripts if s not in CJK or s in cjk]
             others = [s for s in scripts if s not in CJK + MAJOR]
             if not cjk and others:
                 if all(per_script[s] >= NONLATIN_CAP for s in others):
-                    continue
-            reg["scripts"] = scripts
+                    capped = True
+                    scripts = [s for s in scripts if s in MAJOR]
+            if not scripts:
+                continue
+            reg["scripts"], reg["capped"] = scripts, capped
+            reg["late"] = capped or pkg in LATE_PACKAGES
             seen_families.add(fam.lower())
             for s in scripts:
                 per_script[s] += 1
@@ -450,7 +549,7 @@ def pick(work: Path) -> list[dict]:
                 cands = [f for f in cands if "bold" in f["style"].lower()] or cands
                 if cands:
                     bold = min(cands, key=lambda f: (abs(f["weight"] - 700), f["style"]))
-                    bold["scripts"] = scripts
+                    bold["scripts"], bold["capped"] = scripts, capped
             chosen.append({"regular": reg, "bold": bold})
     return chosen
 
@@ -459,13 +558,28 @@ def _subset_chars(scripts: list[str]) -> str:
     return ASCII + "".join("".join(ALPHABETS[s].chars) for s in scripts)
 
 
+OPTIONAL_TABLES = ("gasp", "hdmx", "LTSH", "VDMX", "PCLT", "FFTM", "kern")
+
+
+def _drop_damaged(font) -> None:
+    """Delete optional tables that fontTools cannot read (e.g. a ``gasp`` with trailing bytes in
+    some Japanese fonts); the outlines and the cmap are untouched."""
+    for tag in OPTIONAL_TABLES:
+        if tag in font:
+            try:
+                font[tag]
+            except Exception as e:
+                print(f"  {font.reader.file.name}: drop damaged {tag!r} ({e})", file=sys.stderr)
+                del font[tag]
+
+
 def write_face(info: dict, dest: Path) -> bool:
     """Copy (or split/subset) one face to dest; return True when subset."""
     from fontTools import subset
     from fontTools.ttLib import TTCollection, TTFont
 
     src: Path = info["path"]
-    big = src.stat().st_size > SUBSET_OVER
+    big = src.stat().st_size > SUBSET_OVER or info.get("capped", False)
     if info["index"] is None and not big:
         shutil.copyfile(src, dest)
         return False
@@ -474,6 +588,7 @@ def write_face(info: dict, dest: Path) -> bool:
     else:
         font = TTFont(str(src))
     if big:
+        _drop_damaged(font)
         opts = subset.Options()
         opts.hinting = False
         opts.layout_features = ["*"]
@@ -485,22 +600,20 @@ def write_face(info: dict, dest: Path) -> bool:
         sub = subset.Subsetter(opts)
         sub.populate(unicodes=[ord(c) for c in _subset_chars(info["scripts"])])
         sub.subset(font)
+    font.recalcTimestamp = False  # keep head.modified of the source: rebuilds are byte-identical
     buf = io.BytesIO()
     font.save(buf)
     dest.write_bytes(buf.getvalue())
     return big
 
 
-def build(work: Path, out: Path) -> dict:
-    chosen = pick(work)
-    if (out / "files").exists():
-        shutil.rmtree(out / "files")
-    if (out / "licenses").exists():
-        shutil.rmtree(out / "licenses")
-    (out / "files").mkdir(parents=True)
-    (out / "licenses").mkdir(parents=True)
-    entries, used_ids, used_files = [], set(), set()
-    for item in chosen:
+def write_items(items: list[dict], work: Path, out: Path, entries: list[dict]) -> list[dict]:
+    """Write the faces of the chosen ``items`` under ``out/files`` (licence files too) and append
+    their manifest entries to ``entries``; return the new entries."""
+    used_ids = {e["id"] for e in entries}
+    used_files = {e["file"] for e in entries}
+    added = []
+    for item in items:
         reg = item["regular"]
         pkg = reg["pkg"]
         short = pkg.removeprefix("fonts-")
@@ -530,7 +643,7 @@ def build(work: Path, out: Path) -> dict:
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             was_subset = write_face(info, out / rel)
             ids_here.append(fid)
-            entries.append({
+            added.append({
                 "id": fid, "file": rel, "family": info["family"],
                 "style": "Bold" if role == "bold" else info["style"],
                 "sha256": hashlib.sha256((out / rel).read_bytes()).hexdigest(),
@@ -539,16 +652,73 @@ def build(work: Path, out: Path) -> dict:
                 "scripts": info["scripts"], "bold": None, "subset": was_subset, "role": role,
             })
         if len(ids_here) == 2:
-            next(e for e in entries if e["id"] == ids_here[0])["bold"] = ids_here[1]
+            next(e for e in added if e["id"] == ids_here[0])["bold"] = ids_here[1]
+    entries.extend(added)
+    return added
+
+
+def write_manifest(out: Path, manifest: dict, what: str) -> None:
+    entries = manifest["fonts"]
     entries.sort(key=lambda e: e["id"])
     counts = {s: sum(1 for e in entries if e["role"] == "regular" and s in e["scripts"])
               for s in ALPHABETS}
-    missing = {s: f"only {n} redistributable Debian font(s) cover >= 80% of the alphabet"
-               for s, n in counts.items() if n < 3}
-    manifest = {"format": "synprobe-fonts/1", "fonts": entries, "missing": missing}
+    manifest["missing"] = {s: f"only {n} redistributable font(s) cover >= 80% of the alphabet"
+                           for s, n in counts.items() if n < 3}
     (out / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, indent=1,
                                                   ensure_ascii=False) + "\n")
-    print("regular faces per script (before audit):", counts)
+    print(f"{what}: regular faces per script (before audit):", counts)
+
+
+def build(work: Path, out: Path) -> list[dict]:
+    """Write the Debian part (a fresh ``out``), late families left out; return those."""
+    chosen = pick(work)
+    if (out / "files").exists():
+        shutil.rmtree(out / "files")
+    if (out / "licenses").exists():
+        shutil.rmtree(out / "licenses")
+    (out / "files").mkdir(parents=True)
+    (out / "licenses").mkdir(parents=True)
+    entries: list[dict] = []
+    write_items([i for i in chosen if not i["regular"]["late"]], work, out, entries)
+    write_manifest(out, {"format": "synprobe-fonts/1", "fonts": entries}, "Debian")
+    return [i for i in chosen if i["regular"]["late"]]
+
+
+def add_late(work: Path, out: Path, late: list[dict], npm_work: Path) -> dict:
+    """Add the late families after the npm part: a family whose name is bundled already, or whose
+    Latin probe is a near-duplicate of a bundled font's, is left out (the npm font with its own
+    scripts, e.g. Noto Serif SC, or the Latin design's own family, e.g. Bree Serif, is kept)."""
+    import collect_gfonts
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    earlier = {"format": manifest["format"], "fonts": list(manifest["fonts"])}
+    seen = {e["family"].lower() for e in manifest["fonts"]}
+    todo = []
+    for item in late:
+        if item["regular"]["family"].lower() in seen:
+            print(f"skip late {item['regular']['pkg']}: family {item['regular']['family']!r} "
+                  "already bundled")
+        else:
+            todo.append(item)
+    added = write_items(todo, work, out, manifest["fonts"])
+    regular = {e["id"]: out / e["file"] for e in added if e["role"] == "regular"}
+    skip = collect_gfonts.dedup_new(out, earlier, regular, npm_work)
+    drop = set(skip) | {e["bold"] for e in added if e["id"] in skip and e["bold"]}
+    for e in added:
+        if e["id"] in drop:
+            (out / e["file"]).unlink()
+            if e["role"] == "regular":
+                print(f"skip late {e['id']}: {skip[e['id']]}")
+    manifest["fonts"] = [e for e in manifest["fonts"] if e["id"] not in drop]
+    used = {e["license_file"] for e in manifest["fonts"]}
+    for e in added:
+        if e["license_file"] not in used and (out / e["license_file"]).exists():
+            (out / e["license_file"]).unlink()
+    for d in (out / "files").iterdir():
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+    print(f"late: {len(late)} families, {len(todo)} written, {len(regular) - len(skip)} added")
+    write_manifest(out, manifest, "all")
     return manifest
 
 
@@ -568,12 +738,15 @@ def main(argv=None) -> int:
 
     from synprobe.fonts import write_coverage
 
+    late: list[dict] = []
     if not a.skip_debian:
         if not a.no_download:
             download(a.work)
-        build(a.work, a.out)
+        late = build(a.work, a.out)
     if not a.skip_npm:
         collect_gfonts.build(a.npm_work, a.out, not a.no_download)
+    if late:
+        add_late(a.work, a.out, late, a.npm_work)
     if a.audit:
         write_coverage(a.out, a.workers)
     return 0
